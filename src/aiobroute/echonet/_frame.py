@@ -1,0 +1,170 @@
+"""ECHONET Lite format-1 frames: encode and decode, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from aiobroute.echonet._types import Eoj, Esv
+from aiobroute.errors import FrameDecodeError, InvalidArgumentError
+
+__all__ = ["EHD1", "EHD2_FORMAT1", "Frame", "Property"]
+
+EHD1 = 0x10
+EHD2_FORMAT1 = 0x81
+_HEADER_LEN = 12
+
+
+@attrs.frozen
+class Property:
+    """One property of a frame: its code (EPC) and its data (EDT, may be empty)."""
+
+    epc: int = attrs.field()
+    edt: bytes = attrs.field(default=b"", converter=bytes)
+
+    @epc.validator
+    def _check_epc(self, _attribute: attrs.Attribute[int], value: int) -> None:
+        if not 0 <= value <= 0xFF:
+            raise InvalidArgumentError(f"EPC must be 0..255, got {value!r}")
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.edt) > 0xFF:
+            raise InvalidArgumentError(
+                f"EDT of EPC 0x{self.epc:02X} is {len(self.edt)} bytes; at most 255 fit"
+            )
+
+
+def _props(value: Iterable[Property]) -> tuple[Property, ...]:
+    return tuple(value)
+
+
+def _check_props(value: tuple[Property, ...], what: str) -> None:
+    if len(value) > 0xFF:
+        raise InvalidArgumentError(f"a frame carries at most 255 {what}, got {len(value)}")
+
+
+@attrs.frozen
+class Frame:
+    """An ECHONET Lite format-1 frame (EHD1 0x10, EHD2 0x81).
+
+    For the SetGet family (``Esv.SETGET``, ``SETGET_RES``, ``SETGET_SNA``)
+    ``properties`` is the Set block and ``get_properties`` the Get block; every other
+    service has an empty ``get_properties``. A frame needs at least one property,
+    except that either block of a SetGet frame may be empty.
+    """
+
+    tid: int = attrs.field()
+    seoj: Eoj
+    deoj: Eoj
+    esv: Esv = attrs.field(converter=Esv)
+    properties: tuple[Property, ...] = attrs.field(converter=_props)
+    get_properties: tuple[Property, ...] = attrs.field(default=(), converter=_props)
+
+    @tid.validator
+    def _check_tid(self, _attribute: attrs.Attribute[int], value: int) -> None:
+        if not 0 <= value <= 0xFFFF:
+            raise InvalidArgumentError(f"TID must be 0..65535, got {value!r}")
+
+    def __attrs_post_init__(self) -> None:
+        _check_props(self.properties, "properties")
+        _check_props(self.get_properties, "Get properties")
+        if self.esv.is_setget:
+            if not self.properties and not self.get_properties:
+                raise InvalidArgumentError("a SetGet frame needs at least one property")
+        else:
+            if self.get_properties:
+                raise InvalidArgumentError(f"{self.esv.name} frames have a single block")
+            if not self.properties:
+                raise InvalidArgumentError("a frame needs at least one property")
+
+    @property
+    def epcs(self) -> tuple[int, ...]:
+        """The EPCs of the first (or only) block, in order."""
+        return tuple(p.epc for p in self.properties)
+
+    def encode(self) -> bytes:
+        """Serialise to the UDP payload bytes."""
+        out = bytearray((EHD1, EHD2_FORMAT1))
+        out += self.tid.to_bytes(2, "big")
+        out += bytes(self.seoj)
+        out += bytes(self.deoj)
+        out.append(self.esv)
+        _encode_block(out, self.properties)
+        if self.esv.is_setget:
+            _encode_block(out, self.get_properties)
+        return bytes(out)
+
+    def __bytes__(self) -> bytes:
+        return self.encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Frame:
+        """Parse one frame; raise :class:`FrameDecodeError` for anything malformed."""
+        data = bytes(data)
+        if len(data) < 1:
+            raise FrameDecodeError("empty frame", 0)
+        if data[0] != EHD1:
+            raise FrameDecodeError(f"EHD1 is 0x{data[0]:02X}, expected 0x10", 0)
+        if len(data) < 2:
+            raise FrameDecodeError("truncated before EHD2", 1)
+        if data[1] != EHD2_FORMAT1:
+            kind = "format-2 (arbitrary) frame" if data[1] == 0x82 else f"0x{data[1]:02X}"
+            raise FrameDecodeError(f"EHD2 is {kind}; only format 1 (0x81) is supported", 1)
+        if len(data) < _HEADER_LEN:
+            raise FrameDecodeError(
+                f"truncated header: {len(data)} bytes, need {_HEADER_LEN}", len(data)
+            )
+        try:
+            esv = Esv(data[10])
+        except ValueError:
+            raise FrameDecodeError(f"unknown ESV 0x{data[10]:02X}", 10) from None
+        props, offset = _decode_block(data, 11, "OPC")
+        get_props: tuple[Property, ...] = ()
+        if esv.is_setget:
+            get_props, offset = _decode_block(data, offset, "OPCGet")
+        elif not props:
+            raise FrameDecodeError("OPC is 0", 11)
+        if offset != len(data):
+            raise FrameDecodeError(
+                f"{len(data) - offset} trailing bytes after the last property", offset
+            )
+        return cls(
+            tid=int.from_bytes(data[2:4], "big"),
+            seoj=Eoj.from_bytes(data[4:7]),
+            deoj=Eoj.from_bytes(data[7:10]),
+            esv=esv,
+            properties=props,
+            get_properties=get_props,
+        )
+
+
+def _encode_block(out: bytearray, props: tuple[Property, ...]) -> None:
+    out.append(len(props))
+    for prop in props:
+        out.append(prop.epc)
+        out.append(len(prop.edt))
+        out += prop.edt
+
+
+def _decode_block(data: bytes, offset: int, what: str) -> tuple[tuple[Property, ...], int]:
+    if offset >= len(data):
+        raise FrameDecodeError(f"truncated before {what}", offset)
+    count = data[offset]
+    offset += 1
+    props: list[Property] = []
+    for index in range(count):
+        if offset + 2 > len(data):
+            raise FrameDecodeError(
+                f"{what} says {count} properties but the frame ends after {index}", offset
+            )
+        epc = data[offset]
+        pdc = data[offset + 1]
+        start = offset + 2
+        if start + pdc > len(data):
+            raise FrameDecodeError(
+                f"PDC {pdc} of EPC 0x{epc:02X} runs past the end of the frame", offset + 1
+            )
+        props.append(Property(epc, data[start : start + pdc]))
+        offset = start + pdc
+    return tuple(props), offset

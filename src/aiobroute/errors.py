@@ -1,0 +1,220 @@
+"""The exception tree of aiobroute.
+
+Every exception the library raises on purpose derives from :class:`AiobrouteError`.
+Timeouts also derive from the built-in :class:`TimeoutError`, and caller mistakes
+(bad arguments) also derive from :class:`ValueError`, so generic handlers keep working::
+
+    AiobrouteError
+    ├── InvalidArgumentError (ValueError)     the caller passed something we refuse to send
+    ├── ProtocolError                         the peer sent something we cannot understand
+    │   ├── FrameDecodeError                  malformed ECHONET Lite frame (what + where)
+    │   └── PropertyDecodeError               an EDT that does not fit its property
+    ├── TransportError                        the serial port / socket failed or vanished
+    │   └── PortClosedError                   the port was closed (unplugged, peer closed)
+    ├── ClientClosedError                     the client was closed; no more calls
+    ├── AiobrouteTimeoutError (TimeoutError)  any timeout
+    │   ├── CommandTimeoutError               an SK command got no status line in time
+    │   ├── ScanTimeoutError                  an active scan never finished (no EVENT 22)
+    │   ├── JoinTimeoutError                  PANA never ended with EVENT 24 or 25
+    │   └── ResponseTimeoutError              the meter did not answer an ECHONET request
+    ├── CommandError                          FAIL ERxx from the module (code + redacted command)
+    ├── ScanError                             the active scan found no usable PAN
+    ├── JoinError                             PANA authentication failed
+    │   └── AuthenticationError               EVENT 24: the B-route ID/password are the likely cause
+    ├── SendError                             SKSENDTO was refused or EVENT 21 reported failure
+    │   └── TransmitLimitError                the ARIB transmit-time limit is active (EVENT 32)
+    ├── SessionError                          no PANA session (expired, terminated, never joined)
+    │   └── ReconnectingError                 the connection is being re-established
+    └── MeterError                            the meter answered, but not with what was asked
+        └── ServiceNotAvailableError          *_SNA answer (Get_SNA, SetC_SNA, INF_SNA)
+
+Messages never contain the B-route ID or password: the client masks them before it
+builds any message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AiobrouteError",
+    "AiobrouteTimeoutError",
+    "AuthenticationError",
+    "ClientClosedError",
+    "CommandError",
+    "CommandTimeoutError",
+    "FrameDecodeError",
+    "InvalidArgumentError",
+    "JoinError",
+    "JoinTimeoutError",
+    "MeterError",
+    "PortClosedError",
+    "PropertyDecodeError",
+    "ProtocolError",
+    "ReconnectingError",
+    "ResponseTimeoutError",
+    "ScanError",
+    "ScanTimeoutError",
+    "SendError",
+    "ServiceNotAvailableError",
+    "SessionError",
+    "TransmitLimitError",
+    "TransportError",
+]
+
+
+class AiobrouteError(Exception):
+    """Base class of every error raised by aiobroute."""
+
+
+class InvalidArgumentError(AiobrouteError, ValueError):
+    """The caller passed a value that cannot be sent to the module or the meter.
+
+    Raised before anything is written to the port.
+    """
+
+
+class ProtocolError(AiobrouteError):
+    """The module or the meter sent something that does not follow the protocol."""
+
+
+class FrameDecodeError(ProtocolError):
+    """A byte string is not a well-formed ECHONET Lite format-1 frame.
+
+    Attributes:
+        reason: what is wrong, in words.
+        offset: the byte offset at which the problem was found.
+    """
+
+    def __init__(self, reason: str, offset: int) -> None:
+        super().__init__(f"malformed ECHONET Lite frame at byte {offset}: {reason}")
+        self.reason = reason
+        self.offset = offset
+
+
+class PropertyDecodeError(ProtocolError):
+    """A property value (EDT) does not fit the encoding of its property.
+
+    Attributes:
+        class_code: the 16-bit ECHONET class (``0x0288``, ``0x0EF0``...).
+        epc: the property code.
+        edt: the offending raw bytes.
+    """
+
+    def __init__(self, class_code: int, epc: int, edt: bytes, reason: str) -> None:
+        super().__init__(
+            f"cannot decode property 0x{epc:02X} of class 0x{class_code:04X} "
+            f"from {edt.hex().upper() or '(empty)'}: {reason}"
+        )
+        self.class_code = class_code
+        self.epc = epc
+        self.edt = edt
+        self.reason = reason
+
+
+class TransportError(AiobrouteError):
+    """The serial port or socket could not be opened, read or written."""
+
+
+class PortClosedError(TransportError):
+    """The port went away (USB unplugged, remote end closed) or was closed."""
+
+
+class ClientClosedError(AiobrouteError):
+    """The client has been closed and cannot be used any more."""
+
+
+class AiobrouteTimeoutError(AiobrouteError, TimeoutError):
+    """Base class of every timeout; also a built-in :class:`TimeoutError`."""
+
+
+class CommandTimeoutError(AiobrouteTimeoutError):
+    """An SK command did not complete within its timeout."""
+
+
+class ScanTimeoutError(AiobrouteTimeoutError):
+    """An active scan did not report its end (EVENT 22) in time."""
+
+
+class JoinTimeoutError(AiobrouteTimeoutError):
+    """PANA authentication ended with neither EVENT 25 nor EVENT 24 in time."""
+
+
+class ResponseTimeoutError(AiobrouteTimeoutError):
+    """The meter did not answer an ECHONET Lite request in time (after all retries).
+
+    Attributes:
+        epcs: the property codes that were asked for.
+    """
+
+    def __init__(self, message: str, *, epcs: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.epcs = epcs
+
+
+class CommandError(AiobrouteError):
+    """The module answered ``FAIL ERxx`` to a command.
+
+    Attributes:
+        code: the error number (4 for ER04 and so on); see
+            :class:`aiobroute.skstack.ErrorCode` for the meanings.
+        command: the command line as sent, with the B-route ID and password masked.
+    """
+
+    def __init__(self, code: int, command: str, meaning: str = "") -> None:
+        detail = f" ({meaning})" if meaning else ""
+        super().__init__(f"module answered FAIL ER{code:02d}{detail} to {command!r}")
+        self.code = code
+        self.command = command
+
+
+class ScanError(AiobrouteError):
+    """No PAN (smart meter) answered the active scan."""
+
+
+class JoinError(AiobrouteError):
+    """Joining the meter's PAN failed."""
+
+
+class AuthenticationError(JoinError):
+    """PANA authentication failed (EVENT 24).
+
+    The usual cause is a wrong B-route ID or password, or a meter whose B-route
+    service has not been activated yet by the grid company.
+    """
+
+
+class SendError(AiobrouteError):
+    """The module did not transmit a UDP datagram (EVENT 21 with status 01, or FAIL)."""
+
+
+class TransmitLimitError(SendError):
+    """The ARIB STD-T108 transmit-time limit is active (EVENT 32); sending is blocked."""
+
+
+class SessionError(AiobrouteError):
+    """There is no usable PANA session with the meter."""
+
+
+class ReconnectingError(SessionError):
+    """The connection to the meter is being re-established; try again later."""
+
+
+class MeterError(AiobrouteError):
+    """The meter answered in a way that does not satisfy the request.
+
+    Attributes:
+        epc: the property concerned, when one is.
+        esv: the ECHONET service code of the answer, when there was one.
+        stage: what the client was doing (``"get"``, ``"set"``, ``"connect"``...).
+    """
+
+    def __init__(
+        self, message: str, *, epc: int | None = None, esv: int | None = None, stage: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.epc = epc
+        self.esv = esv
+        self.stage = stage
+
+
+class ServiceNotAvailableError(MeterError):
+    """The meter answered with a ``*_SNA`` service (it cannot read or set a property)."""

@@ -1,0 +1,51 @@
+"""SKSTACK IP layer: the sans-I/O line parser, its typed messages and the async client."""
+
+from __future__ import annotations
+
+from aiobroute.skstack._dialect import ModuleFamily
+from aiobroute.skstack._events import (
+    AddressLine,
+    AddressTable,
+    AppVersion,
+    Echo,
+    EdScan,
+    ErrorCode,
+    Event,
+    EventNum,
+    Fail,
+    Info,
+    Message,
+    NeighborTable,
+    Ok,
+    PanDescriptor,
+    Pong,
+    PortTable,
+    RegisterValue,
+    RxUdp,
+    Unrecognized,
+    Version,
+)
+
+__all__ = [
+    "AddressLine",
+    "AddressTable",
+    "AppVersion",
+    "Echo",
+    "EdScan",
+    "ErrorCode",
+    "Event",
+    "EventNum",
+    "Fail",
+    "Info",
+    "Message",
+    "ModuleFamily",
+    "NeighborTable",
+    "Ok",
+    "PanDescriptor",
+    "Pong",
+    "PortTable",
+    "RegisterValue",
+    "RxUdp",
+    "Unrecognized",
+    "Version",
+]

@@ -1,0 +1,275 @@
+"""Typed messages printed by an SKSTACK IP module.
+
+One small frozen class per kind of line (or block of lines). The parser
+(:class:`aiobroute.skstack.LineParser`) produces them; the client dispatches on their type.
+Field names follow the protocol; addresses are kept as the module prints them
+(upper-case, uncompressed IPv6 text; 16 hex digits for a MAC address).
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+__all__ = [
+    "AddressLine",
+    "AddressTable",
+    "AppVersion",
+    "Echo",
+    "EdScan",
+    "ErrorCode",
+    "Event",
+    "EventNum",
+    "Fail",
+    "Info",
+    "Message",
+    "NeighborTable",
+    "Ok",
+    "PanDescriptor",
+    "Pong",
+    "PortTable",
+    "RegisterValue",
+    "RxUdp",
+    "Unrecognized",
+    "Version",
+]
+
+
+class ErrorCode(enum.IntEnum):
+    """``FAIL ERxx`` codes (SKSTACK IP command reference, chapter "error codes")."""
+
+    ER01 = 1
+    ER02 = 2
+    ER03 = 3
+    ER04 = 4
+    ER05 = 5
+    ER06 = 6
+    ER07 = 7
+    ER08 = 8
+    ER09 = 9
+    ER10 = 10
+
+    @property
+    def meaning(self) -> str:
+        """A short English description of the code."""
+        return _ERROR_MEANINGS.get(self, "reserved")
+
+
+_ERROR_MEANINGS = {
+    ErrorCode.ER04: "command not supported",
+    ErrorCode.ER05: "wrong number of arguments",
+    ErrorCode.ER06: "argument out of range or badly formatted",
+    ErrorCode.ER09: "UART input error",
+    ErrorCode.ER10: "command accepted but execution failed",
+}
+
+
+class EventNum(enum.IntEnum):
+    """``EVENT`` numbers (hex on the wire) used on the B route."""
+
+    NS_RECEIVED = 0x01
+    NA_RECEIVED = 0x02
+    ECHO_REQUEST_RECEIVED = 0x05
+    ED_SCAN_DONE = 0x1F
+    BEACON_RECEIVED = 0x20
+    UDP_SENT = 0x21
+    ACTIVE_SCAN_DONE = 0x22
+    PANA_FAILED = 0x24
+    PANA_CONNECTED = 0x25
+    SESSION_TERMINATE_REQUESTED = 0x26
+    SESSION_TERMINATED = 0x27
+    SESSION_TERMINATE_TIMEOUT = 0x28
+    SESSION_EXPIRED = 0x29
+    TX_LIMIT_STARTED = 0x32
+    TX_LIMIT_RELEASED = 0x33
+    KEY_INDEX_MISMATCH = 0x45
+    WOKE_UP = 0xC0
+
+
+@attrs.frozen
+class Message:
+    """Base class of everything the parser produces."""
+
+
+@attrs.frozen
+class Ok(Message):
+    """``OK`` status line, with an optional value (``OK 01`` answers ROPT).
+
+    ``cr_only`` is true when the line ended with a lone CR (BP35A1 product commands).
+    """
+
+    value: str | None = None
+    cr_only: bool = False
+
+
+@attrs.frozen
+class Fail(Message):
+    """``FAIL ERxx`` status line. ``text`` keeps anything after the code."""
+
+    code: ErrorCode
+    text: str | None = None
+
+
+@attrs.frozen
+class Echo(Message):
+    """A command line echoed back by the module (register SFE = 1)."""
+
+    line: str
+
+
+@attrs.frozen
+class Version(Message):
+    """``EVER <version>`` (answer to SKVER)."""
+
+    version: str
+
+
+@attrs.frozen
+class AppVersion(Message):
+    """``EAPPVER <version>`` (answer to SKAPPVER)."""
+
+    version: str
+
+
+@attrs.frozen
+class Info(Message):
+    """``EINFO <ipaddr> <addr64> <channel> <panid> <field5>`` (answer to SKINFO).
+
+    ``field5`` is kept as printed: ``FFFE`` (a 16-bit short address) on the BP35A1
+    family, a SIDE digit on the BP35C2 family.
+    """
+
+    ipaddr: str
+    addr64: str
+    channel: int
+    pan_id: int
+    field5: str
+
+
+@attrs.frozen
+class RegisterValue(Message):
+    """``ESREG <value>`` (answer to ``SKSREG <reg>``), value as printed."""
+
+    value: str
+
+
+@attrs.frozen
+class AddressLine(Message):
+    """A bare IPv6 address line: the answer to SKLL64 (which has no OK)."""
+
+    ipaddr: str
+
+
+@attrs.frozen
+class Event(Message):
+    """``EVENT <num> [<sender>] [<side>] [<param>]``.
+
+    ``sender`` is None only for ``EVENT C0``; ``side`` is set on the BP35C2 family;
+    ``param`` is set for EVENT 21 (00 success, 01 failure, 02 neighbour solicitation)
+    and EVENT 45.
+    """
+
+    num: int
+    sender: str | None
+    side: int | None = None
+    param: int | None = None
+
+    @property
+    def kind(self) -> EventNum | None:
+        """The event number as :class:`EventNum`, or None for a number we do not know."""
+        try:
+            return EventNum(self.num)
+        except ValueError:
+            return None
+
+
+@attrs.frozen
+class PanDescriptor(Message):
+    """An ``EPANDESC`` block: one PAN that answered an active scan.
+
+    ``side`` is present on the BP35C2 family; ``pair_id`` only for scan mode 2.
+    """
+
+    channel: int
+    channel_page: int
+    pan_id: int
+    addr: str
+    lqi: int
+    side: int | None = None
+    pair_id: str | None = None
+
+    @property
+    def rssi_dbm(self) -> float:
+        """Received signal strength estimated from the LQI (0.275 x LQI - 104.27 dBm)."""
+        return round(0.275 * self.lqi - 104.27, 2)
+
+
+@attrs.frozen
+class EdScan(Message):
+    """``EEDSCAN`` block: (channel, LQI) pairs from an energy-detect scan."""
+
+    levels: tuple[tuple[int, int], ...]
+
+
+@attrs.frozen
+class AddressTable(Message):
+    """``EADDR`` block (SKTABLE 1): our own IPv6 addresses."""
+
+    addresses: tuple[str, ...]
+
+
+@attrs.frozen
+class NeighborTable(Message):
+    """``ENEIGHBOR`` block (SKTABLE 2): (ipaddr, addr64, addr16) per neighbour."""
+
+    entries: tuple[tuple[str, str, str], ...]
+
+
+@attrs.frozen
+class PortTable(Message):
+    """``EPORT`` block (SKTABLE E): UDP ports of handles 1..6, then any extra ports."""
+
+    udp_ports: tuple[int, ...]
+    extra_ports: tuple[int, ...] = ()
+
+
+@attrs.frozen
+class Pong(Message):
+    """``EPONG <sender>`` (answer to SKPING)."""
+
+    sender: str
+
+
+@attrs.frozen
+class RxUdp(Message):
+    """``ERXUDP``: a UDP datagram received by the module.
+
+    ``secured`` is None when the module printed no SECURED field (old BP35A1 firmware);
+    ``side`` is set on the BP35C2 family; ``rssi`` is the extra field printed by the
+    BP35C2 family when register SA2 = 1 (raw value as printed, LQI-like).
+    ``hex_payload`` tells how the payload was printed (True: ASCII hex, False: raw bytes);
+    ``data`` is always the decoded bytes.
+    """
+
+    sender: str
+    dest: str
+    rport: int
+    lport: int
+    sender_lla: str
+    secured: bool | None
+    data: bytes
+    side: int | None = None
+    rssi: int | None = None
+    hex_payload: bool = True
+
+
+@attrs.frozen
+class Unrecognized(Message):
+    """A line the parser could not understand, kept raw for logging.
+
+    ``reason`` says why (unknown line, malformed field, line too long...).
+    """
+
+    raw: bytes
+    reason: str
