@@ -29,6 +29,11 @@ from aiobroute.errors import (
     TransmitLimitError,
     TransportError,
 )
+from aiobroute.meter import MeterTimeouts, SmartMeter
+from aiobroute.models import InstantCurrent, IntervalEnergy, MeterInfo, Notification, TimedEnergy
+from aiobroute.skstack import ModuleFamily, PanDescriptor
+from aiobroute.skstack.client import SkStackClient, SkTimeouts
+from aiobroute.transport import open_port
 
 __all__ = [
     "AiobrouteError",
@@ -38,10 +43,17 @@ __all__ = [
     "CommandError",
     "CommandTimeoutError",
     "FrameDecodeError",
+    "InstantCurrent",
+    "IntervalEnergy",
     "InvalidArgumentError",
     "JoinError",
     "JoinTimeoutError",
     "MeterError",
+    "MeterInfo",
+    "MeterTimeouts",
+    "ModuleFamily",
+    "Notification",
+    "PanDescriptor",
     "PortClosedError",
     "PropertyDecodeError",
     "ProtocolError",
@@ -52,8 +64,13 @@ __all__ = [
     "SendError",
     "ServiceNotAvailableError",
     "SessionError",
+    "SkStackClient",
+    "SkTimeouts",
+    "SmartMeter",
+    "TimedEnergy",
     "TransmitLimitError",
     "TransportError",
     "__version__",
     "errors",
+    "open_port",
 ]

@@ -122,7 +122,10 @@ class Frame:
         props, offset = _decode_block(data, 11, "OPC")
         get_props: tuple[Property, ...] = ()
         if esv.is_setget:
+            opc_get_offset = offset
             get_props, offset = _decode_block(data, offset, "OPCGet")
+            if not props and not get_props:
+                raise FrameDecodeError("OPCSet and OPCGet are both 0", opc_get_offset)
         elif not props:
             raise FrameDecodeError("OPC is 0", 11)
         if offset != len(data):

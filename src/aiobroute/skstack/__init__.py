@@ -25,6 +25,7 @@ from aiobroute.skstack._events import (
     Unrecognized,
     Version,
 )
+from aiobroute.skstack._parser import LineParser
 
 __all__ = [
     "AddressLine",
@@ -37,6 +38,7 @@ __all__ = [
     "EventNum",
     "Fail",
     "Info",
+    "LineParser",
     "Message",
     "ModuleFamily",
     "NeighborTable",

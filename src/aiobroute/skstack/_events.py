@@ -96,7 +96,9 @@ class Message:
 class Ok(Message):
     """``OK`` status line, with an optional value (``OK 01`` answers ROPT).
 
-    ``cr_only`` is true when the line ended with a lone CR (BP35A1 product commands).
+    ``cr_only`` is reserved: a line ends at its CR at once (the BP35A1 product commands
+    answer with a lone CR and nothing may follow), so the parser cannot know whether an
+    LF follows and always reports False.
     """
 
     value: str | None = None
@@ -105,10 +107,28 @@ class Ok(Message):
 
 @attrs.frozen
 class Fail(Message):
-    """``FAIL ERxx`` status line. ``text`` keeps anything after the code."""
+    """``FAIL ERxx`` status line. ``text`` keeps anything after the code.
 
-    code: ErrorCode
+    ``code`` is the number as printed (4 for ``ER04``); :attr:`error` gives the
+    :class:`ErrorCode` when the number is a known one.
+    """
+
+    code: int
     text: str | None = None
+
+    @property
+    def error(self) -> ErrorCode | None:
+        """The code as :class:`ErrorCode`, or None for a number the reference lacks."""
+        try:
+            return ErrorCode(self.code)
+        except ValueError:
+            return None
+
+    @property
+    def meaning(self) -> str:
+        """A short English description of the code."""
+        error = self.error
+        return error.meaning if error is not None else "unknown error code"
 
 
 @attrs.frozen

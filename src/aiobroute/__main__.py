@@ -1,0 +1,10 @@
+"""``python -m aiobroute``: the command line."""
+
+from __future__ import annotations
+
+import sys
+
+from aiobroute.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

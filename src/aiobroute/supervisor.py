@@ -1,0 +1,174 @@
+"""Session supervision helpers: connection states, the reconnect policy, the PAN cache."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import logging
+import os
+import random
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+from aiobroute.errors import InvalidArgumentError
+from aiobroute.skstack import ModuleFamily, PanDescriptor
+
+__all__ = ["ConnectionState", "PanCache", "ReconnectPolicy", "WatchdogSettings"]
+
+_LOGGER = logging.getLogger("aiobroute.supervisor")
+
+
+class ConnectionState(enum.Enum):
+    """Where a :class:`~aiobroute.SmartMeter` stands; observable by the user."""
+
+    CONNECTING = "connecting"  #: opening the port and preparing the module
+    SCANNING = "scanning"  #: active scan for the meter's PAN
+    JOINING = "joining"  #: PANA authentication
+    READY = "ready"  #: requests flow
+    REAUTHENTICATING = "reauthenticating"  #: session expired (EVENT 29); waiting for re-auth
+    RATE_LIMITED = "rate_limited"  #: ARIB transmit-time limit (EVENT 32) until EVENT 33
+    RECONNECTING = "reconnecting"  #: the session or the port was lost; re-establishing
+    CLOSED = "closed"  #: closed by the user, or the reconnect policy gave up
+
+
+@attrs.frozen
+class ReconnectPolicy:
+    """When to try again after a lost connection: exponential backoff with jitter.
+
+    Attempt ``n`` (0-based) waits ``min(cap, initial * factor**n)`` seconds, scaled by a
+    random factor in ``[1 - jitter, 1 + jitter]``. ``max_attempts=None`` never gives up.
+
+    Attributes:
+        initial: the first delay, in seconds.
+        factor: the growth of each next delay.
+        cap: the longest delay.
+        jitter: relative randomisation (0 disables it).
+        max_attempts: give up (the meter closes) after this many failed attempts.
+    """
+
+    initial: float = 1.0
+    factor: float = 2.0
+    cap: float = 300.0
+    jitter: float = 0.2
+    max_attempts: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.initial < 0 or self.factor < 1 or self.cap < 0 or not 0 <= self.jitter < 1:
+            raise InvalidArgumentError("invalid reconnect policy")
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise InvalidArgumentError("max_attempts must be at least 1 (or None)")
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        """The delay before attempt ``attempt`` (0-based)."""
+        base = min(self.cap, self.initial * self.factor ** min(attempt, 64))
+        if self.jitter:
+            base *= (rng or random).uniform(1 - self.jitter, 1 + self.jitter)
+        return max(0.0, base)
+
+    def delays(self, rng: random.Random | None = None) -> Iterator[float]:
+        """The delays of successive attempts; finite when ``max_attempts`` is set."""
+        attempt = 0
+        while self.max_attempts is None or attempt < self.max_attempts:
+            yield self.delay(attempt, rng)
+            attempt += 1
+
+
+@attrs.frozen
+class WatchdogSettings:
+    """When to suspect a silently dead link and what to do about it.
+
+    Attributes:
+        timeouts_before_probe: consecutive request timeouts that trigger a probe.
+        push_grace: seconds after :00/:30 by which the 0xEA push is expected; when it
+            does not come (and the meter pushed before), the link is probed.
+            None disables the push check.
+        probe_timeout: how long the probe (a one-property Get) may take.
+        reauth_timeout: how long to wait for EVENT 25 after EVENT 29 before rejoining.
+    """
+
+    timeouts_before_probe: int = 2
+    push_grace: float | None = 600.0
+    probe_timeout: float = 20.0
+    reauth_timeout: float = 60.0
+
+
+class PanCache:
+    """Remembers the meter's PAN in a JSON file so a new process can join without a scan.
+
+    The file holds the channel, PAN ID, the meter's MAC address, the PairID and the
+    module family: no secrets. It is written atomically (temporary file + rename).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def load(self) -> tuple[PanDescriptor, ModuleFamily | None] | None:
+        """The remembered PAN, or None when there is none or the file is unusable."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            pan = PanDescriptor(
+                channel=_int(data, "channel", 0x21, 0x3C),
+                channel_page=_int(data, "channel_page", 0, 0xFF),
+                pan_id=_int(data, "pan_id", 0, 0xFFFF),
+                addr=_mac(data["addr"]),
+                lqi=_int(data, "lqi", 0, 0xFF),
+                pair_id=str(data["pair_id"]) if data.get("pair_id") else None,
+            )
+            family = ModuleFamily(data["family"]) if data.get("family") else None
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            _LOGGER.warning("ignoring unusable PAN cache %s: %s", self.path, exc)
+            return None
+        return pan, family
+
+    def save(self, pan: PanDescriptor, family: ModuleFamily | None = None) -> None:
+        """Write the PAN atomically; errors are logged, never raised."""
+        data = {
+            "version": 1,
+            "channel": pan.channel,
+            "channel_page": pan.channel_page,
+            "pan_id": pan.pan_id,
+            "addr": pan.addr,
+            "lqi": pan.lqi,
+            "pair_id": pan.pair_id,
+            "family": family.value if family else None,
+        }
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".aiobroute-", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(data, handle, indent=2)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            _LOGGER.warning("cannot write PAN cache %s: %s", self.path, exc)
+
+    def clear(self) -> None:
+        """Forget the remembered PAN."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def _int(data: dict[str, object], key: str, low: int, high: int) -> int:
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{key} out of range")
+    return value
+
+
+def _mac(value: object) -> str:
+    text = str(value).upper()
+    if len(text) != 16 or any(c not in "0123456789ABCDEF" for c in text):
+        raise ValueError("addr is not a MAC address")
+    return text

@@ -1,0 +1,59 @@
+"""Test helpers: a simulated Wi-SUN module and smart meter (public API).
+
+The simulator plays both ends of the B route a HEMS application talks to: a Wi-SUN
+dongle speaking SKSTACK IP on a serial port (BP35A1 and BP35C2 families, with their
+quirks) and the low-voltage smart meter behind it (ECHONET Lite object 0x028801). Attach
+a client to it in memory, on a pseudo-terminal, or from the command line
+(``python -m aiobroute.testing``)::
+
+    from aiobroute.testing import Simulator
+
+    sim = Simulator("BP35C2", timing="instant")
+    async with sim.pty() as path:
+        ...  # open `path` with any serial client; B-route ID sim.rbid, password sim.password
+
+Time is simulated (:class:`SimClock`): ``speed`` scales it and ``clock.advance()`` jumps.
+Faults (:class:`FaultPlan`) are seeded and deterministic; every kind can also be injected
+at runtime (``sim.inject_session_expiry()``, ``sim.unplug()`` ...).
+"""
+
+from __future__ import annotations
+
+from aiobroute.testing._clock import JST, SimClock
+from aiobroute.testing._faults import FaultKind, FaultPlan, ScheduledFault
+from aiobroute.testing._meter import MeterConfig, SimulatedMeter
+from aiobroute.testing._module import DevicePort, MeterLike, SessionInfo, SimulatedModule
+from aiobroute.testing._presets import (
+    DEFAULT_MODULE_MAC,
+    ModulePreset,
+    PanConfig,
+    RadioConfig,
+    SendRefusal,
+    Timing,
+)
+from aiobroute.testing._pty import PtyPort
+from aiobroute.testing._sim import DEFAULT_PASSWORD, DEFAULT_RBID, Simulator
+
+__all__ = [
+    "DEFAULT_MODULE_MAC",
+    "DEFAULT_PASSWORD",
+    "DEFAULT_RBID",
+    "JST",
+    "DevicePort",
+    "FaultKind",
+    "FaultPlan",
+    "MeterConfig",
+    "MeterLike",
+    "ModulePreset",
+    "PanConfig",
+    "PtyPort",
+    "RadioConfig",
+    "ScheduledFault",
+    "SendRefusal",
+    "SessionInfo",
+    "SimClock",
+    "SimulatedMeter",
+    "SimulatedModule",
+    "Simulator",
+    "Timing",
+]

@@ -1,0 +1,348 @@
+"""The simulator facade: a simulated module and meter, attached in memory or on a pty."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+from aiobroute.errors import PortClosedError
+from aiobroute.skstack._events import Event
+from aiobroute.skstack._wire import link_local_from_mac
+from aiobroute.testing._clock import SimClock
+from aiobroute.testing._faults import FaultKind, FaultPlan, ScheduledFault
+from aiobroute.testing._meter import MeterConfig, SimulatedMeter
+from aiobroute.testing._module import DevicePort, SessionInfo, SimulatedModule
+from aiobroute.testing._presets import (
+    DEFAULT_MODULE_MAC,
+    ModulePreset,
+    PanConfig,
+    RadioConfig,
+    Timing,
+)
+from aiobroute.testing._pty import PtyPort
+from aiobroute.transport._memory import MemoryStream, memory_pipe
+
+__all__ = ["DEFAULT_PASSWORD", "DEFAULT_RBID", "Simulator"]
+
+#: The B-route ID the simulated meter accepts by default (test value, not a real one).
+DEFAULT_RBID = "00112233445566778899AABBCCDDEEFF"
+#: The B-route password the simulated meter accepts by default (test value).
+DEFAULT_PASSWORD = "0123456789AB"  # noqa: S105 (a published test value)
+
+
+class Simulator:
+    """A simulated Wi-SUN module and smart meter, ready to attach to a client.
+
+    Example::
+
+        sim = Simulator("BP35C2", timing="instant")
+        async with sim.memory() as stream:       # or: async with sim.pty() as path:
+            await stream.write(b"SKVER\\r\\n")
+            ...
+        assert sim.meter.instant_power_watts() > 0
+
+    Args:
+        model: A :class:`ModulePreset` or its name (``"BP35A1"``, ``"RL7023_IPS"``,
+            ``"BP35C2"``, ``"RS-WSUHA-P"``, ``"RL7023_DSS"``).
+        seed: Seed of the module's random choices (the meter has its own in ``meter``).
+        speed: Simulated seconds per real second (ignored when ``clock`` is given).
+        timing: ``"realistic"``, ``"instant"`` or a :class:`Timing`.
+        meter: The meter's configuration.
+        faults: What goes wrong.
+        rbid: The B-route ID the meter accepts.
+        password: The password the meter accepts.
+        clock: A clock to share (default: a new :class:`SimClock` at ``speed``).
+        module_mac: The module's own MAC address.
+        pan: The meter's PAN (channel, PAN ID, MAC, LQI, PairID).
+        neighbour_pan: A neighbour's PAN also in range.
+        radio: Airtime (ARIB) and reception knobs.
+        scan_event_address: Address printed by EVENT 20/22 (default: the module's own).
+        pana_exchanges: PANA-Auth-Request messages in a successful join.
+    """
+
+    def __init__(
+        self,
+        model: str | ModulePreset = "BP35A1",
+        *,
+        seed: int = 0,
+        speed: float = 1.0,
+        timing: str | Timing = "realistic",
+        meter: MeterConfig | None = None,
+        faults: FaultPlan | None = None,
+        rbid: str = DEFAULT_RBID,
+        password: str = DEFAULT_PASSWORD,
+        clock: SimClock | None = None,
+        module_mac: str = DEFAULT_MODULE_MAC,
+        pan: PanConfig | None = None,
+        neighbour_pan: PanConfig | None = None,
+        radio: RadioConfig | None = None,
+        scan_event_address: str | None = None,
+        pana_exchanges: int = 4,
+    ) -> None:
+        preset = ModulePreset.by_name(model) if isinstance(model, str) else model
+        self.preset = preset
+        self.rbid = rbid
+        self.password = password
+        self.faults = faults or FaultPlan()
+        self.clock = clock if clock is not None else SimClock(speed=speed)
+        self.meter = SimulatedMeter(self.clock, meter)
+        self.module = SimulatedModule(
+            preset,
+            clock=self.clock,
+            meter=self.meter,
+            rbid=rbid,
+            password=password,
+            seed=seed,
+            timing=timing,
+            faults=self.faults,
+            radio=radio,
+            pan=pan,
+            neighbour_pan=neighbour_pan,
+            mac=module_mac,
+            scan_event_address=scan_event_address,
+            pana_exchanges=pana_exchanges,
+        )
+        self._running = False
+        self._mode: str | None = None
+        self._link: str | None = None
+        self._host: MemoryStream | None = None
+        self._pty: PtyPort | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._started_at = 0.0
+
+    # ------------------------------------------------------------- attaching
+
+    @contextlib.asynccontextmanager
+    async def memory(self) -> AsyncIterator[MemoryStream]:
+        """Serve on an in-memory pipe; yields the host end.
+
+        After :meth:`unplug` / :meth:`replug` the host end changes: get the current one
+        from :meth:`host_stream`.
+        """
+        async with self._serving("memory"):
+            yield self.host_stream()
+
+    @contextlib.asynccontextmanager
+    async def pty(self, link: str | os.PathLike[str] | None = None) -> AsyncIterator[str]:
+        """Serve on a new pseudo-terminal (POSIX); yields the path to open.
+
+        With ``link``, a symlink at that path points at the pty while it is "plugged in"
+        and the yielded path is the link, so a client can close and reopen the same
+        path across :meth:`unplug` / :meth:`replug`.
+        """
+        async with self._serving("pty", None if link is None else os.fspath(link)):
+            yield self.tty_path
+
+    @contextlib.asynccontextmanager
+    async def _serving(self, mode: str, link: str | None = None) -> AsyncIterator[None]:
+        if self._running:
+            raise RuntimeError("the simulator is already serving")
+        self._running = True
+        self._mode = mode
+        self._link = link
+        self._started_at = self.clock.monotonic()
+        try:
+            self._plug()
+            for fault in self.faults.scheduled:
+                self._spawn(self._scheduled(fault))
+            yield
+        finally:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._tasks.clear()
+            if self._host is not None:
+                self._host.close_nowait()
+            self._host = None
+            self._pty = None
+            self._running = False
+            await self.module.aclose()
+
+    def _plug(self) -> None:
+        port: DevicePort
+        if self._mode == "memory":
+            host, device = memory_pipe(host_name="sim://host", device_name="sim://device")
+            self._host = host
+            port = device
+        else:
+            self._pty = PtyPort(self._link)
+            port = self._pty
+        self.module.attach(port)
+
+    def host_stream(self) -> MemoryStream:
+        """The host end of the current in-memory pipe.
+
+        Raises:
+            PortClosedError: the port is unplugged.
+            RuntimeError: not serving in memory.
+        """
+        if self._mode != "memory" or not self._running:
+            raise RuntimeError("the simulator is not serving in memory")
+        if self._host is None or not self.module.attached:
+            raise PortClosedError("sim://host: unplugged")
+        return self._host
+
+    @property
+    def tty_path(self) -> str:
+        """The path a serial client opens (the link if one was given)."""
+        if self._mode != "pty" or not self._running:
+            raise RuntimeError("the simulator is not serving on a pty")
+        if self._link is not None:
+            return self._link
+        if self._pty is None:
+            raise PortClosedError("pty: unplugged")
+        return self._pty.path
+
+    @property
+    def plugged(self) -> bool:
+        """True while the port is present."""
+        return self.module.attached
+
+    def unplug(self) -> None:
+        """The port goes away: the module loses power and the device end closes."""
+        if not self.module.attached:
+            return
+        self.module.detach()
+        self._pty = None
+
+    def replug(self) -> None:
+        """The port comes back (same link path on a pty), with a freshly powered module."""
+        if not self._running or self.module.attached:
+            return
+        self._plug()
+
+    # ----------------------------------------------------------------- faults
+
+    def inject_session_expiry(self, *, reauth: bool = True, announce: bool = True) -> bool:
+        """Expire the PANA session (see :meth:`SimulatedModule.inject_session_expiry`)."""
+        return self.module.inject_session_expiry(reauth=reauth, announce=announce)
+
+    def inject_termination(self) -> bool:
+        """The meter ends the session (EVENT 26). False when there was no session."""
+        return self.module.inject_termination()
+
+    def inject_reset(self) -> None:
+        """The module resets as if power-cycled; the port stays."""
+        self.module.reset()
+
+    def inject_tx_limit(self, duration_s: float) -> None:
+        """ARIB limit now (EVENT 32), released after ``duration_s`` simulated seconds."""
+        self.module.inject_tx_limit(duration_s)
+
+    def inject_garbage(self, data: bytes | None = None) -> None:
+        """Write garbage to the UART now (default: a line of random bytes)."""
+        self.module.inject_garbage(data)
+
+    def set_silent(self, silent: bool) -> None:
+        """Make the meter stop (True) or resume (False) answering on the radio."""
+        self.module.set_silent(silent)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _scheduled(self, fault: ScheduledFault) -> None:
+        if fault.at_s is not None:
+            await self.clock.sleep_until(self._started_at + fault.at_s)
+        elif fault.after_frames is not None:
+            await self.module.wait_frames(fault.after_frames)
+        kind = fault.kind
+        duration = fault.duration_s
+        if kind is FaultKind.SESSION_EXPIRY:
+            self.inject_session_expiry(reauth=True)
+        elif kind is FaultKind.SESSION_EXPIRY_FAIL:
+            self.inject_session_expiry(reauth=False)
+        elif kind is FaultKind.REAUTH:
+            self.inject_session_expiry(reauth=True, announce=False)
+        elif kind is FaultKind.TERMINATION:
+            self.inject_termination()
+        elif kind is FaultKind.TX_LIMIT:
+            self.inject_tx_limit(duration or 0.0)
+        elif kind is FaultKind.RESET:
+            self.inject_reset()
+        elif kind is FaultKind.GARBAGE:
+            self.inject_garbage()
+        elif kind is FaultKind.UNPLUG:
+            self.unplug()
+            if duration is not None:
+                await self.clock.sleep(duration)
+                self.replug()
+        elif kind is FaultKind.SILENT:
+            self.set_silent(True)
+            if duration is not None:
+                await self.clock.sleep(duration)
+                self.set_silent(False)
+
+    # ----------------------------------------------------------- ground truth
+
+    @property
+    def commands_received(self) -> list[str]:
+        """Every command line the module read (SKSENDTO without its data), as sent."""
+        return self.module.commands_received
+
+    @property
+    def output(self) -> bytes:
+        """Everything the module wrote to the host so far."""
+        return b"".join(self.module.output)
+
+    @property
+    def events(self) -> list[Event]:
+        """Every EVENT the module printed, in order."""
+        return self.module.events
+
+    @property
+    def flash_writes(self) -> int:
+        """Flash writes so far (WOPT, WUART, SKSAVE, SKERASE)."""
+        return self.module.flash_writes
+
+    @property
+    def frames_to_meter(self) -> int:
+        """Datagrams that reached the meter over the secured session."""
+        return self.module.frames_to_meter
+
+    @property
+    def frames_from_meter(self) -> int:
+        """Datagrams from the meter printed as ERXUDP."""
+        return self.module.frames_from_meter
+
+    @property
+    def payloads_to_meter(self) -> list[bytes]:
+        """The ECHONET Lite payloads that reached the meter."""
+        return self.module.payloads_to_meter
+
+    @property
+    def payloads_from_meter(self) -> list[bytes]:
+        """The ECHONET Lite payloads printed as ERXUDP from the meter."""
+        return self.module.payloads_from_meter
+
+    @property
+    def airtime_ms(self) -> float:
+        """Transmit time used by the module in total, in ms (across resets; SFD resets)."""
+        return self.module.total_airtime_ms
+
+    @property
+    def session(self) -> SessionInfo | None:
+        """The PANA session, or None."""
+        return self.module.session
+
+    @property
+    def session_active(self) -> bool:
+        """True while the PANA session is up and usable."""
+        return self.module.session_active
+
+    @property
+    def meter_address(self) -> str:
+        """The meter's link-local address (what SKLL64 of its MAC gives)."""
+        return link_local_from_mac(self.module.pan.mac)
+
+    @property
+    def module_address(self) -> str:
+        """The module's own link-local address."""
+        return self.module.address

@@ -1,0 +1,164 @@
+"""Serial ports and pyserial URLs through pyserial-asyncio.
+
+This is the only module that imports ``serial`` or ``serial_asyncio``; their exceptions
+are translated to :class:`aiobroute.errors.TransportError` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import serial
+import serial_asyncio
+
+from aiobroute.errors import InvalidArgumentError, PortClosedError, TransportError
+from aiobroute.transport._base import ByteStream
+from aiobroute.transport._memory import loopback
+
+__all__ = ["SerialStream", "open_port"]
+
+_LOGGER = logging.getLogger("aiobroute.transport")
+_CLOSE_TIMEOUT = 2.0
+
+
+class _Protocol(asyncio.Protocol):
+    """Collects received bytes and the connection state for :class:`SerialStream`."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.data_event = asyncio.Event()
+        self.lost: BaseException | None = None
+        self.is_lost = False
+        self.lost_event = asyncio.Event()
+        self._can_write = asyncio.Event()
+        self._can_write.set()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self.data_event.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.is_lost = True
+        self.lost = exc
+        self.data_event.set()
+        self.lost_event.set()
+        self._can_write.set()
+
+    def pause_writing(self) -> None:
+        self._can_write.clear()
+
+    def resume_writing(self) -> None:
+        self._can_write.set()
+
+    async def wait_writable(self) -> None:
+        await self._can_write.wait()
+
+
+class SerialStream:
+    """A :class:`aiobroute.transport.ByteStream` over a pyserial-asyncio transport."""
+
+    def __init__(self, name: str, transport: asyncio.Transport, protocol: _Protocol) -> None:
+        self._name = name
+        self._transport = transport
+        self._protocol = protocol
+        self._closing = False
+
+    @property
+    def name(self) -> str:
+        """The device path or URL that was opened."""
+        return self._name
+
+    @property
+    def closed(self) -> bool:
+        """True once the port was closed or failed."""
+        return self._closing or self._protocol.is_lost
+
+    def _lost_error(self) -> PortClosedError:
+        exc = self._protocol.lost
+        if exc is None or self._closing:
+            return PortClosedError(f"{self._name}: port closed")
+        return PortClosedError(f"{self._name}: port lost ({_describe(exc)})")
+
+    async def read(self) -> bytes:
+        """Wait for the next bytes from the module."""
+        protocol = self._protocol
+        while not protocol.buffer:
+            if self.closed:
+                raise self._lost_error()
+            protocol.data_event.clear()
+            await protocol.data_event.wait()
+        data = bytes(protocol.buffer)
+        protocol.buffer.clear()
+        return data
+
+    async def write(self, data: bytes) -> None:
+        """Write ``data`` and wait while the output buffer is above its high-water mark."""
+        if self.closed:
+            raise self._lost_error()
+        try:
+            self._transport.write(data)
+        except (serial.SerialException, OSError) as exc:
+            raise PortClosedError(f"{self._name}: write failed ({_describe(exc)})") from exc
+        await self._protocol.wait_writable()
+        if self._protocol.is_lost:
+            raise self._lost_error()
+
+    async def close(self) -> None:
+        """Close the port and wait (briefly) until it is released."""
+        if self._closing:
+            return
+        self._closing = True
+        self._transport.close()
+        try:
+            async with asyncio.timeout(_CLOSE_TIMEOUT):
+                await self._protocol.lost_event.wait()
+        except TimeoutError:
+            _LOGGER.warning("%s: port did not close within %.0f s", self._name, _CLOSE_TIMEOUT)
+            self._transport.abort()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<SerialStream {self._name!r} {state}>"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
+    """Open a serial device path or any pyserial URL as a byte stream.
+
+    Args:
+        url: a device path (``/dev/ttyUSB0``, ``COM3``) or a pyserial URL such as
+            ``socket://host:port`` (ser2net in raw TCP mode, a remote Raspberry Pi) or
+            ``loop://`` (reads back what is written).
+        baudrate: the UART speed; SKSTACK modules default to 115200 8N1.
+
+    Raises:
+        InvalidArgumentError: ``url`` is empty or ``baudrate`` is not positive.
+        TransportError: the port cannot be opened (missing, busy, permission denied...).
+    """
+    if not url or any(ch in url for ch in "\r\n\0"):
+        raise InvalidArgumentError("port must be a non-empty device path or URL")
+    if baudrate <= 0:
+        raise InvalidArgumentError(f"baudrate must be positive, got {baudrate!r}")
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "loop":
+        return loopback(url)
+    if scheme and scheme not in ("socket", "serial"):
+        # pyserial-asyncio needs a file descriptor to watch; rfc2217://, spy:// and
+        # hwgrep:// handlers do their I/O in threads and offer none.
+        raise TransportError(
+            f"cannot open {url}: the {scheme}:// handler is not supported; use a device "
+            "path or socket://host:port (ser2net in raw TCP mode)"
+        )
+    loop = asyncio.get_running_loop()
+    try:
+        transport, protocol = await serial_asyncio.create_serial_connection(
+            loop, _Protocol, url, baudrate=baudrate
+        )
+    except (serial.SerialException, OSError, ValueError) as exc:
+        raise TransportError(f"cannot open {url}: {_describe(exc)}") from exc
+    _LOGGER.debug("opened %s at %d baud", url, baudrate)
+    return SerialStream(url, transport, protocol)

@@ -1,0 +1,365 @@
+"""SkStackClient against a scripted module: exact command semantics and failure paths."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from aiobroute._log import TRACE
+from aiobroute.errors import (
+    AuthenticationError,
+    ClientClosedError,
+    CommandError,
+    CommandTimeoutError,
+    InvalidArgumentError,
+    PortClosedError,
+    SendError,
+    SessionError,
+)
+from aiobroute.skstack import Event, ModuleFamily, PanDescriptor, RxUdp
+from aiobroute.skstack.client import PortLost, order_candidates
+
+ADDR = "FE80:0000:0000:0000:021D:1290:1234:5678"
+MAC = "001D129012345678"
+RBID = "00112233445566778899AABBCCDDEEFF"
+PASSWORD = "0123456789AB"
+
+
+def a1_module(module, line, payload):  # type: ignore[no-untyped-def]
+    """A minimal BP35A1-family module with echo always on."""
+    words = line.split()
+    name = words[0]
+    if name == "SKSENDTO":
+        module.send(
+            "",
+            f"EVENT 21 {words[2]} 02",
+            f"EVENT 21 {words[2]} 00",
+            "OK",
+        )
+        return
+    module.send(line)  # echo
+    if name == "SKVER":
+        module.send("EVER 1.2.10", "OK")
+    elif name == "SKAPPVER":
+        module.send("EAPPVER rev26e", "OK")
+    elif name == "SKINFO":
+        module.send(f"EINFO {ADDR} {MAC} 21 FFFF FFFE", "OK")
+    elif name == "SKLL64":
+        module.send(ADDR)
+    elif name == "SKSCAN":
+        if len(words) != 4:
+            module.send("FAIL ER05")
+            return
+        module.send(
+            "OK",
+            f"EVENT 20 {ADDR}",
+            "EPANDESC",
+            "  Channel:21",
+            "  Channel Page:09",
+            "  Pan ID:8888",
+            f"  Addr:{MAC}",
+            "  LQI:E1",
+            "  PairID:CCDDEEFF",
+            f"EVENT 22 {ADDR}",
+        )
+    elif name == "SKJOIN":
+        module.send("OK", f"EVENT 21 {ADDR} 02", f"EVENT 02 {ADDR}", f"EVENT 25 {ADDR}")
+    else:
+        module.send("OK")
+
+
+async def test_initialize_detects_bp35a1_and_turns_echo_off(scripted) -> None:  # type: ignore[no-untyped-def]
+    client, module = scripted(a1_module)
+    info = await client.initialize()
+    assert info.family is ModuleFamily.BP35A1
+    assert (info.version, info.app_version, info.mac) == ("1.2.10", "rev26e", MAC)
+    assert module.lines[:4] == ["SKSREG SFE 0", "SKVER", "SKAPPVER", "SKINFO"]
+
+
+async def test_initialize_detects_bp35c2_and_missing_skappver(scripted) -> None:  # type: ignore[no-untyped-def]
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        if line == "SKAPPVER":
+            module.send("FAIL ER04")
+        elif line == "SKINFO":
+            module.send(f"EINFO {ADDR} {MAC} 21 FFFF 0", "OK")
+        elif line == "SKVER":
+            module.send("EVER 1.5.2", "OK")
+        else:
+            module.send("OK")
+
+    client, _ = scripted(handler)
+    info = await client.initialize()
+    assert info.family is ModuleFamily.BP35C2
+    assert info.app_version is None
+    assert client.family is ModuleFamily.BP35C2
+
+
+async def test_events_between_echo_and_ok_reach_subscribers(scripted) -> None:  # type: ignore[no-untyped-def]
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        module.send(
+            line,
+            f"EVENT 29 {ADDR}",
+            "ERXUDP " + " ".join([ADDR, ADDR, "0E1A", "0E1A", MAC, "1", "0002", "ABCD"]),
+            "EVER 1.2.10",
+            "OK",
+        )
+
+    client, _ = scripted(handler)
+    with client.subscribe() as events:
+        assert await client.version() == "1.2.10"
+        first = await events.get(timeout=1)
+        second = await events.get(timeout=1)
+    assert isinstance(first, Event)
+    assert first.num == 0x29
+    assert isinstance(second, RxUdp)
+    assert second.data == b"\xab\xcd"
+
+
+async def test_fail_raises_typed_error_with_redacted_command(scripted) -> None:  # type: ignore[no-untyped-def]
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        module.send("FAIL ER06")
+
+    client, _ = scripted(handler)
+    pan = PanDescriptor(channel=0x21, channel_page=9, pan_id=0x8888, addr=MAC, lqi=0xE1)
+    with pytest.raises(CommandError) as caught:
+        await client.join(pan, rbid=RBID, password=PASSWORD)
+    assert caught.value.code == 6
+    assert PASSWORD not in str(caught.value)
+    assert PASSWORD not in caught.value.command
+    assert "SKSETPWD" in caught.value.command
+
+
+@pytest.mark.parametrize(
+    ("rbid", "password"),
+    [
+        ("0011223344556677 8899AABBCCDDEEF", PASSWORD),
+        ("00112233445566778899AABBCCDDEE\r\n", PASSWORD),
+        ("0011", PASSWORD),
+        (RBID, "0123 456789A"),
+        (RBID, "01234\r\nSKTERM"),
+        (RBID, ""),
+        (RBID, "x" * 33),
+    ],
+)
+async def test_credentials_are_validated_before_anything_is_written(
+    scripted,
+    rbid: str,
+    password: str,  # type: ignore[no-untyped-def]
+) -> None:
+    client, module = scripted(a1_module)
+    pan = PanDescriptor(channel=0x21, channel_page=9, pan_id=0x8888, addr=MAC, lqi=0xE1)
+    with pytest.raises(InvalidArgumentError):
+        await client.join(pan, rbid=rbid, password=password)
+    await asyncio.sleep(0.01)
+    assert bytes(module.raw) == b""
+
+
+async def test_command_arguments_cannot_inject_lines(scripted) -> None:  # type: ignore[no-untyped-def]
+    client, module = scripted(a1_module)
+    with pytest.raises(InvalidArgumentError):
+        await client.command("SKSREG", "S2", "21\r\nSKTERM")
+    with pytest.raises(InvalidArgumentError):
+        await client.write_register("SFE 0", "1")
+    with pytest.raises(InvalidArgumentError):
+        await client.send_to("FE80::1", b"x")
+    await asyncio.sleep(0.01)
+    assert bytes(module.raw) == b""
+
+
+async def test_flash_writes_are_refused_unless_allowed(scripted) -> None:  # type: ignore[no-untyped-def]
+    client, module = scripted(a1_module)
+    for name, args in (("WOPT", ("01",)), ("SKSAVE", ()), ("WUART", ("00",)), ("SKERASE", ())):
+        with pytest.raises(InvalidArgumentError, match="flash"):
+            await client.command(name, *args)
+    assert bytes(module.raw) == b""
+
+
+async def test_timeout_leaves_client_usable(scripted) -> None:  # type: ignore[no-untyped-def]
+    silent = {"on": True}
+
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        if not silent["on"]:
+            module.send("EVER 1.2.10", "OK")
+
+    client, _ = scripted(handler)
+    with pytest.raises(CommandTimeoutError) as caught:
+        await client.version()
+    assert isinstance(caught.value, TimeoutError)
+    assert client._pending is None
+    silent["on"] = False
+    assert await client.version() == "1.2.10"
+
+
+@pytest.mark.parametrize("how", ["cancel", "asyncio.timeout"])
+async def test_cancellation_leaves_no_waiter(scripted, how: str) -> None:  # type: ignore[no-untyped-def]
+    answer = {"on": False}
+
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        if answer["on"]:
+            module.send("EVER 1.2.10", "OK")
+
+    client, _ = scripted(handler)
+    subscribers_before = len(client._subscribers)
+    if how == "cancel":
+        task = asyncio.create_task(client.scan(durations=(6,)))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    else:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await client.scan(durations=(6,))
+    assert client._pending is None
+    assert len(client._subscribers) == subscribers_before
+    assert not client._lock.locked()
+    answer["on"] = True
+    assert await client.version() == "1.2.10"
+
+
+async def test_port_vanishing_fails_command_and_ends_subscriptions(scripted) -> None:  # type: ignore[no-untyped-def]
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        module.device.close_nowait()
+
+    client, _ = scripted(handler)
+    events = client.subscribe()
+    with pytest.raises(PortClosedError):
+        await client.version()
+    assert isinstance(await events.get(timeout=1), PortLost)
+    with pytest.raises(ClientClosedError):
+        await events.get(timeout=1)
+    assert client.closed
+    with pytest.raises(PortClosedError):
+        await client.version()
+    assert client._pending is None
+
+
+async def test_garbage_does_not_kill_the_reader(scripted) -> None:  # type: ignore[no-untyped-def]
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        module.send(
+            b"\x00\xff\xfe garbage \x01\r\n",
+            b"EVENT ZZ nonsense\r\n",
+            b"ERXUDP broken\r\n",
+            b"\xff" * 50 + b"\n",
+        )
+        module.send("EVER 1.2.10", "OK")
+
+    client, _ = scripted(handler)
+    assert await client.version() == "1.2.10"
+    assert client.unrecognized_lines >= 3
+    assert await client.version() == "1.2.10"
+
+
+async def test_scan_recovers_from_wrong_arity(scripted) -> None:  # type: ignore[no-untyped-def]
+    client, module = scripted(a1_module, family=None)
+    client._family = ModuleFamily.BP35C2  # as if detection had guessed wrong
+    pans = await client.scan(durations=(2,))
+    assert client.family is ModuleFamily.BP35A1
+    assert [p.pan_id for p in pans] == [0x8888]
+    assert module.lines[0] == "SKSCAN 2 FFFFFFFF 2 0"
+    assert module.lines[1] == "SKSCAN 2 FFFFFFFF 2"
+
+
+async def test_forced_family_is_not_switched(scripted) -> None:  # type: ignore[no-untyped-def]
+    client, _ = scripted(a1_module, family=ModuleFamily.BP35C2)
+    with pytest.raises(CommandError) as caught:
+        await client.scan(durations=(2,))
+    assert caught.value.code == 5
+    assert client.family is ModuleFamily.BP35C2
+
+
+async def test_connect_scans_and_joins(scripted) -> None:  # type: ignore[no-untyped-def]
+    client, module = scripted(a1_module)
+    joined = await client.connect(rbid=RBID, password=PASSWORD, durations=(3,))
+    assert joined.ipaddr == ADDR
+    assert joined.pan.pair_id == "CCDDEEFF"
+    assert "SKSETPWD C 0123456789AB" in module.lines
+    assert f"SKJOIN {ADDR}" in module.lines
+    assert module.lines.index("SKSREG S2 21") < module.lines.index(f"SKJOIN {ADDR}")
+
+
+async def test_join_failure_is_an_authentication_error(scripted) -> None:  # type: ignore[no-untyped-def]
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        if line.startswith("SKLL64"):
+            module.send(ADDR)
+        elif line.startswith("SKJOIN"):
+            module.send("OK", f"EVENT 21 {ADDR} 02", f"EVENT 24 {ADDR}")
+        else:
+            module.send("OK")
+
+    client, _ = scripted(handler)
+    pan = PanDescriptor(channel=0x21, channel_page=9, pan_id=0x8888, addr=MAC, lqi=0xE1)
+    with pytest.raises(AuthenticationError) as caught:
+        await client.join(pan, rbid=RBID, password=PASSWORD)
+    assert "password" in str(caught.value)
+    assert PASSWORD not in str(caught.value)
+
+
+async def test_send_to_uses_family_syntax_and_binary_payload(scripted) -> None:  # type: ignore[no-untyped-def]
+    payloads: list[bytes] = []
+
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        payloads.append(payload)
+        a1_module(module, line, payload)
+
+    client, module = scripted(handler, family=ModuleFamily.BP35A1)
+    data = b"\x10\x81\x00\x01\r\n \x00"
+    await client.send_to(ADDR, data)
+    assert module.lines[-1] == f"SKSENDTO 1 {ADDR} 0E1A 1 0008"
+    assert payloads[-1] == data
+    assert not bytes(module.raw).endswith(data + b"\r\n")
+
+    client2, module2 = scripted(handler, family=ModuleFamily.BP35C2)
+    await client2.send_to(ADDR, data)
+    assert module2.lines[-1] == f"SKSENDTO 1 {ADDR} 0E1A 1 0 0008"
+
+
+async def test_send_to_reports_failure_and_late_event(scripted) -> None:  # type: ignore[no-untyped-def]
+    mode = {"value": "fail"}
+
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        if mode["value"] == "fail":
+            module.send("OK", f"EVENT 21 {ADDR} 01")
+        elif mode["value"] == "late":
+            module.send("OK")
+            asyncio.get_running_loop().call_later(0.05, module.send, f"EVENT 21 {ADDR} 00")
+        else:
+            module.send("FAIL ER10")
+
+    client, _ = scripted(handler, family=ModuleFamily.BP35A1)
+    with pytest.raises(SendError):
+        await client.send_to(ADDR, b"abc")
+    mode["value"] = "late"
+    await client.send_to(ADDR, b"abc")
+    mode["value"] = "er10"
+    with pytest.raises(SessionError):
+        await client.send_to(ADDR, b"abc")
+
+
+def test_candidates_prefer_pair_id_then_lqi() -> None:
+    def pan(pan_id: int, lqi: int, pair: str | None) -> PanDescriptor:
+        return PanDescriptor(
+            channel=0x21, channel_page=9, pan_id=pan_id, addr=MAC, lqi=lqi, pair_id=pair
+        )
+
+    mine, neighbour = pan(1, 0x40, "CCDDEEFF"), pan(2, 0xF0, "01020304")
+    assert order_candidates([neighbour, mine], RBID) == [mine]
+    strangers = [pan(3, 0x10, None), pan(4, 0x90, "AAAAAAAA")]
+    assert [p.pan_id for p in order_candidates(strangers, RBID)] == [4, 3]
+
+
+async def test_trace_logs_never_show_secrets(scripted, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(TRACE, logger="aiobroute")
+    client, _ = scripted(a1_module)
+    await client.initialize()
+    await client.connect(rbid=RBID, password=PASSWORD, durations=(3,))
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "SKSETPWD" in text  # the command was logged ...
+    assert RBID not in text
+    assert PASSWORD not in text
+    assert RBID not in repr(client)
+    assert PASSWORD not in repr(client)
+    assert any(r.levelno == TRACE for r in caplog.records)
+    assert all(r.levelno != logging.ERROR for r in caplog.records)
