@@ -96,8 +96,6 @@ class MeterInfo:
         return self.standard_version.release if self.standard_version else None
 
 
-
-
 @attrs.frozen
 class Notification:
     """A frame the meter sent on its own (INF/INFC): the 30-minute EA/EB push, the

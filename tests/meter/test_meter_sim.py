@@ -25,8 +25,9 @@ from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, MeterConfig, Simul
 from aiobroute.testing._clock import JST, SimClock
 
 FROZEN = 1e-9  # simulated seconds per real second: time stands still unless advanced
-FAST_SK = SkTimeouts(command=2.0, reset_settle=0.0, scan_margin=2.0, join=5.0, send=2.0,
-                     send_event_grace=0.5)
+FAST_SK = SkTimeouts(
+    command=2.0, reset_settle=0.0, scan_margin=2.0, join=5.0, send=2.0, send_event_grace=0.5
+)
 FAST = MeterTimeouts(attempt=1.0, single=3.0, sequence=6.0, instance_list=0.5)
 MODELS = ["BP35A1", "RL7023_IPS", "BP35C2", "RL7023_DSS"]
 
@@ -104,8 +105,9 @@ async def test_history_30min_and_reverse() -> None:
     ):
         end = dt.datetime(2026, 5, 20, 12, 0, tzinfo=JST)
         entries = await meter.history_30min(end, count=4)
-        assert [e.timestamp for e in entries] == [end - dt.timedelta(minutes=30 * i)
-                                                  for i in (3, 2, 1, 0)]
+        assert [e.timestamp for e in entries] == [
+            end - dt.timedelta(minutes=30 * i) for i in (3, 2, 1, 0)
+        ]
         for entry in entries:
             normal = sim.meter.cumulative_raw(entry.timestamp)
             reverse = sim.meter.cumulative_raw(entry.timestamp, reverse=True)
