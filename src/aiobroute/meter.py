@@ -46,6 +46,7 @@ from aiobroute.echonet.properties import (
 from aiobroute.errors import (
     AuthenticationError,
     ClientClosedError,
+    CommandTimeoutError,
     FrameDecodeError,
     InvalidArgumentError,
     JoinTimeoutError,
@@ -58,6 +59,7 @@ from aiobroute.errors import (
     SendError,
     ServiceNotAvailableError,
     SessionError,
+    TransportError,
 )
 from aiobroute.models import InstantCurrent, IntervalEnergy, MeterInfo, Notification, TimedEnergy
 from aiobroute.skstack import Event, EventNum, ModuleFamily, PanDescriptor, RxUdp
@@ -575,37 +577,42 @@ class SmartMeter:
         return True
 
     async def _rejoin(self) -> None:
-        """Rejoin on the same link; reconnect (reopen, rescan) if that fails."""
-        sk = self._sk
-        self._set_state(ConnectionState.RECONNECTING)
-        self._fail_waiters(None)
-        if sk is not None and not sk.closed:
-            try:
-                await sk.initialize()
-                self._joined = await self._join(sk, first=False)
-                self._remember(self._joined.pan, sk.family)
-                self._after_recovery()
-                return
-            except Exception as exc:  # noqa: BLE001 - any failure escalates to a reconnect
-                _LOGGER.warning("rejoin failed: %s: %s", type(exc).__name__, exc)
-        await self._reconnect()
+        """Rejoin on the same link (known PAN, then scans); reopen the port if it is gone."""
+        await self._restore(reopen=False)
 
     async def _reconnect(self) -> None:
-        """Tear the link down and build a new one, following the reconnect policy."""
+        """Reopen the port and rejoin."""
+        await self._restore(reopen=True)
+
+    async def _restore(self, *, reopen: bool) -> None:
+        """Re-establish the session, following the reconnect policy between attempts.
+
+        The port is reopened only when it was lost or the module stopped answering
+        commands; otherwise the same link is re-initialised and rejoined.
+        """
         self._set_state(ConnectionState.RECONNECTING)
         self._fail_waiters(None)
-        await self._teardown_link(terminate=False)
         for attempt, delay in enumerate(self.reconnect_policy.delays(self._rng)):
             if attempt:
-                _LOGGER.info("reconnecting in %.1f s (attempt %d)", delay, attempt + 1)
+                _LOGGER.info("retrying in %.1f s (attempt %d)", delay, attempt + 1)
                 await asyncio.sleep(delay)
+            sk = self._sk
             try:
-                await self._establish(first=False)
+                if reopen or sk is None or sk.closed:
+                    await self._establish(first=False)
+                else:
+                    await sk.initialize()
+                    self._joined = await self._join(sk, first=False)
+                    self._remember(self._joined.pan, sk.family)
+            except (TransportError, CommandTimeoutError) as exc:
+                _LOGGER.warning("the module is unusable (%s); reopening the port", exc)
+                reopen = True
+            except Exception as exc:  # noqa: BLE001 - every failure is retried by policy
+                _LOGGER.warning("recovery failed: %s: %s", type(exc).__name__, exc)
+            else:
                 self._after_recovery()
                 return
-            except Exception as exc:  # noqa: BLE001 - every failure is retried by policy
-                _LOGGER.warning("reconnect failed: %s: %s", type(exc).__name__, exc)
-                self._set_state(ConnectionState.RECONNECTING)
+            self._set_state(ConnectionState.RECONNECTING)
         raise _GiveUpError("the reconnect policy is exhausted")
 
     def _after_recovery(self) -> None:

@@ -572,8 +572,30 @@ class SkStackClient:
         raise ProtocolError("SKLL64 gave no address line")
 
     async def terminate(self) -> None:
-        """``SKTERM``: end the PANA session (FAIL ER10 without one)."""
-        await self.command("SKTERM")
+        """``SKTERM``: end the PANA session (FAIL ER10 without one).
+
+        Waits briefly for EVENT 27 (ended) or 28 (the meter did not answer; ended anyway).
+        """
+        self._check_usable()
+        async with self._lock:
+            await self._terminate_locked(raise_errors=True)
+
+    async def _terminate_locked(self, *, raise_errors: bool = False) -> None:
+        with self.subscribe(_term_message) as sub:
+            try:
+                await self._command_locked("SKTERM", [])
+            except CommandError as exc:
+                if raise_errors:
+                    raise
+                _LOGGER.debug("SKTERM refused: %s", exc)
+                return
+            try:
+                async with asyncio.timeout(self.timeouts.join):
+                    message = await sub.get()
+                    if isinstance(message, PortLost):
+                        raise self._lost or PortClosedError(message.reason)
+            except TimeoutError:
+                _LOGGER.debug("no EVENT 27/28 after SKTERM")
 
     # ------------------------------------------------------------------ initialisation
 
@@ -730,7 +752,15 @@ class SkStackClient:
             except CommandError as exc:
                 _LOGGER.debug("SKADDNBR refused (%s); continuing", exc)
             with self.subscribe(_join_message) as sub:
-                await self._command_locked("SKJOIN", [ipaddr])
+                try:
+                    await self._command_locked("SKJOIN", [ipaddr])
+                except CommandError as exc:
+                    if exc.code != ErrorCode.ER10:
+                        raise
+                    # The stack still holds a (dead) session: end it, then join again.
+                    _LOGGER.info("SKJOIN refused (ER10): ending the previous session first")
+                    await self._terminate_locked()
+                    await self._command_locked("SKJOIN", [ipaddr])
                 _LOGGER.info("joining PAN %04X on channel %02X", pan.pan_id, pan.channel)
                 await self._wait_pana(sub, self.timeouts.join)
         _LOGGER.info("joined: PANA session established with %s", ipaddr)
@@ -920,6 +950,13 @@ def _join_message(message: Message) -> bool:
     return isinstance(message, PortLost) or (
         isinstance(message, Event)
         and message.num in (EventNum.PANA_CONNECTED, EventNum.PANA_FAILED)
+    )
+
+
+def _term_message(message: Message) -> bool:
+    return isinstance(message, PortLost) or (
+        isinstance(message, Event)
+        and message.num in (EventNum.SESSION_TERMINATED, EventNum.SESSION_TERMINATE_TIMEOUT)
     )
 
 

@@ -97,7 +97,7 @@ class UartInput:
         text = bytes(self._buf[:end])
         self._swallow_lf = self._buf[end] == _CR
         del self._buf[: end + 1]
-        overflow, self._overflow = self._overflow, False
+        overflow, self._overflow = self._overflow or end > MAX_LINE, False
         return CommandLine(b"" if overflow else text, overflow=overflow)
 
     def _sendto(self) -> SendToCommand | bool | None:

@@ -1,0 +1,258 @@
+"""Session supervision against injected faults: the next reading after recovery is correct."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from aiobroute import ReconnectingError, SmartMeter
+from aiobroute.meter import MeterTimeouts
+from aiobroute.skstack.client import SkTimeouts
+from aiobroute.supervisor import ConnectionState, ReconnectPolicy, WatchdogSettings
+from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, FaultPlan, Simulator
+from aiobroute.testing._clock import JST, SimClock
+
+FROZEN = 1e-9
+FAST_SK = SkTimeouts(
+    command=1.0, reset_settle=0.0, scan_margin=2.0, join=3.0, send=1.0, send_event_grace=0.3
+)
+FAST = MeterTimeouts(attempt=0.3, single=2.0, sequence=4.0, instance_list=0.3)
+POLICY = ReconnectPolicy(initial=0.05, factor=1.5, cap=0.2, jitter=0.1)
+WATCHDOG = WatchdogSettings(
+    timeouts_before_probe=1, push_grace=None, probe_timeout=0.6, reauth_timeout=1.0
+)
+START = dt.datetime(2026, 5, 20, 14, 26, 0, tzinfo=JST)
+
+
+def make_sim(model: str = "BP35A1", **kwargs: object) -> Simulator:
+    return Simulator(model, seed=3, timing="instant", clock=SimClock(START, speed=FROZEN), **kwargs)  # type: ignore[arg-type]
+
+
+def make_meter(port: object, **options: object) -> SmartMeter:
+    settings: dict[str, object] = {
+        "min_interval": 0.0,
+        "timeouts": FAST,
+        "sk_timeouts": FAST_SK,
+        "reconnect": POLICY,
+        "watchdog": WATCHDOG,
+        "retries": 3,
+    }
+    settings.update(options)
+    return SmartMeter(port, rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, **settings)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def running(sim: Simulator, **options: object) -> AsyncIterator[SmartMeter]:
+    async with sim.memory():
+
+        async def reopen() -> object:
+            return sim.host_stream()
+
+        async with make_meter(reopen, **options) as meter:
+            yield meter
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+async def record_states(meter: SmartMeter, into: list[ConnectionState]) -> None:
+    async for state in meter.states():
+        into.append(state)
+
+
+def joins(sim: Simulator) -> int:
+    return sum(1 for line in sim.commands_received if line.startswith("SKJOIN"))
+
+
+def scans(sim: Simulator) -> int:
+    return sum(1 for line in sim.commands_received if line.startswith("SKSCAN"))
+
+
+async def assert_reads_truth(sim: Simulator, meter: SmartMeter) -> None:
+    assert await meter.instant_power() == sim.meter.instant_power_watts()
+    raw = sim.meter.cumulative_raw()
+    assert await meter.cumulative_energy() == raw * sim.meter.config.kwh_per_count
+
+
+def assert_no_leaks() -> None:
+    current = asyncio.current_task()
+    leftovers = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    assert leftovers == []
+
+
+async def test_expiry_with_automatic_reauthentication() -> None:
+    sim = make_sim()
+    states: list[ConnectionState] = []
+    async with running(sim) as meter:
+        recorder = asyncio.create_task(record_states(meter, states))
+        await asyncio.sleep(0)
+        joined = joins(sim)
+        assert sim.inject_session_expiry(reauth=True)
+        await wait_for(lambda: ConnectionState.REAUTHENTICATING in states)
+        await wait_for(lambda: states[-1] is ConnectionState.READY)
+        await assert_reads_truth(sim, meter)
+        assert joins(sim) == joined  # the module re-authenticated by itself
+    await recorder
+    assert states[-1] is ConnectionState.CLOSED
+    assert_no_leaks()
+
+
+async def test_expiry_followed_by_event_24_rejoins() -> None:
+    sim = make_sim("BP35C2")
+    async with running(sim) as meter:
+        joined = joins(sim)
+        assert sim.inject_session_expiry(reauth=False)
+        await wait_for(lambda: joins(sim) > joined and meter.state is ConnectionState.READY)
+        await assert_reads_truth(sim, meter)
+        assert scans(sim) == 1  # rejoined the known PAN without scanning again
+    assert_no_leaks()
+
+
+async def test_meter_initiated_termination_rejoins() -> None:
+    sim = make_sim("RL7023_DSS")
+    async with running(sim) as meter:
+        joined = joins(sim)
+        assert sim.inject_termination()
+        await wait_for(lambda: joins(sim) > joined and meter.state is ConnectionState.READY)
+        await assert_reads_truth(sim, meter)
+    assert_no_leaks()
+
+
+async def test_arib_limit_holds_requests_until_released() -> None:
+    sim = make_sim()
+    async with running(
+        sim, timeouts=MeterTimeouts(attempt=0.3, single=5.0, sequence=5.0, instance_list=0.3)
+    ) as meter:
+        sim.inject_tx_limit(600.0)
+        await wait_for(lambda: meter.state is ConnectionState.RATE_LIMITED)
+        pending = asyncio.create_task(meter.instant_power())
+        await asyncio.sleep(0.2)
+        assert not pending.done()  # held, not failed
+        sim.clock.advance(601.0)  # EVENT 33
+        assert await asyncio.wait_for(pending, 3) == sim.meter.instant_power_watts()
+        assert meter.state is ConnectionState.READY
+    assert_no_leaks()
+
+
+async def test_twenty_percent_of_replies_lost() -> None:
+    sim = make_sim(faults=FaultPlan(seed=7, drop_reply=0.2))
+    timeouts = MeterTimeouts(attempt=0.08, single=2.0, sequence=4.0, instance_list=0.3)
+    watchdog = WatchdogSettings(timeouts_before_probe=3, push_grace=None, probe_timeout=1.0)
+    async with running(sim, retries=8, timeouts=timeouts, watchdog=watchdog) as meter:
+        for _ in range(25):
+            await assert_reads_truth(sim, meter)
+        assert sim.frames_to_meter > 50  # some requests were sent again
+    assert_no_leaks()
+
+
+async def test_silent_link_is_probed_then_recovered() -> None:
+    sim = make_sim()
+    states: list[ConnectionState] = []
+    async with running(sim) as meter:
+        recorder = asyncio.create_task(record_states(meter, states))
+        sim.set_silent(True)
+        with pytest.raises((TimeoutError, ReconnectingError)):
+            await meter.instant_power()
+        await wait_for(lambda: ConnectionState.RECONNECTING in states)
+        sim.set_silent(False)
+        await wait_for(lambda: meter.state is ConnectionState.READY, timeout=10)
+        await assert_reads_truth(sim, meter)
+        assert meter.reconnects >= 1
+    await recorder
+    assert_no_leaks()
+
+
+async def test_module_reset_is_recovered() -> None:
+    sim = make_sim("BP35C2")
+    async with running(sim) as meter:
+        joined = joins(sim)
+        sim.inject_reset()
+        with contextlib.suppress(ReconnectingError, TimeoutError):
+            await meter.instant_power()
+        await wait_for(lambda: joins(sim) > joined and meter.state is ConnectionState.READY)
+        await assert_reads_truth(sim, meter)
+        # Echo was back on after the reset; the client turned it off again.
+        assert sim.commands_received.count("SKSREG SFE 0") >= 2
+    assert_no_leaks()
+
+
+async def test_unplugged_port_is_reopened_in_memory() -> None:
+    sim = make_sim()
+    async with running(sim) as meter:
+        sim.unplug()
+        await wait_for(lambda: meter.state is ConnectionState.RECONNECTING)
+        with pytest.raises(ReconnectingError):
+            await meter.instant_power()
+        await asyncio.sleep(0.2)
+        sim.replug()
+        await wait_for(lambda: meter.state is ConnectionState.READY, timeout=10)
+        await assert_reads_truth(sim, meter)
+    assert_no_leaks()
+
+
+@pytest.mark.pty
+@pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+async def test_pty_closed_and_reopened_under_the_same_path(tmp_path: Path) -> None:
+    sim = make_sim("BP35C2")
+    link = tmp_path / "ttyBROUTE"
+    async with sim.pty(link=link) as path:
+        async with make_meter(str(path), wait_for_reconnect=True) as meter:
+            await assert_reads_truth(sim, meter)
+            sim.unplug()
+            await wait_for(lambda: meter.state is ConnectionState.RECONNECTING)
+            await asyncio.sleep(0.3)
+            sim.replug()
+            await wait_for(lambda: meter.state is ConnectionState.READY, timeout=10)
+            await assert_reads_truth(sim, meter)
+            assert meter.reconnects >= 1
+    assert_no_leaks()
+
+
+async def test_restart_with_cache_file_skips_the_scan(tmp_path: Path) -> None:
+    cache = tmp_path / "pan.json"
+    sim = make_sim()
+    async with running(sim, cache_path=cache) as meter:
+        await assert_reads_truth(sim, meter)
+    assert scans(sim) >= 1
+    saved = json.loads(cache.read_text())
+    assert saved["pan_id"] == meter.pan.pan_id if meter.pan else False
+    assert DEFAULT_RBID not in cache.read_text()
+    assert DEFAULT_PASSWORD not in cache.read_text()
+    scanned = scans(sim)
+    async with running(sim, cache_path=cache) as meter:
+        await assert_reads_truth(sim, meter)
+    assert scans(sim) == scanned  # the second process joined from the cache
+    assert_no_leaks()
+
+
+async def test_stale_cache_falls_back_to_a_scan(tmp_path: Path) -> None:
+    cache = tmp_path / "pan.json"
+    cache.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "channel": 0x3B,
+                "channel_page": 9,
+                "pan_id": 0x1234,
+                "addr": "0011223344556677",
+                "lqi": 100,
+                "pair_id": "CCDDEEFF",
+                "family": "bp35a1",
+            }
+        )
+    )
+    sim = make_sim()
+    async with running(sim, cache_path=cache) as meter:
+        await assert_reads_truth(sim, meter)
+    assert json.loads(cache.read_text())["pan_id"] != 0x1234  # corrected
+    assert_no_leaks()
