@@ -33,6 +33,7 @@ from aiobroute.meter import MeterTimeouts, SmartMeter
 from aiobroute.models import InstantCurrent, IntervalEnergy, MeterInfo, Notification, TimedEnergy
 from aiobroute.skstack import ModuleFamily, PanDescriptor
 from aiobroute.skstack.client import SkStackClient, SkTimeouts
+from aiobroute.supervisor import ConnectionState, ReconnectPolicy, WatchdogSettings
 from aiobroute.transport import open_port
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "ClientClosedError",
     "CommandError",
     "CommandTimeoutError",
+    "ConnectionState",
     "FrameDecodeError",
     "InstantCurrent",
     "IntervalEnergy",
@@ -57,6 +59,7 @@ __all__ = [
     "PortClosedError",
     "PropertyDecodeError",
     "ProtocolError",
+    "ReconnectPolicy",
     "ReconnectingError",
     "ResponseTimeoutError",
     "ScanError",
@@ -70,6 +73,7 @@ __all__ = [
     "TimedEnergy",
     "TransmitLimitError",
     "TransportError",
+    "WatchdogSettings",
     "__version__",
     "errors",
     "open_port",

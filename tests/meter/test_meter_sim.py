@@ -227,3 +227,28 @@ async def test_half_hour_push_arrives_typed(infc: bool) -> None:
                 await asyncio.sleep(0.01)
             assert sim.meter.infc_res_received == 1
         await notes.aclose()
+
+
+@pytest.mark.pty
+@pytest.mark.skipif(__import__("os").name != "posix", reason="POSIX pseudo-terminals")
+@pytest.mark.parametrize("model", MODELS)
+async def test_readings_over_a_pty_with_real_pyserial(model: str) -> None:
+    clock = SimClock(dt.datetime(2026, 5, 20, 14, 26, 0, tzinfo=JST), speed=FROZEN)
+    sim = Simulator(model, seed=4, timing="instant", clock=clock)
+    async with (
+        sim.pty() as path,
+        SmartMeter(
+            path,
+            rbid=DEFAULT_RBID,
+            password=DEFAULT_PASSWORD,
+            min_interval=0.0,
+            timeouts=FAST,
+            sk_timeouts=FAST_SK,
+        ) as meter,
+    ):
+        values = await meter.get(0xE7, 0xE0, 0xE3)
+        assert values[0xE7] == sim.meter.instant_power_watts()
+        assert values[0xE0] == kwh(sim, sim.meter.cumulative_raw())
+        assert values[0xE3] == kwh(sim, sim.meter.cumulative_raw(reverse=True))
+        entries = await meter.history(1)
+        assert [e.raw for e in entries] == list(sim.meter.history_raw(1))

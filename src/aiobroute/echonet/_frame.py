@@ -35,6 +35,13 @@ class Property:
             )
 
 
+def _esv(value: int) -> Esv:
+    try:
+        return Esv(value)
+    except ValueError:
+        raise InvalidArgumentError(f"unknown ESV {value!r}") from None
+
+
 def _props(value: Iterable[Property]) -> tuple[Property, ...]:
     return tuple(value)
 
@@ -57,7 +64,7 @@ class Frame:
     tid: int = attrs.field()
     seoj: Eoj
     deoj: Eoj
-    esv: Esv = attrs.field(converter=Esv)
+    esv: Esv = attrs.field(converter=_esv)
     properties: tuple[Property, ...] = attrs.field(converter=_props)
     get_properties: tuple[Property, ...] = attrs.field(default=(), converter=_props)
 

@@ -1063,10 +1063,9 @@ class SimulatedModule:
             if self.faults.duplicate_reply and self._frng.random() < self.faults.duplicate_reply:
                 copies = 2
             for copy in range(copies):
+                again = copy * self._draw(self.timing.tx_s)  # a MAC retransmission
                 self._spawn(
-                    self._meter_says(
-                        reply, session.paa, self.address, source_port, latency + copy * 0.05
-                    ),
+                    self._meter_says(reply, session.paa, self.address, source_port, latency + again),
                     session=True,
                 )
         count = self.frames_to_meter

@@ -1,0 +1,122 @@
+"""SkStackClient against the simulated module, in memory and over a pty (real pyserial)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+from aiobroute.echonet import CONTROLLER, SMART_METER, Esv, Frame, Property
+from aiobroute.errors import AuthenticationError, ScanError
+from aiobroute.skstack import ModuleFamily, RxUdp
+from aiobroute.skstack.client import SkStackClient, SkTimeouts
+from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, FaultPlan, Simulator
+from aiobroute.testing._clock import JST, SimClock
+from aiobroute.transport import open_port
+
+MODELS = {
+    "BP35A1": ModuleFamily.BP35A1,
+    "RL7023_IPS": ModuleFamily.BP35A1,
+    "BP35C2": ModuleFamily.BP35C2,
+    "RL7023_DSS": ModuleFamily.BP35C2,
+}
+FAST = SkTimeouts(
+    command=2.0, reset_settle=0.0, scan_margin=2.0, join=5.0, send=2.0, send_event_grace=0.5
+)
+START = dt.datetime(2026, 5, 20, 14, 26, 0, tzinfo=JST)
+
+
+def make_sim(model: str, **kwargs: object) -> Simulator:
+    return Simulator(model, seed=2, timing="instant", clock=SimClock(START, speed=1e-9), **kwargs)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def attached(sim: Simulator, how: str) -> AsyncIterator[SkStackClient]:
+    if how == "memory":
+        async with sim.memory() as stream, SkStackClient(stream, timeouts=FAST) as client:
+            yield client
+    else:
+        async with sim.pty() as path:
+            stream = await open_port(path)
+            async with SkStackClient(stream, timeouts=FAST) as client:
+                yield client
+
+
+TRANSPORTS = [
+    "memory",
+    pytest.param(
+        "pty", marks=[pytest.mark.pty, pytest.mark.skipif(os.name != "posix", reason="POSIX pty")]
+    ),
+]
+
+
+@pytest.mark.parametrize("how", TRANSPORTS)
+@pytest.mark.parametrize("model", list(MODELS))
+async def test_initialise_scan_join_and_exchange(model: str, how: str) -> None:
+    sim = make_sim(model)
+    async with attached(sim, how) as client:
+        info = await client.initialize()
+        assert info.family is MODELS[model]
+        pans = await client.scan(durations=(3,))
+        assert len(pans) == 1
+        joined = await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=pans[0])
+        assert joined.ipaddr == sim.meter_address
+        with client.subscribe(lambda m: isinstance(m, RxUdp) and m.lport == 0x0E1A) as rx:
+            request = Frame(0x4242, CONTROLLER, SMART_METER, Esv.GET, (Property(0xE7),))
+            await client.send_to(joined.ipaddr, request.encode())
+            while True:
+                message = await rx.get(timeout=2)
+                assert isinstance(message, RxUdp)
+                answer = Frame.decode(message.data)
+                if answer.tid == 0x4242:
+                    break
+        assert answer.esv is Esv.GET_RES
+        watts = int.from_bytes(answer.properties[0].edt, "big", signed=True)
+        assert watts == sim.meter.instant_power_watts()
+        assert message.hex_payload is sim.preset.default_hex
+        assert message.secured is True
+    assert sim.flash_writes == 0
+    assert not any(c.startswith(("WOPT", "WUART", "SKSAVE")) for c in sim.commands_received)
+
+
+async def test_two_pans_prefers_the_pair_id() -> None:
+    sim = make_sim("BP35C2", faults=FaultPlan(neighbour_pan=True))
+    async with attached(sim, "memory") as client:
+        await client.initialize()
+        pans = await client.scan(durations=(3,), stop_when_found=False)
+        assert len(pans) == 2
+        joined = await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+        assert joined.pan.pair_id == DEFAULT_RBID[-8:]
+        assert joined.ipaddr == sim.meter_address
+
+
+async def test_no_pan_raises_scan_error() -> None:
+    sim = make_sim("BP35A1", faults=FaultPlan(no_beacon=True))
+    async with attached(sim, "memory") as client:
+        await client.initialize()
+        assert await client.scan(durations=(1, 2)) == []
+        with pytest.raises(ScanError):
+            await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(1,))
+
+
+@pytest.mark.parametrize("model", ["BP35A1", "RL7023_DSS"])
+async def test_wrong_password_is_an_authentication_error(model: str) -> None:
+    sim = make_sim(model)
+    async with attached(sim, "memory") as client:
+        await client.initialize()
+        with pytest.raises(AuthenticationError):
+            await client.connect(rbid=DEFAULT_RBID, password="WRONGPASSWRD", durations=(3,))
+
+
+async def test_garbage_during_a_session_is_survived() -> None:
+    sim = make_sim("BP35A1", faults=FaultPlan(seed=5, garbage=0.3))
+    async with attached(sim, "memory") as client:
+        await client.initialize()
+        await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+        for _ in range(5):
+            sim.inject_garbage()
+            assert await client.version() == sim.preset.version
+        assert client.unrecognized_lines > 0

@@ -1,0 +1,282 @@
+"""The Simulator facade: presets, attaching in memory, unplugging, scheduled faults, cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import attrs
+import pytest
+
+from aiobroute.errors import PortClosedError
+from aiobroute.skstack import ModuleFamily
+from aiobroute.testing import (
+    DEFAULT_PASSWORD,
+    DEFAULT_RBID,
+    FaultKind,
+    FaultPlan,
+    ModulePreset,
+    ScheduledFault,
+    SimClock,
+    Simulator,
+    Timing,
+)
+from aiobroute.transport import MemoryStream
+
+CRLF = b"\r\n"
+GET_E7 = bytes.fromhex("1081000105FF010288016201E700")
+
+
+class Host:
+    """The host end of a simulator pipe: collects what the module prints."""
+
+    def __init__(self, stream: MemoryStream) -> None:
+        self.stream = stream
+        self.buf = bytearray()
+        self.closed = False
+        self._changed = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                self.buf += await self.stream.read()
+                self._changed.set()
+        except PortClosedError:
+            self.closed = True
+            self._changed.set()
+
+    async def send(self, data: bytes) -> None:
+        await self.stream.write(data)
+
+    async def _wait(self, ready: Callable[[], bool]) -> None:
+        async with asyncio.timeout(5):
+            while not ready():
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def until(self, marker: bytes) -> bytes:
+        await self._wait(lambda: marker in self.buf)
+        end = self.buf.index(marker) + len(marker)
+        data = bytes(self.buf[:end])
+        del self.buf[:end]
+        return data
+
+    async def wait_closed(self) -> None:
+        await self._wait(lambda: self.closed)
+
+
+async def join(sim: Simulator, host: Host) -> None:
+    pan = sim.module.pan
+    for command in (
+        "SKSREG SFE 0",
+        f"SKSETPWD C {sim.password}",
+        f"SKSETRBID {sim.rbid}",
+        f"SKSREG S2 {pan.channel:02X}",
+        f"SKSREG S3 {pan.pan_id:04X}",
+        f"SKJOIN {sim.meter_address}",
+    ):
+        await host.send(command.encode() + CRLF)
+        await host.until(b"OK\r\n")
+    await host.until(b"EVENT 25")
+
+
+async def send(sim: Simulator, host: Host) -> None:
+    await host.send(f"SKSENDTO 1 {sim.meter_address} 0E1A 1 000E ".encode() + GET_E7)
+    await host.until(b"OK\r\n")
+
+
+def test_presets_and_names() -> None:
+    assert ModulePreset.by_name("bp35a1") is ModulePreset.BP35A1
+    assert ModulePreset.by_name("RL7023-IPS") is ModulePreset.RL7023_IPS
+    assert ModulePreset.by_name("rs_wsuha_p") is ModulePreset.RS_WSUHA_P
+    assert ModulePreset.by_name("RL7023_DSS").family is ModuleFamily.BP35C2
+    assert ModulePreset.RL7023_IPS.family is ModuleFamily.BP35A1
+    assert ModulePreset.BP35C2.einfo_field5 == "0"
+    assert ModulePreset.BP35A1.einfo_field5 == "FFFE"
+    with pytest.raises(ValueError, match="unknown module model"):
+        ModulePreset.by_name("XBee")
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        attrs.evolve(ModulePreset.BP35A1, sendto_lone_crlf=2.0)
+    with pytest.raises(ValueError, match="unknown module model"):
+        Simulator("nope")
+    with pytest.raises(ValueError, match="timing"):
+        Timing.named("slow")
+    assert Timing.instant().scan_slot_s == 0
+    assert Timing.realistic().response_s == (1.0, 3.0)
+
+
+def test_fault_plan_parse() -> None:
+    plan = FaultPlan.parse(["drop=0.1,delay=0.2,seed=3", "no-beacon,expiry@600,tx-limit@#20+300"])
+    assert plan.drop_reply == 0.1
+    assert plan.delay_reply == 0.2
+    assert plan.seed == 3
+    assert plan.no_beacon
+    assert plan.scheduled == (
+        ScheduledFault(kind=FaultKind.SESSION_EXPIRY, at_s=600.0),
+        ScheduledFault(kind=FaultKind.TX_LIMIT, after_frames=20, duration_s=300.0),
+    )
+    for bad in ("drop=2", "frobnicate", "what=1", "boom@3"):
+        with pytest.raises(ValueError):
+            FaultPlan.parse(bad)
+    with pytest.raises(ValueError, match="exactly one"):
+        ScheduledFault(kind=FaultKind.RESET)
+    with pytest.raises(ValueError, match="duration"):
+        ScheduledFault(kind=FaultKind.TX_LIMIT, at_s=1)
+
+
+async def test_defaults_and_ground_truth() -> None:
+    sim = Simulator(timing="instant")
+    assert (sim.rbid, sim.password) == (DEFAULT_RBID, DEFAULT_PASSWORD)
+    async with sim.memory() as stream:
+        host = Host(stream)
+        await join(sim, host)
+        await send(sim, host)
+        await host.until(b"\r\n")
+        assert sim.commands_received[0] == "SKSREG SFE 0"
+        assert sim.commands_received[-1].startswith("SKSENDTO 1 ")
+        assert sim.payloads_to_meter == [GET_E7]
+        assert sim.frames_to_meter == 1
+        assert sim.frames_from_meter == 2
+        assert sim.airtime_ms > 0
+        assert sim.session is not None
+        assert sim.session.paa == sim.meter_address
+        assert [event.num for event in sim.events][-2:] == [0x25, 0x21]
+        assert sim.output.startswith(b"SKSREG SFE 0\r\nOK\r\n")
+        with pytest.raises(RuntimeError, match="already serving"):
+            async with sim.memory():
+                pass
+        with pytest.raises(RuntimeError, match="pty"):
+            _ = sim.tty_path
+    assert sim.frames_to_meter == 1  # ground truth outlives the context
+
+
+async def test_no_task_is_left_behind() -> None:
+    before = asyncio.all_tasks()
+    sim = Simulator(timing="realistic", speed=1.0)
+    async with sim.memory() as stream:
+        await stream.write(b"SKSCAN 2 FFFFFFFF E\r\n")  # a scan of several minutes
+        await stream.write(f"SKSETRBID {sim.rbid}\r\n".encode())
+        async with asyncio.timeout(5):
+            while b"SKSETRBID" not in sim.output:
+                await asyncio.sleep(0.01)
+        sim.inject_tx_limit(3600)
+    assert asyncio.all_tasks() == before
+
+
+async def test_unplug_and_replug_in_memory() -> None:
+    sim = Simulator(timing="instant")
+    async with sim.memory() as stream:
+        host = Host(stream)
+        await host.send(b"WOPT 01\r")
+        await host.until(b"OK\r")
+        await join(sim, host)
+        sim.unplug()
+        assert not sim.plugged
+        await host.wait_closed()
+        with pytest.raises(PortClosedError):
+            await stream.write(b"SKVER\r\n")
+        with pytest.raises(PortClosedError):
+            sim.host_stream()
+        assert sim.session is None
+        sim.replug()
+        again = Host(sim.host_stream())
+        await again.send(b"SKVER\r\n")
+        assert await again.until(b"OK\r\n") == b"SKVER\r\nEVER 1.2.10\r\nOK\r\n"  # echo on again
+        await again.send(b"ROPT\r")
+        assert (await again.until(b"\r")).endswith(b"ROPT\r")
+        assert (await again.until(b"\r")) == b"OK 01\r"  # flash kept across power-off
+
+
+async def test_scheduled_faults_by_frames_and_time() -> None:
+    plan = FaultPlan(
+        scheduled=(
+            ScheduledFault(kind=FaultKind.SESSION_EXPIRY, after_frames=1),
+            ScheduledFault(kind=FaultKind.TERMINATION, at_s=100),
+            ScheduledFault(kind=FaultKind.UNPLUG, at_s=200, duration_s=10),
+        )
+    )
+    sim = Simulator(timing="instant", faults=plan, clock=SimClock(speed=1e-6))
+    async with sim.memory() as stream:
+        host = Host(stream)
+        await join(sim, host)
+        await send(sim, host)
+        await host.until(b"EVENT 29")
+        await host.until(b"EVENT 25")
+        sim.clock.advance(100)
+        await host.until(b"EVENT 26")
+        assert sim.session is None
+        sim.clock.advance(100)
+        await host.wait_closed()
+        sim.clock.advance(10)
+        async with asyncio.timeout(5):
+            while not sim.plugged:
+                await asyncio.sleep(0)
+        again = Host(sim.host_stream())
+        await again.send(b"SKVER\r\n")
+        await again.until(b"OK\r\n")
+
+
+@pytest.mark.parametrize(
+    ("kind", "marker"),
+    [
+        (FaultKind.REAUTH, b"EVENT 25"),
+        (FaultKind.SESSION_EXPIRY_FAIL, b"EVENT 24"),
+        (FaultKind.GARBAGE, b"\r\n"),
+    ],
+)
+async def test_other_scheduled_kinds(kind: FaultKind, marker: bytes) -> None:
+    plan = FaultPlan(scheduled=(ScheduledFault(kind=kind, at_s=50),))
+    sim = Simulator(timing="instant", faults=plan, clock=SimClock(speed=1e-6))
+    async with sim.memory() as stream:
+        host = Host(stream)
+        await join(sim, host)
+        host.buf.clear()
+        sim.clock.advance(50)
+        await host.until(marker)
+
+
+async def test_scheduled_reset_silence_and_tx_limit() -> None:
+    plan = FaultPlan(
+        scheduled=(
+            ScheduledFault(kind=FaultKind.SILENT, at_s=10, duration_s=10),
+            ScheduledFault(kind=FaultKind.TX_LIMIT, at_s=30, duration_s=5),
+            ScheduledFault(kind=FaultKind.RESET, at_s=40),
+        )
+    )
+    sim = Simulator(timing="instant", faults=plan, clock=SimClock(speed=1e-6))
+    async with sim.memory() as stream:
+        host = Host(stream)
+        await join(sim, host)
+        sim.clock.advance(10)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert sim.module.silent
+        sim.clock.advance(10)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not sim.module.silent
+        sim.clock.advance(10)
+        await host.until(b"EVENT 32")
+        sim.clock.advance(5)
+        await host.until(b"EVENT 33")
+        sim.clock.advance(5)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert sim.module.resets == 1
+        assert sim.session is None
+
+
+async def test_simulators_can_share_a_clock() -> None:
+    clock = SimClock(speed=1e-6)
+    first = Simulator("BP35A1", timing="instant", clock=clock)
+    second = Simulator("BP35C2", timing="instant", clock=clock)
+    assert first.clock is second.clock
+    async with first.memory() as a, second.memory() as b:
+        await a.write(b"SKVER\r\n")
+        await b.write(b"SKVER\r\n")
+        async with contextlib.AsyncExitStack():
+            host_a, host_b = Host(a), Host(b)
+            assert b"EVER 1.2.10" in await host_a.until(b"OK\r\n")
+            assert b"EVER 1.5.2" in await host_b.until(b"OK\r\n")
