@@ -625,20 +625,22 @@ class SmartMeter:
             self._set_state(ConnectionState.READY)
 
     async def _watch_pushes(self) -> None:
+        """Probe the meter when its periodic 0xEA push is overdue."""
         grace = self.watchdog.push_grace
         if grace is None:  # pragma: no cover - the task is not started then
             return
         loop = asyncio.get_running_loop()
+        self._last_push = loop.time()
         while True:
-            now = self.meter_now()
-            slot = now.replace(minute=0 if now.minute < 30 else 30, second=0, microsecond=0)
-            due = slot + dt.timedelta(minutes=30) + dt.timedelta(seconds=grace)
-            await asyncio.sleep(max((due - now).total_seconds(), 1.0))
-            waited_since = loop.time() - (due - slot).total_seconds()
-            if self._state is not ConnectionState.READY:
+            due = self._last_push + self.watchdog.push_period + grace
+            wait = due - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
                 continue
-            if self._last_push is None or self._last_push < waited_since:
-                _LOGGER.warning("the 30-minute push did not arrive; probing the meter")
+            # Overdue: probe (when nothing else is being handled) and start a new window.
+            self._last_push = loop.time()
+            if self._state is ConnectionState.READY:
+                _LOGGER.warning("the periodic push did not arrive; probing the meter")
                 self._signal("probe")
 
     # ------------------------------------------------------------------ receiving

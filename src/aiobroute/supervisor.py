@@ -83,14 +83,16 @@ class WatchdogSettings:
 
     Attributes:
         timeouts_before_probe: consecutive request timeouts that trigger a probe.
-        push_grace: seconds after :00/:30 by which the 0xEA push is expected; when it
-            does not come (and the meter pushed before), the link is probed.
-            None disables the push check.
+        push_period: how often the meter pushes 0xEA (every 30 minutes on real meters).
+        push_grace: how late a push may be (meters push "within 5 minutes" of :00/:30);
+            when no push arrived for ``push_period + push_grace`` seconds the link is
+            probed. None disables the push check.
         probe_timeout: how long the probe (a one-property Get) may take.
         reauth_timeout: how long to wait for EVENT 25 after EVENT 29 before rejoining.
     """
 
     timeouts_before_probe: int = 2
+    push_period: float = 1800.0
     push_grace: float | None = 600.0
     probe_timeout: float = 20.0
     reauth_timeout: float = 60.0

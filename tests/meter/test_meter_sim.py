@@ -252,3 +252,25 @@ async def test_readings_over_a_pty_with_real_pyserial(model: str) -> None:
         assert values[0xE3] == kwh(sim, sim.meter.cumulative_raw(reverse=True))
         entries = await meter.history(1)
         assert [e.raw for e in entries] == list(sim.meter.history_raw(1))
+
+
+async def test_full_session_trace_logs_never_show_credentials(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from aiobroute._log import TRACE
+
+    caplog.set_level(TRACE, logger="aiobroute")
+    async with connected("BP35A1") as (_sim, meter):
+        await meter.get(0xE7, 0xE8, 0xE0)
+        await meter.history(1)
+        await meter.info()
+        assert DEFAULT_RBID not in repr(meter)
+    records = caplog.records
+    assert any(r.levelno == TRACE for r in records)
+    text = "\n".join(r.getMessage() for r in records)
+    assert "SKSETRBID" in text
+    assert DEFAULT_RBID not in text
+    assert DEFAULT_PASSWORD not in text
+    assert not [r for r in records if r.levelno >= logging.ERROR]

@@ -259,3 +259,25 @@ async def test_stale_cache_falls_back_to_a_scan(tmp_path: Path) -> None:
         await assert_reads_truth(sim, meter)
     assert json.loads(cache.read_text())["pan_id"] != 0x1234  # corrected
     assert_no_leaks()
+
+
+async def test_missing_periodic_push_triggers_a_probe() -> None:
+    sim = make_sim()
+    watchdog = WatchdogSettings(
+        timeouts_before_probe=2,
+        push_period=0.2,
+        push_grace=0.1,
+        probe_timeout=1.0,
+        reauth_timeout=1.0,
+    )
+    async with running(sim, watchdog=watchdog) as meter:
+        # The simulated clock is frozen: the meter never pushes, so the watchdog probes it.
+        before = len(sim.payloads_to_meter)
+        await wait_for(lambda: len(sim.payloads_to_meter) > before, timeout=3)
+        assert meter.state is ConnectionState.READY  # the probe was answered
+        sim.set_silent(True)
+        await wait_for(lambda: meter.state is ConnectionState.RECONNECTING, timeout=5)
+        sim.set_silent(False)
+        await wait_for(lambda: meter.state is ConnectionState.READY, timeout=10)
+        await assert_reads_truth(sim, meter)
+    assert_no_leaks()

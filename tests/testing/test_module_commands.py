@@ -70,9 +70,9 @@ def lines(*items: str) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def running(preset: ModulePreset | str = "BP35A1", **options: object) -> AsyncIterator[
-    tuple[Simulator, Host]
-]:
+async def running(
+    preset: ModulePreset | str = "BP35A1", **options: object
+) -> AsyncIterator[tuple[Simulator, Host]]:
     sim = Simulator(preset, timing="instant", **options)  # type: ignore[arg-type]
     async with sim.memory() as stream:
         yield sim, Host(stream)
@@ -325,9 +325,7 @@ async def test_sktable_address_and_neighbour_tables() -> None:
         await host.send(f"SKADDNBR {sim.meter_address} 12345678ABCDEF01\r\n".encode())
         await host.expect(lines("OK"))
         await host.send(b"SKTABLE 2\r\n")
-        await host.expect(
-            lines("ENEIGHBOR", f"{sim.meter_address} 12345678ABCDEF01 FFFF", "OK")
-        )
+        await host.expect(lines("ENEIGHBOR", f"{sim.meter_address} 12345678ABCDEF01 FFFF", "OK"))
         await host.send(b"SKUDPPORT 3 1234\r\n")
         await host.expect(lines("OK"))
         await host.send(b"SKTABLE E\r\n")
@@ -357,9 +355,7 @@ async def test_sksendto_reaches_the_meter_and_the_answer_parses(preset: ModulePr
         await join(sim, host)
         side = " 0" if preset.has_side else ""
         request = bytes.fromhex("1081123405FF010288016201E700")
-        await host.send(
-            f"SKSENDTO 1 {sim.meter_address} 0E1A 1{side} 000E ".encode() + request
-        )
+        await host.send(f"SKSENDTO 1 {sim.meter_address} 0E1A 1{side} 000E ".encode() + request)
         out = await host.until(b"OK\r\n")
         out += await host.until(CRLF)
         messages = [m for m in parsed(out) if not isinstance(m, Ok)]

@@ -504,3 +504,80 @@ async def test_fault_plan_is_deterministic_by_seed() -> None:
     assert first == await script(7)
     assert first != await script(8)
     assert first != await script(7, module_seed=1)
+
+
+async def test_garbage_and_garbled_lines_reach_the_host() -> None:
+    async with running(faults=FaultPlan(garbage=1.0)) as (sim, host):
+        await host.send(b"SKVER\r\n")
+        await host.until(b"OK\r\n")
+        messages = LineParser().feed(sim.output)
+        kinds = [type(m).__name__ for m in messages]
+        assert kinds.count("Unrecognized") >= 3  # one junk line before each write
+        assert {"Version", "Ok"} <= set(kinds)
+    sim = Simulator(timing="instant", faults=FaultPlan(garble=1.0))
+    async with sim.memory() as stream:
+        host = Host(stream)
+        await host.send(b"SKVER\r\n")
+        for _ in range(3):  # echo, EVER, OK: damaged, but line ends are kept
+            await host.until(b"\r\n")
+        assert b"EVER 1.2.10\r\n" not in sim.output
+
+
+async def test_async_lines_land_between_an_echo_and_its_answer() -> None:
+    sim = Simulator(timing="realistic", clock=frozen_clock())
+    async with sim.memory() as stream:
+        host = Host(stream)
+        await host.send(b"SKVER\r\n")
+        await host.until(b"SKVER\r\n")  # echoed at once; the answer needs 5 ms
+        sim.inject_tx_limit(1)
+        await pump(sim, host, b"OK\r\n", step=0.001, limit=1)
+        messages = LineParser().feed(bytes(host.buf))
+        assert [type(m).__name__ for m in messages] == ["Event", "Version", "Ok"]
+
+
+async def test_skrejoin_reauthenticates_and_the_meter_announces_itself_again() -> None:
+    async with running() as (sim, host):
+        await join(sim, host)
+        session_id = sim.session.session_id if sim.session else None
+        await host.send(b"SKREJOIN\r\n")
+        await host.expect(lines("OK"))
+        await host.until(b"EVENT 25")
+        await host.until(b"\x01\x02\x88\x01\r\n")
+        assert sim.session_active
+        assert sim.session is not None
+        assert sim.session.session_id == session_id  # same PANA session, re-authenticated
+        assert sim.frames_from_meter == 2
+
+
+async def test_scan_mode_3_has_no_pair_id_and_skping_answers() -> None:
+    async with running() as (sim, host):
+        await host.send(b"SKSCAN 3 FFFFFFFF 6\r\n")
+        out = await host.until(b"EVENT 22")
+        pans = [m for m in LineParser().feed(out + CRLF) if isinstance(m, PanDescriptor)]
+        assert len(pans) == 1
+        assert pans[0].pair_id is None
+        await setup(sim, host)
+        await host.send(f"SKPING {sim.meter_address}\r\n".encode())
+        await host.expect(lines("OK", f"EPONG {sim.meter_address}"))
+
+
+async def test_tx_limit_refusal_can_be_an_event() -> None:
+    preset = attrs.evolve(ModulePreset.BP35A1, tx_limited_send="event", sendto_lone_crlf=0.0)
+    async with running(model=preset) as (sim, host):
+        await join(sim, host)
+        sim.inject_tx_limit(10)
+        await host.until(b"EVENT 32")
+        await host.until(CRLF)
+        await send(sim, host)
+        await host.expect(lines(f"EVENT 21 {sim.meter_address} 01", "OK"))
+        assert sim.payloads_to_meter == []
+
+
+async def test_slow_factor_stretches_scans() -> None:
+    sim = Simulator(timing="realistic", clock=frozen_clock(), faults=FaultPlan(slow_factor=3.0))
+    async with sim.memory() as stream:
+        host = Host(stream)
+        await host.send(b"SKSCAN 2 00000001 2\r\n")
+        await pump(sim, host, b"OK\r\n", step=0.001, limit=1)
+        elapsed = await pump(sim, host, b"EVENT 22", step=0.001, limit=5)
+        assert 3 * 0.0096 * 5 <= elapsed <= 3 * 0.0096 * 5 + 0.002

@@ -14,8 +14,8 @@ import re
 import attrs
 
 from aiobroute.errors import PortClosedError
-from aiobroute.transport import MemoryStream
 from aiobroute.testing import MeterConfig, ModulePreset, PanConfig, Simulator
+from aiobroute.transport import MemoryStream
 
 CRLF = b"\r\n"
 
@@ -115,9 +115,7 @@ async def test_8_1_rl7023_ips_echo_on_full_join() -> None:
         await host.send(b"SKLL64 1234567812345678\r\n")
         await host.expect(lines("SKLL64 1234567812345678", paa))
         await host.send(f"SKJOIN {paa}\r\n".encode())
-        await host.expect(
-            lines(f"SKJOIN {paa}", "OK", f"EVENT 21 {paa} 02", f"EVENT 02 {paa}")
-        )
+        await host.expect(lines(f"SKJOIN {paa}", "OK", f"EVENT 21 {paa} 02", f"EVENT 02 {paa}"))
         first = (await host.line()).decode("ascii")
         assert re.fullmatch(
             rf"ERXUDP {paa} {me} 02CC 02CC 1234567812345678 0 0028 "
@@ -194,9 +192,7 @@ async def test_8_3_bp35a1_2015_firmware_without_secured_field() -> None:
         await host.expect(lines(f"EVENT 21 {paa} 00", "OK"))
         answer = sim.meter.frames_sent[-1]  # built when the request reached the meter
         assert answer[:14] == bytes.fromhex("1081000102880105FF017201E704")
-        await host.expect(
-            lines(f"ERXUDP {paa} {me} 0E1A 0E1A {mac} 0012 {answer.hex().upper()}")
-        )
+        await host.expect(lines(f"ERXUDP {paa} {me} 0E1A 0E1A {mac} 0012 {answer.hex().upper()}"))
         assert sim.payloads_from_meter[-1] == answer
         await host.close()
 
@@ -347,9 +343,7 @@ async def test_8_5_bp35c2_family_constructed_transcript() -> None:
         answer = sim.meter.frames_sent[-1]  # built when the request reached the meter
         assert answer[:14] == bytes.fromhex("1081000102880105FF017201E704")
         await host.expect(
-            lines(
-                f"ERXUDP {paa} {me} 0E1A 0E1A 12345678ABCDEF01 1 0 0012 {answer.hex().upper()}"
-            )
+            lines(f"ERXUDP {paa} {me} 0E1A 0E1A 12345678ABCDEF01 1 0 0012 {answer.hex().upper()}")
         )
 
 

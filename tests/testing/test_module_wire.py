@@ -107,16 +107,17 @@ def test_event_round_trip(num: int, sender: str, side: int | None, param: int | 
 
 
 @given(
-    addresses,
-    addresses,
-    macs,
-    st.none() | st.booleans(),
-    sides,
-    st.none() | st.integers(0, 255),
-    st.binary(min_size=1, max_size=300),
-    st.booleans(),
+    sender=addresses,
+    dest=addresses,
+    lla=macs,
+    secured=st.none() | st.booleans(),
+    side=sides,
+    rssi=st.none() | st.integers(0, 255),
+    data=st.binary(min_size=1, max_size=300),
+    hex_payload=st.booleans(),
 )
 def test_rx_udp_round_trip(
+    *,
     sender: str,
     dest: str,
     lla: str,
@@ -147,15 +148,15 @@ def test_rx_udp_round_trip(
 
 
 @given(
-    st.integers(0x21, 0x3C),
-    st.integers(0, 0xFFFF),
-    macs,
-    st.integers(0, 255),
-    sides,
-    st.none() | st.text("0123456789ABCDEF", min_size=8, max_size=8),
+    channel=st.integers(0x21, 0x3C),
+    pan_id=st.integers(0, 0xFFFF),
+    mac=macs,
+    lqi=st.integers(0, 255),
+    side=sides,
+    pair_id=st.none() | st.text("0123456789ABCDEF", min_size=8, max_size=8),
 )
 def test_pan_descriptor_round_trip(
-    channel: int, pan_id: int, mac: str, lqi: int, side: int | None, pair_id: str | None
+    *, channel: int, pan_id: int, mac: str, lqi: int, side: int | None, pair_id: str | None
 ) -> None:
     pan = PanDescriptor(channel, 9, pan_id, mac, lqi, side=side, pair_id=pair_id)
     event = Event(0x22, ADDR, side=side)
@@ -181,9 +182,7 @@ def test_uart_sendto_data_may_hold_line_ends() -> None:
     header = b"SKSENDTO 1 FE80:0000:0000:0000:021D:1290:1234:5678 0E1A 1 0005 "
     out = uart.feed(header + b"\r\n\r\nA" + b"SKVER\r\n")
     assert out == [
-        SendToCommand(
-            header, ("1", ADDR, "0E1A", "1", "0005"), b"\r\n\r\nA"
-        ),
+        SendToCommand(header, ("1", ADDR, "0E1A", "1", "0005"), b"\r\n\r\nA"),
         CommandLine(b"SKVER"),
     ]
     side = b"SKSENDTO 1 FE80:0000:0000:0000:021D:1290:1234:5678 0E1A 1 0 0002 "

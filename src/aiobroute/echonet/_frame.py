@@ -14,6 +14,7 @@ __all__ = ["EHD1", "EHD2_FORMAT1", "Frame", "Property"]
 EHD1 = 0x10
 EHD2_FORMAT1 = 0x81
 _HEADER_LEN = 12
+_ESVS = {int(esv): esv for esv in Esv}
 
 
 @attrs.frozen
@@ -122,10 +123,9 @@ class Frame:
             raise FrameDecodeError(
                 f"truncated header: {len(data)} bytes, need {_HEADER_LEN}", len(data)
             )
-        try:
-            esv = Esv(data[10])
-        except ValueError:
-            raise FrameDecodeError(f"unknown ESV 0x{data[10]:02X}", 10) from None
+        esv = _ESVS.get(data[10])
+        if esv is None:
+            raise FrameDecodeError(f"unknown ESV 0x{data[10]:02X}", 10)
         props, offset = _decode_block(data, 11, "OPC")
         get_props: tuple[Property, ...] = ()
         if esv.is_setget:
@@ -139,14 +139,36 @@ class Frame:
             raise FrameDecodeError(
                 f"{len(data) - offset} trailing bytes after the last property", offset
             )
-        return cls(
-            tid=int.from_bytes(data[2:4], "big"),
-            seoj=Eoj.from_bytes(data[4:7]),
-            deoj=Eoj.from_bytes(data[7:10]),
-            esv=esv,
-            properties=props,
-            get_properties=get_props,
-        )
+        # Every field was checked above: build without re-running the validators.
+        frame = object.__new__(cls)
+        _set(frame, "tid", (data[2] << 8) | data[3])
+        _set(frame, "seoj", _eoj(data[4], data[5], data[6]))
+        _set(frame, "deoj", _eoj(data[7], data[8], data[9]))
+        _set(frame, "esv", esv)
+        _set(frame, "properties", props)
+        _set(frame, "get_properties", get_props)
+        return frame
+
+
+_set = object.__setattr__
+_EOJ_CACHE: dict[tuple[int, int, int], Eoj] = {}
+
+
+def _eoj(group: int, code: int, instance: int) -> Eoj:
+    key = (group, code, instance)
+    eoj = _EOJ_CACHE.get(key)
+    if eoj is None:
+        eoj = Eoj(group, code, instance)
+        if len(_EOJ_CACHE) < 1024:
+            _EOJ_CACHE[key] = eoj
+    return eoj
+
+
+def _property(epc: int, edt: bytes) -> Property:
+    prop = object.__new__(Property)
+    _set(prop, "epc", epc)
+    _set(prop, "edt", edt)
+    return prop
 
 
 def _encode_block(out: bytearray, props: tuple[Property, ...]) -> None:
@@ -175,6 +197,6 @@ def _decode_block(data: bytes, offset: int, what: str) -> tuple[tuple[Property, 
             raise FrameDecodeError(
                 f"PDC {pdc} of EPC 0x{epc:02X} runs past the end of the frame", offset + 1
             )
-        props.append(Property(epc, data[start : start + pdc]))
+        props.append(_property(epc, data[start : start + pdc]))
         offset = start + pdc
     return tuple(props), offset

@@ -502,7 +502,8 @@ class SimulatedModule:
         if self.faults.garble and len(data) > 2 and self._frng.random() < self.faults.garble:
             damaged = bytearray(data)
             index = self._frng.randrange(len(data) - 2)
-            damaged[index] = self._frng.choice([b for b in range(256) if b not in (0x0A, 0x0D)])
+            keep = (0x0A, 0x0D, damaged[index])  # line ends stay; the byte really changes
+            damaged[index] = self._frng.choice([b for b in range(256) if b not in keep])
             data = bytes(damaged)
         self._raw_write(data)
 
@@ -1065,7 +1066,9 @@ class SimulatedModule:
             for copy in range(copies):
                 again = copy * self._draw(self.timing.tx_s)  # a MAC retransmission
                 self._spawn(
-                    self._meter_says(reply, session.paa, self.address, source_port, latency + again),
+                    self._meter_says(
+                        reply, session.paa, self.address, source_port, latency + again
+                    ),
                     session=True,
                 )
         count = self.frames_to_meter
@@ -1094,7 +1097,8 @@ class SimulatedModule:
         while True:
             now = self.clock.now()
             due = self.meter.next_push_time(now)
-            delay = (due - now).total_seconds() + self._draw(self.timing.push_jitter_s)
+            # At least 1 s: a meter answering a past slot must not spin this loop.
+            delay = max((due - now).total_seconds(), 1.0) + self._draw(self.timing.push_jitter_s)
             await self.clock.sleep_until(self.clock.monotonic() + delay)
             session = self._session
             if session is None or session.state != "active" or self.silent:

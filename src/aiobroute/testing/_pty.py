@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import tty
 from pathlib import Path
 
 from aiobroute.errors import PortClosedError
@@ -37,6 +36,8 @@ class PtyPort:
     """
 
     def __init__(self, link: str | os.PathLike[str] | None = None) -> None:
+        import tty  # POSIX only: imported here so the package imports everywhere
+
         self._loop = asyncio.get_running_loop()
         self._master, self._slave = os.openpty()
         try:

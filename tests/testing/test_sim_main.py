@@ -1,0 +1,70 @@
+"""``python -m aiobroute.testing``: prints the tty and credentials, serves, stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID
+from aiobroute.testing.__main__ import main
+
+pytestmark = pytest.mark.pty
+
+
+async def test_serves_on_a_pty_until_ctrl_c(tmp_path: Path) -> None:
+    link = tmp_path / "ttySIM"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aiobroute.testing",
+        "--model",
+        "BP35C2",
+        "--timing",
+        "instant",
+        "--seed",
+        "3",
+        "--fault",
+        "garble=0",
+        "--link",
+        str(link),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(20):
+            banner = [(await process.stdout.readline()).decode() for _ in range(4)]
+        assert banner[0] == f"Simulated BP35C2 on {link}\n"
+        assert DEFAULT_RBID in banner[1]
+        assert DEFAULT_PASSWORD in banner[2]
+        fd = os.open(link, os.O_RDWR | os.O_NOCTTY)
+        try:
+            os.write(fd, b"SKVER\r\n")
+            received = b""
+            while not received.endswith(b"OK\r\n"):
+                received += await asyncio.to_thread(os.read, fd, 100)
+            assert received == b"SKVER\r\nEVER 1.5.2\r\nOK\r\n"
+        finally:
+            os.close(fd)
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(20):
+            rest = await process.stdout.read()
+            code = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert code == 0
+    assert rest == b"Stopped.\n"
+    assert not link.exists()
+
+
+@pytest.mark.parametrize("argv", [["--model", "XBee"], ["--fault", "boom@1"], ["--speed"]])
+def test_bad_arguments_exit_with_usage(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
