@@ -225,7 +225,7 @@ async def test_bp35a1_ropt_wopt_use_cr_only_and_count_flash_writes() -> None:
         await host.send(b"WUART 03\r")
         await host.expect(b"WUART 03\rOK\r")
         await host.send(b"WOPT 02\r")
-        await host.expect(b"WOPT 02\rFAIL ER06\r\n")
+        await host.expect(b"WOPT 02\rFAIL ER06\r")
         assert sim.flash_writes == 2
         assert sim.module.hex_payload
         assert sim.module.uart_setting == 3

@@ -10,19 +10,26 @@ Choices on points the reference leaves open (each can be changed by a knob or is
 
 * Echo is decided when a line arrives, before it runs: ``SKSREG SFE 0`` is echoed when
   echo was on, ``SKSREG SFE 1`` is not echoed when it was off.
-* Product commands (ROPT/WOPT/RUART/WUART) are echoed like other commands, with the same
-  CR-only ending as their answer on models that use it.
+* Product commands (ROPT/WOPT/RUART/WUART) are echoed like other commands, and their
+  echo, answer and ``FAIL`` end with a lone CR on models that use CR-only endings.
 * SKSENDTO with echo on echoes its header (up to and including the space after DATALEN)
   followed by CRLF, never the data; with echo off it prints the lone CRLF of the preset.
 * SKSENDTO with an argument count of the other family answers ``FAIL ER05`` after its
   DATALEN data bytes have been read, so the stream stays in step.
-* Empty lines are ignored (no echo, no answer).
+* ``EVENT 21 … 02`` (neighbour solicitation) shows on a send to a neighbour missing from
+  the neighbour cache; SKJOIN and SKADDNBR fill the cache, so sends after a join show
+  only ``00``/``01`` (as in the real captures).
+* Empty lines are ignored (no echo, no answer). SKDSLEEP is not modelled (``FAIL ER04``).
 * ``EVENT 20``/``22``/``1F`` carry the module's own link-local address unless
   ``scan_event_address`` says otherwise; ``EVENT 32``/``33`` carry the module's address.
 * SKJOIN while a session is up, or while a scan or join runs, answers ``FAIL ER10``.
 * The meter's startup INF goes out after each EVENT 25 of SKJOIN or SKREJOIN, not after
-  automatic re-authentication.
+  automatic re-authentication. While re-authenticating, secured sends are refused like
+  sends without a session.
+* A silent meter answers nothing on the radio (no beacon, NA, PANA or ECHONET Lite), but
+  sends still end with ``EVENT 21 … 00``: links die silently.
 * The default session lifetime (register S16) is 86400 s; S17 (auto re-auth) is 1.
+* Unplugging is a power cut: the registers, the session and SFD are lost, flash stays.
 """
 
 from __future__ import annotations
@@ -611,7 +618,10 @@ class SimulatedModule:
         try:
             await handler(args)
         except _CommandError as error:
-            self._send(Fail(error.code))
+            if cr_only:  # product commands answer errors with the same lone CR
+                self._write(encode(Fail(error.code))[:-2] + b"\r")
+            else:
+                self._send(Fail(error.code))
 
     def _handlers(self) -> dict[str, Callable[[list[str]], Awaitable[None]]]:
         return {

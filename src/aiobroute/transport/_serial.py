@@ -15,6 +15,7 @@ import serial_asyncio
 from aiobroute.errors import InvalidArgumentError, PortClosedError, TransportError
 from aiobroute.transport._base import ByteStream
 from aiobroute.transport._memory import loopback
+from aiobroute.transport._rfc2217 import open_rfc2217
 
 __all__ = ["SerialStream", "open_port"]
 
@@ -131,8 +132,9 @@ async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
 
     Args:
         url: a device path (``/dev/ttyUSB0``, ``COM3``) or a pyserial URL such as
-            ``socket://host:port`` (ser2net in raw TCP mode, a remote Raspberry Pi) or
-            ``loop://`` (reads back what is written).
+            ``socket://host:port`` (ser2net in raw TCP mode, a remote Raspberry Pi),
+            ``rfc2217://host:port`` (ser2net in telnet/RFC 2217 mode) or ``loop://``
+            (reads back what is written).
         baudrate: the UART speed; SKSTACK modules default to 115200 8N1.
 
     Raises:
@@ -146,12 +148,15 @@ async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme == "loop":
         return loopback(url)
+    if scheme == "rfc2217":
+        # pyserial's RFC 2217 handler works in a thread and has no descriptor to watch.
+        return await open_rfc2217(url, baudrate=baudrate)
     if scheme and scheme not in ("socket", "serial"):
-        # pyserial-asyncio needs a file descriptor to watch; rfc2217://, spy:// and
-        # hwgrep:// handlers do their I/O in threads and offer none.
+        # pyserial-asyncio needs a file descriptor to watch; spy:// and hwgrep://
+        # handlers do their I/O in threads and offer none.
         raise TransportError(
             f"cannot open {url}: the {scheme}:// handler is not supported; use a device "
-            "path or socket://host:port (ser2net in raw TCP mode)"
+            "path, socket://host:port or rfc2217://host:port"
         )
     loop = asyncio.get_running_loop()
     try:

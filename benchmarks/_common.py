@@ -1,0 +1,152 @@
+"""Helpers shared by the benchmark scripts (standard library only at import time).
+
+The child processes of ``compare.py`` import this module too, so it must not import
+aiobroute, momonga or the simulator at module level: whatever it imported would count
+in the child's memory and CPU figures.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads) so far, in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process, in MiB (``ru_maxrss`` is KiB on Linux)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if sys.platform == "darwin":  # bytes there
+        return peak / 2**20
+    return peak / 1024
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    """The median of the values that are not None (None when there are none)."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def ratio(ours: float | None, peer: float | None) -> float | None:
+    """``ours / peer``; None when either is missing or the peer's figure is zero."""
+    if ours is None or peer is None or peer == 0:
+        return None
+    return ours / peer
+
+
+def paired_ratio(ours: Sequence[float | None], peer: Sequence[float | None]) -> float | None:
+    """The median of ``ours[i] / peer[i]`` over runs where both exist."""
+    return median(ratio(a, b) for a, b in zip(ours, peer, strict=False))
+
+
+def fmt(value: float | int | str | None, digits: int = 2) -> str:
+    """A table cell: numbers with ``digits`` decimals, None as ``n/a``."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return f"{value:,}"
+    if value != 0 and abs(value) < 10 ** (-digits):
+        return f"{value:.{digits}g}"
+    return f"{value:,.{digits}f}"
+
+
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print a plain-text table with a title line; the first column is left-aligned."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for index, cell in enumerate(row):
+            widths[index] = max(widths[index], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+            for i, cell in enumerate(cells)
+        ]
+        return " | ".join(parts)
+
+    print()
+    print(title)
+    print(line(headers))
+    print("-+-".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
+
+
+def environment() -> dict[str, Any]:
+    """The machine and the package versions, recorded with every result file."""
+    versions: dict[str, str | None] = {}
+    for name in ("aiobroute", "momonga", "pyserial", "pyserial-asyncio"):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "machine": platform.machine(),
+        "system": platform.system(),
+        "cpus": os.cpu_count(),
+        "packages": versions,
+    }
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as indented JSON, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"\nwrote {path}")
+
+
+def scaled_meter_options(speed: float, *, min_interval: float = 1.0) -> dict[str, Any]:
+    """SmartMeter keyword arguments with every real-time constant divided by ``speed``.
+
+    Against a simulator running ``speed`` times faster than real time, dividing the
+    library's own waits (pacing, timeouts, backoff) by the same factor makes the run a
+    time-compressed replay of a run at 1x with the default settings: simulated seconds
+    then estimate what a user would see on hardware. The push watchdog is disabled: it
+    follows the host's wall clock, which an accelerated simulator does not.
+    """
+    import attrs
+
+    from aiobroute import MeterTimeouts, ReconnectPolicy, SkTimeouts, WatchdogSettings
+
+    def scaled(value: Any, *names: str) -> Any:
+        changes = {name: getattr(value, name) / speed for name in names}
+        return attrs.evolve(value, **changes)
+
+    timeouts = scaled(MeterTimeouts(), "attempt", "single", "sequence", "instance_list")
+    sk_timeouts = scaled(
+        SkTimeouts(), "command", "reset_settle", "scan_margin", "join", "send", "send_event_grace"
+    )
+    reconnect = scaled(ReconnectPolicy(), "initial", "cap")
+    watchdog = attrs.evolve(
+        scaled(WatchdogSettings(), "probe_timeout", "reauth_timeout"), push_grace=None
+    )
+    return {
+        "min_interval": min_interval / speed,
+        "timeouts": timeouts,
+        "sk_timeouts": sk_timeouts,
+        "reconnect": reconnect,
+        "watchdog": watchdog,
+    }
+
+
+def describe_options(options: dict[str, Any]) -> dict[str, str]:
+    """The options as printable text (for the JSON and the settings list)."""
+    return {key: repr(value) for key, value in options.items()}

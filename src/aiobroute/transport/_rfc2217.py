@@ -1,0 +1,223 @@
+"""``rfc2217://host:port``: a serial port shared over Telnet with COM-PORT-OPTION (RFC 2217).
+
+pyserial's own RFC 2217 client does its I/O in a thread and offers no file descriptor
+for pyserial-asyncio to watch, so this is a small native asyncio client: Telnet option
+negotiation, IAC escaping both ways, and the serial settings sent with COM-PORT-OPTION.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import urllib.parse
+
+from aiobroute.errors import InvalidArgumentError, PortClosedError, TransportError
+
+__all__ = ["Rfc2217Stream", "TelnetCodec", "open_rfc2217"]
+
+_LOGGER = logging.getLogger("aiobroute.transport")
+
+IAC = 255
+DONT = 254
+DO = 253
+WONT = 252
+WILL = 251
+SB = 250
+SE = 240
+BINARY = 0
+ECHO = 1
+SGA = 3
+COM_PORT_OPTION = 44
+# COM-PORT-OPTION client-to-server commands.
+SET_BAUDRATE = 1
+SET_DATASIZE = 2
+SET_PARITY = 3
+SET_STOPSIZE = 4
+SET_CONTROL = 5
+
+_WE_DO = frozenset({BINARY, SGA, COM_PORT_OPTION})  # options we perform (WILL)
+_THEY_DO = frozenset({BINARY, SGA, ECHO})  # options we accept from the server (DO)
+_MAX_SUBNEGOTIATION = 256
+_CONNECT_TIMEOUT = 10.0
+
+
+def escape(data: bytes) -> bytes:
+    """Double every 0xFF (IAC) byte, as Telnet requires for data."""
+    return data.replace(b"\xff", b"\xff\xff")
+
+
+class TelnetCodec:
+    """Sans-I/O Telnet receiver: splits data from commands and answers negotiations.
+
+    :meth:`feed` returns the data bytes found and queues any replies in ``replies``.
+    """
+
+    _DATA, _IAC, _OPTION, _SB, _SB_IAC = range(5)
+
+    def __init__(self) -> None:
+        self._state = self._DATA
+        self._verb = 0
+        self._sub = bytearray()
+        self.replies = bytearray()
+        self._answered: set[tuple[int, int]] = set()
+        self.subnegotiations: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Consume received bytes; return the serial data they carry."""
+        out = bytearray()
+        for byte in chunk:
+            state = self._state
+            if state == self._DATA:
+                if byte == IAC:
+                    self._state = self._IAC
+                else:
+                    out.append(byte)
+            elif state == self._IAC:
+                if byte == IAC:
+                    out.append(IAC)
+                    self._state = self._DATA
+                elif byte in (DO, DONT, WILL, WONT):
+                    self._verb = byte
+                    self._state = self._OPTION
+                elif byte == SB:
+                    self._sub.clear()
+                    self._state = self._SB
+                else:  # NOP, GA and the other two-byte commands carry nothing for us
+                    self._state = self._DATA
+            elif state == self._OPTION:
+                self._negotiate(self._verb, byte)
+                self._state = self._DATA
+            elif state == self._SB:
+                if byte == IAC:
+                    self._state = self._SB_IAC
+                elif len(self._sub) < _MAX_SUBNEGOTIATION:
+                    self._sub.append(byte)
+            elif byte == SE:  # state == _SB_IAC
+                self.subnegotiations.append(bytes(self._sub))
+                del self.subnegotiations[:-16]
+                self._state = self._DATA
+            else:
+                if len(self._sub) < _MAX_SUBNEGOTIATION:
+                    self._sub.append(byte)
+                self._state = self._SB
+        return bytes(out)
+
+    def _negotiate(self, verb: int, option: int) -> None:
+        if verb == DO:
+            answer = WILL if option in _WE_DO else WONT
+        elif verb == WILL:
+            answer = DO if option in _THEY_DO else DONT
+        elif verb == DONT:
+            answer = WONT
+        else:  # WONT
+            answer = DONT
+        # Answer each (verb, option) once, so two peers cannot loop on negotiations.
+        if (verb, option) not in self._answered:
+            self._answered.add((verb, option))
+            self.replies += bytes((IAC, answer, option))
+
+
+def _settings(baudrate: int) -> bytes:
+    def sub(command: int, value: bytes) -> bytes:
+        return bytes((IAC, SB, COM_PORT_OPTION, command)) + escape(value) + bytes((IAC, SE))
+
+    return b"".join(
+        (
+            bytes((IAC, WILL, BINARY, IAC, DO, BINARY, IAC, WILL, SGA, IAC, DO, SGA)),
+            bytes((IAC, WILL, COM_PORT_OPTION)),
+            sub(SET_BAUDRATE, baudrate.to_bytes(4, "big")),
+            sub(SET_DATASIZE, b"\x08"),
+            sub(SET_PARITY, b"\x01"),  # none
+            sub(SET_STOPSIZE, b"\x01"),  # one stop bit
+            sub(SET_CONTROL, b"\x01"),  # no flow control
+        )
+    )
+
+
+class Rfc2217Stream:
+    """A :class:`aiobroute.transport.ByteStream` over an RFC 2217 Telnet connection."""
+
+    def __init__(
+        self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self._name = name
+        self._reader = reader
+        self._writer = writer
+        self._codec = TelnetCodec()
+        self._closed = False
+        self._lost = False
+
+    @property
+    def name(self) -> str:
+        """The URL that was opened."""
+        return self._name
+
+    @property
+    def closed(self) -> bool:
+        """True once closed or disconnected."""
+        return self._closed or self._lost
+
+    async def read(self) -> bytes:
+        """Wait for serial data (Telnet commands are handled and dropped)."""
+        while True:
+            if self.closed:
+                raise PortClosedError(f"{self._name}: connection closed")
+            try:
+                chunk = await self._reader.read(4096)
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                self._lost = True
+                raise PortClosedError(f"{self._name}: connection lost ({exc})") from exc
+            if not chunk:
+                self._lost = True
+                raise PortClosedError(f"{self._name}: the server closed the connection")
+            data = self._codec.feed(chunk)
+            if self._codec.replies:
+                replies = bytes(self._codec.replies)
+                self._codec.replies.clear()
+                await self._send(replies)
+            if data:
+                return data
+
+    async def _send(self, raw: bytes) -> None:
+        try:
+            self._writer.write(raw)
+            await self._writer.drain()
+        except (OSError, RuntimeError) as exc:
+            self._lost = True
+            raise PortClosedError(f"{self._name}: write failed ({exc})") from exc
+
+    async def write(self, data: bytes) -> None:
+        """Send serial data (0xFF bytes are escaped)."""
+        if self.closed:
+            raise PortClosedError(f"{self._name}: connection closed")
+        await self._send(escape(data))
+
+    async def close(self) -> None:
+        """Close the connection; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.close()
+        with contextlib.suppress(OSError, TimeoutError):
+            async with asyncio.timeout(2.0):
+                await self._writer.wait_closed()
+
+    def __repr__(self) -> str:
+        return f"<Rfc2217Stream {self._name!r} {'closed' if self.closed else 'open'}>"
+
+
+async def open_rfc2217(url: str, *, baudrate: int = 115200) -> Rfc2217Stream:
+    """Connect to ``rfc2217://host:port`` and configure the remote port (8N1, no flow)."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname or parts.port is None:
+        raise InvalidArgumentError(f"expected rfc2217://host:port, got {url!r}")
+    try:
+        async with asyncio.timeout(_CONNECT_TIMEOUT):
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    except (OSError, TimeoutError) as exc:
+        raise TransportError(f"cannot open {url}: {exc}") from exc
+    stream = Rfc2217Stream(url, reader, writer)
+    await stream._send(_settings(baudrate))
+    _LOGGER.debug("opened %s at %d baud", url, baudrate)
+    return stream
