@@ -1,18 +1,15 @@
 """Helpers shared by the benchmark scripts (standard library only at import time).
 
-The child processes of ``compare.py`` import this module too, so it must not import
-aiobroute, momonga or the simulator at module level: whatever it imported would count
-in the child's memory and CPU figures.
+The child processes of ``compare.py`` import this module too, so it imports only small
+standard modules at module level (never aiobroute, momonga or the simulator): whatever
+it imported would count in the child's memory and CPU figures.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
-import platform
 import resource
-import statistics
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -37,6 +34,8 @@ def peak_rss_mib() -> float:
 
 def median(values: Iterable[float | None]) -> float | None:
     """The median of the values that are not None (None when there are none)."""
+    import statistics
+
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
 
@@ -90,6 +89,9 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]
 
 def environment() -> dict[str, Any]:
     """The machine and the package versions, recorded with every result file."""
+    import importlib.metadata
+    import platform
+
     versions: dict[str, str | None] = {}
     for name in ("aiobroute", "momonga", "pyserial", "pyserial-asyncio"):
         try:

@@ -222,6 +222,7 @@ class SmartMeter:
         self._push_watch: asyncio.Task[None] | None = None
         self._recovering = False
         self._reauth: asyncio.Future[bool] | None = None
+        self._pana_outcome: bool | None = None
         self._timeouts_in_a_row = 0
         self._last_push: float | None = None
         self._connected_once = False
@@ -537,17 +538,20 @@ class SmartMeter:
         _LOGGER.info("supervisor: handling %s", reason)
         if reason == "expired":
             self._set_state(ConnectionState.REAUTHENTICATING)
-            loop = asyncio.get_running_loop()
-            self._reauth = loop.create_future()
-            try:
-                async with asyncio.timeout(self.watchdog.reauth_timeout):
-                    if await self._reauth:
-                        self._set_state(ConnectionState.READY)
-                        return
-            except TimeoutError:
-                _LOGGER.warning("no re-authentication after EVENT 29; rejoining")
-            finally:
-                self._reauth = None
+            outcome = self._pana_outcome  # EVENT 25/24 may have come already
+            if outcome is None:
+                self._reauth = asyncio.get_running_loop().create_future()
+                try:
+                    async with asyncio.timeout(self.watchdog.reauth_timeout):
+                        outcome = await self._reauth
+                except TimeoutError:
+                    _LOGGER.warning("no re-authentication after EVENT 29; rejoining")
+                finally:
+                    self._reauth = None
+            if outcome:
+                _LOGGER.info("the module re-authenticated the session")
+                self._set_state(ConnectionState.READY)
+                return
             await self._rejoin()
         elif reason == "probe":
             if await self._probe():
@@ -664,17 +668,27 @@ class SmartMeter:
         if num == EventNum.TX_LIMIT_STARTED:
             if self._state is ConnectionState.READY:
                 self._set_state(ConnectionState.RATE_LIMITED)
-        elif num == EventNum.TX_LIMIT_RELEASED:
+            return
+        if num == EventNum.TX_LIMIT_RELEASED:
             if self._state is ConnectionState.RATE_LIMITED:
                 self._set_state(ConnectionState.READY)
-        elif self._recovering and self._reauth is not None:
-            if num == EventNum.PANA_CONNECTED and not self._reauth.done():
-                self._reauth.set_result(True)
-            elif num == EventNum.PANA_FAILED and not self._reauth.done():
-                self._reauth.set_result(False)
-        elif self._recovering or self._closing:
-            return  # our own join/termination
-        elif num == EventNum.SESSION_EXPIRED:
+            return
+        reauth = self._reauth
+        if num == EventNum.PANA_CONNECTED:
+            self._pana_outcome = True
+            if reauth is not None and not reauth.done():
+                reauth.set_result(True)
+            return
+        if num == EventNum.PANA_FAILED and reauth is not None and not reauth.done():
+            reauth.set_result(False)
+            return
+        if self._recovering or self._closing or not self._connected_once:
+            return  # our own join or termination
+        if num == EventNum.SESSION_EXPIRED:
+            # Hold requests at once; the supervisor waits for the module's re-authentication.
+            self._pana_outcome = None
+            if self._state in (ConnectionState.READY, ConnectionState.RATE_LIMITED):
+                self._set_state(ConnectionState.REAUTHENTICATING)
             self._signal("expired")
         elif num in (
             EventNum.PANA_FAILED,
@@ -683,6 +697,7 @@ class SmartMeter:
             EventNum.SESSION_TERMINATE_TIMEOUT,
         ):
             _LOGGER.warning("the PANA session ended (EVENT %02X)", num)
+            self._pana_outcome = False
             self._signal("terminated")
 
     def _on_datagram(self, rx: RxUdp) -> None:

@@ -1,0 +1,680 @@
+"""aiobroute against momonga (the main Python peer) on the same simulated dongle and meter.
+
+Each library runs in a child process of its own, which opens the simulator's
+pseudo-terminal like a USB dongle; the simulator runs in this (the parent) process, so
+its CPU time is never counted for either library. A child measures its own CPU time
+(``getrusage``, every thread) and peak RSS and reports JSON lines on its stdout; it
+stops at named marks so the parent can read the simulator's counters (frames that
+reached the meter, simulated time) at exactly that point.
+
+Measured per simulator preset, each as the median of ``--runs`` runs and as the median
+of the per-run ratios aiobroute/momonga:
+
+1. cold start to the first instantaneous-power reading (active scan needed), realistic
+   radio timing accelerated ``--speed`` times, with each library's own waits divided by
+   the same factor (see "Time compression" in docs/performance.md);
+2. warm start (aiobroute joins from its ``cache_path`` file; momonga has no cache, so
+   its warm start is its normal open, which scans again: the cold runs are reused);
+3. steady-state readings per second with zero radio latency (``timing="instant"``) and
+   CPU time per reading;
+4. radio frames for a snapshot of E7, E8, E0, E3 and for one day of history;
+5. idle CPU per minute with an open session, measured over ``--idle`` seconds and scaled;
+6. peak RSS of the process.
+
+Run: ``python benchmarks/compare.py [--runs N] [--speed X] [--quick]``. momonga is an
+optional dependency (``pip install momonga``); without it the peer's figures read n/a.
+Numbers depend on the machine; nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import _common as common
+
+PREFIX = "@@ "
+PRESETS = ("BP35A1", "BP35C2")
+#: momonga's default pause after each step of its open (Momonga.internal_xmit_interval).
+PEER_DEFAULT_INTERVAL = 5.0
+#: momonga's default wait for one answer (Momonga.recv_timeout).
+PEER_RECV_TIMEOUT = 12.0
+#: aiobroute's default minimum interval between two requests (SmartMeter.min_interval).
+OURS_DEFAULT_INTERVAL = 1.0
+SNAPSHOT = (0xE7, 0xE8, 0xE0, 0xE3)
+
+
+# =============================================================================== child
+
+
+def _emit(message: dict[str, Any]) -> None:
+    sys.stdout.write(PREFIX + json.dumps(message, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _mark(name: str) -> None:
+    """Tell the parent where we are and wait until it has read the simulator's counters."""
+    _emit({"mark": name})
+    sys.stdin.readline()
+
+
+def _dilate_peer_serial(factor: float) -> None:
+    """Divide every timeout momonga sets on its serial port by ``factor``.
+
+    momonga drains the port for 2 s (a constant in ``_clear_buf``) at every open and
+    polls with 1 s read timeouts; against a simulator running ``factor`` times faster,
+    this keeps those waits in step with the simulated radio, as ``scaled_meter_options``
+    does for aiobroute. Its code is not otherwise changed.
+    """
+    if factor == 1:
+        return
+    import types
+
+    import serial
+    from momonga import momonga_sk_wrapper
+
+    base = serial.Serial
+
+    class DilatedSerial(base):  # type: ignore[misc, valid-type]
+        @property
+        def timeout(self) -> float | None:
+            return getattr(self, "_logical_timeout", None)
+
+        @timeout.setter
+        def timeout(self, value: float | None) -> None:
+            self._logical_timeout = value
+            base.timeout.fset(self, None if value is None else value / factor)
+
+    shim = types.ModuleType("serial")
+    shim.__dict__.update(serial.__dict__)
+    shim.Serial = DilatedSerial  # type: ignore[attr-defined]
+    momonga_sk_wrapper.serial = shim  # type: ignore[attr-defined]
+
+
+def _ours_child(config: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    import asyncio
+
+    from aiobroute import SmartMeter
+
+    import_s = time.perf_counter() - started
+    speed = float(config["speed"])
+    options = common.scaled_meter_options(speed, min_interval=float(config["interval"]))
+    if config.get("cache_path"):
+        options["cache_path"] = config["cache_path"]
+    port, rbid, password = config["port"], config["rbid"], config["password"]
+
+    async def start() -> dict[str, Any]:
+        _mark("start")
+        cpu0, t0 = common.cpu_seconds(), time.perf_counter()
+        async with SmartMeter(port, rbid=rbid, password=password, **options) as meter:
+            power = await meter.instant_power()
+            t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+            _mark("first-reading")
+        return {"seconds": t1 - t0, "cpu_s": cpu1 - cpu0, "power": power}
+
+    async def steady() -> dict[str, Any]:
+        readings, warmup, idle = int(config["readings"]), int(config["warmup"]), config["idle"]
+        async with SmartMeter(port, rbid=rbid, password=password, **options) as meter:
+            _mark("opened")
+            _mark("snapshot-start")
+            values = await meter.get(*SNAPSHOT)
+            _mark("snapshot-end")
+            _mark("history-start")
+            history = await meter.history(0)
+            _mark("history-end")
+            for _ in range(warmup):
+                await meter.instant_power()
+            _mark("loop-start")
+            cpu0, t0 = common.cpu_seconds(), time.perf_counter()
+            for _ in range(readings):
+                await meter.instant_power()
+            t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+            _mark("loop-end")
+            _mark("idle-start")
+            idle0, i0 = common.cpu_seconds(), time.perf_counter()
+            await asyncio.sleep(float(idle))
+            idle1, i1 = common.cpu_seconds(), time.perf_counter()
+            _mark("idle-end")
+        return {
+            "snapshot_epcs": sorted(values),
+            "history_entries": len(history),
+            "loop_s": t1 - t0,
+            "loop_cpu_s": cpu1 - cpu0,
+            "readings": readings,
+            "idle_s": i1 - i0,
+            "idle_cpu_s": idle1 - idle0,
+        }
+
+    result = asyncio.run(start() if config["task"] == "start" else steady())
+    result["import_s"] = import_s
+    return result
+
+
+def _peer_child(config: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    from momonga import EchonetPropertyCode, Momonga
+
+    import_s = time.perf_counter() - started
+    speed = float(config["speed"])
+    _dilate_peer_serial(speed)
+    momonga = Momonga(config["rbid"], config["password"], config["port"])
+    momonga.internal_xmit_interval = float(config["interval"]) / speed
+    momonga.recv_timeout = PEER_RECV_TIMEOUT / speed
+    result: dict[str, Any] = {"import_s": import_s}
+    if config["task"] == "start":
+        _mark("start")
+        cpu0, t0 = common.cpu_seconds(), time.perf_counter()
+        momonga.open()
+        try:
+            power = momonga.get_instantaneous_power()
+            t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+            _mark("first-reading")
+        finally:
+            momonga.close()
+        result.update(seconds=t1 - t0, cpu_s=cpu1 - cpu0, power=power)
+        return result
+    readings, warmup, idle = int(config["readings"]), int(config["warmup"]), config["idle"]
+    codes = {
+        EchonetPropertyCode.instantaneous_power,
+        EchonetPropertyCode.instantaneous_current,
+        EchonetPropertyCode.measured_cumulative_energy,
+        EchonetPropertyCode.measured_cumulative_energy_reversed,
+    }
+    momonga.open()
+    try:
+        _mark("opened")
+        _mark("snapshot-start")
+        values = momonga.request_to_get(codes)
+        _mark("snapshot-end")
+        _mark("history-start")
+        history = momonga.get_historical_cumulative_energy_1(day=0)
+        _mark("history-end")
+        for _ in range(warmup):
+            momonga.get_instantaneous_power()
+        _mark("loop-start")
+        cpu0, t0 = common.cpu_seconds(), time.perf_counter()
+        for _ in range(readings):
+            momonga.get_instantaneous_power()
+        t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+        _mark("loop-end")
+        _mark("idle-start")
+        idle0, i0 = common.cpu_seconds(), time.perf_counter()
+        time.sleep(float(idle))
+        idle1, i1 = common.cpu_seconds(), time.perf_counter()
+        _mark("idle-end")
+    finally:
+        momonga.close()
+    result.update(
+        snapshot_epcs=sorted(int(code) for code in values),
+        history_entries=len(history),
+        loop_s=t1 - t0,
+        loop_cpu_s=cpu1 - cpu0,
+        readings=readings,
+        idle_s=i1 - i0,
+        idle_cpu_s=idle1 - idle0,
+    )
+    return result
+
+
+def child_main() -> int:
+    """Entry point of a child process: one configuration line on stdin, JSON lines out."""
+    config = json.loads(sys.stdin.readline())
+    try:
+        if config["lib"] == "ours":
+            result = _ours_child(config)
+        elif config["lib"] == "peer":
+            result = _peer_child(config)
+        else:  # the interpreter and this harness alone, for reference
+            result = {}
+        result["peak_rss_mib"] = common.peak_rss_mib()
+        _emit({"result": result})
+    except Exception as exc:
+        _emit({"error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    return 0
+
+
+# ============================================================================== parent
+
+
+def _counters(sim: Any) -> dict[str, Any]:
+    return {
+        "frames_to_meter": sim.frames_to_meter,
+        "frames_from_meter": sim.frames_from_meter,
+        "airtime_ms": sim.airtime_ms,
+        "scans": sum(1 for line in sim.commands_received if line.startswith("SKSCAN")),
+        "sim_s": sim.clock.monotonic(),
+        "parent_cpu_s": common.cpu_seconds(),
+    }
+
+
+async def run_child(config: dict[str, Any], sim: Any, *, limit: float) -> dict[str, Any]:
+    """Run one child against ``sim``; returns its result and the counters at its marks."""
+    import asyncio
+    import tempfile
+
+    marks: dict[str, dict[str, Any]] = {}
+    outcome: dict[str, Any] = {"marks": marks}
+    with tempfile.TemporaryFile() as errors:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=errors,
+        )
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        proc.stdin.write(json.dumps(config).encode() + b"\n")
+        await proc.stdin.drain()
+        try:
+            async with asyncio.timeout(limit):
+                while line := await proc.stdout.readline():
+                    text = line.decode(errors="replace")
+                    if not text.startswith(PREFIX):
+                        continue
+                    message = json.loads(text[len(PREFIX) :])
+                    if "mark" in message:
+                        marks[message["mark"]] = _counters(sim)
+                        proc.stdin.write(b"\n")
+                        await proc.stdin.drain()
+                    elif "result" in message:
+                        outcome["result"] = message["result"]
+                    elif "error" in message:
+                        outcome["error"] = message["error"]
+                await proc.wait()
+        except TimeoutError:
+            outcome["error"] = f"timed out after {limit:.0f} s"
+            proc.kill()
+            await proc.wait()
+        if "result" not in outcome and "error" not in outcome:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace").strip().splitlines()[-3:]
+            outcome["error"] = f"child exited {proc.returncode}: {' / '.join(tail)}"
+    return outcome
+
+
+class Measurements:
+    """Per-run figures of both libraries for one preset."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, dict[str, list[float | None]]] = {}
+        self.errors: dict[str, list[str]] = {"ours": [], "peer": []}
+
+    def add(self, key: str, lib: str, value: float | None) -> None:
+        self.values.setdefault(key, {"ours": [], "peer": []})[lib].append(value)
+
+    def get(self, key: str, lib: str) -> list[float | None]:
+        return self.values.get(key, {}).get(lib, [])
+
+
+async def start_run(
+    lib: str,
+    preset: str,
+    *,
+    seed: int,
+    speed: float,
+    interval: float,
+    cache_path: str | None,
+    creds: dict[str, str],
+) -> dict[str, Any]:
+    """One cold or warm start of one library against a fresh, realistic simulator."""
+    from aiobroute.testing import Simulator
+
+    sim = Simulator(preset, seed=seed, timing="realistic", speed=speed)
+    async with sim.pty() as path:
+        config = {
+            "lib": lib,
+            "task": "start",
+            "port": path,
+            "speed": speed,
+            "interval": interval,
+            "cache_path": cache_path,
+            **creds,
+        }
+        outcome = await run_child(config, sim, limit=max(60.0, 600.0 / speed))
+    marks = outcome["marks"]
+    if "start" in marks and "first-reading" in marks:
+        first, start = marks["first-reading"], marks["start"]
+        outcome["sim_s"] = first["sim_s"] - start["sim_s"]
+        outcome["scans"] = first["scans"] - start["scans"]
+    return outcome
+
+
+async def steady_run(
+    lib: str, preset: str, *, seed: int, opts: Any, creds: dict[str, str]
+) -> dict[str, Any]:
+    """Snapshot, history, steady readings and idle CPU against an instant simulator."""
+    from aiobroute.testing import Simulator
+
+    sim = Simulator(preset, seed=seed, timing="instant", speed=1.0)
+    async with sim.pty() as path:
+        config = {
+            "lib": lib,
+            "task": "steady",
+            "port": path,
+            "speed": 1.0,
+            "interval": 0.0,
+            "readings": opts.readings,
+            "warmup": opts.warmup,
+            "idle": opts.idle,
+            **creds,
+        }
+        limit = 90.0 + opts.readings * 0.2 + opts.idle
+        return await run_child(config, sim, limit=limit)
+
+
+def _delta(marks: dict[str, dict[str, Any]], start: str, end: str, key: str) -> float | None:
+    if start not in marks or end not in marks:
+        return None
+    return float(marks[end][key] - marks[start][key])
+
+
+async def measure_preset(
+    preset: str, opts: Any, peer_available: bool, cache_dir: Path
+) -> Measurements:
+    """Every run of both libraries for one preset."""
+    from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID
+
+    creds = {"rbid": DEFAULT_RBID, "password": DEFAULT_PASSWORD}
+    data = Measurements()
+    libs = ["ours", "peer"] if peer_available else ["ours"]
+    pacings = {
+        "default": {"ours": OURS_DEFAULT_INTERVAL, "peer": PEER_DEFAULT_INTERVAL},
+        "off": {"ours": 0.0, "peer": 0.0},
+    }
+    cache = cache_dir / f"{preset}.json"
+    for run in range(opts.runs):
+        for pacing, intervals in pacings.items():
+            for lib in libs:
+                # Cold: aiobroute gets a cache path that does not exist yet (so it scans,
+                # then writes the file the warm runs use).
+                cold_cache = cache_dir / f"cold-{preset}-{run}-{pacing}.json"
+                outcome = await start_run(
+                    lib,
+                    preset,
+                    seed=run,
+                    speed=opts.speed,
+                    interval=intervals[lib],
+                    cache_path=str(cold_cache) if lib == "ours" else None,
+                    creds=creds,
+                )
+                _record_start(data, f"cold-{pacing}", lib, outcome)
+                if lib == "ours" and cold_cache.exists() and not cache.exists():
+                    cache.write_bytes(cold_cache.read_bytes())
+                if lib == "peer":  # no cache: its warm start is the same open
+                    _record_start(data, f"warm-{pacing}", lib, outcome)
+            if cache.exists():
+                outcome = await start_run(
+                    "ours",
+                    preset,
+                    seed=run,
+                    speed=opts.speed,
+                    interval=intervals["ours"],
+                    cache_path=str(cache),
+                    creds=creds,
+                )
+            else:
+                outcome = {"error": "no cache file was written by a cold start", "marks": {}}
+            _record_start(data, f"warm-{pacing}", "ours", outcome)
+        for lib in libs:
+            outcome = await steady_run(lib, preset, seed=run, opts=opts, creds=creds)
+            _record_steady(data, lib, outcome)
+        print(f"  {preset}: run {run + 1}/{opts.runs} done", flush=True)
+    baseline = await _baseline()
+    data.add("baseline-rss", "ours", baseline)
+    data.add("baseline-rss", "peer", baseline)
+    return data
+
+
+async def _baseline() -> float | None:
+    """Peak RSS of a child that imports neither library (interpreter and harness)."""
+
+    class _NoSim:
+        frames_to_meter = frames_from_meter = 0
+        airtime_ms = 0.0
+        commands_received: list[str] = []  # noqa: RUF012 - a stand-in, never changed
+
+        class clock:  # noqa: N801 - mimics the simulator's attribute
+            @staticmethod
+            def monotonic() -> float:
+                return 0.0
+
+    outcome = await run_child({"lib": "baseline"}, _NoSim(), limit=60)
+    result = outcome.get("result")
+    return float(result["peak_rss_mib"]) if result else None
+
+
+def _record_start(data: Measurements, key: str, lib: str, outcome: dict[str, Any]) -> None:
+    result = outcome.get("result")
+    if result is None or "sim_s" not in outcome:
+        data.errors[lib].append(f"{key}: {outcome.get('error', 'no result')}")
+        for suffix in ("sim", "real", "cpu", "scans"):
+            data.add(f"{key}-{suffix}", lib, None)
+        return
+    data.add(f"{key}-sim", lib, outcome["sim_s"])
+    data.add(f"{key}-real", lib, result["seconds"])
+    data.add(f"{key}-cpu", lib, result["cpu_s"])
+    data.add(f"{key}-scans", lib, outcome["scans"])
+    data.add("import", lib, result["import_s"])
+
+
+def _record_steady(data: Measurements, lib: str, outcome: dict[str, Any]) -> None:
+    result = outcome.get("result")
+    marks = outcome["marks"]
+    keys = (
+        "rate",
+        "cpu-per-reading",
+        "sim-cpu-per-reading",
+        "frames-snapshot",
+        "frames-history",
+        "frames-open",
+        "airtime-snapshot",
+        "idle-cpu",
+        "rss",
+    )
+    if result is None:
+        data.errors[lib].append(f"steady: {outcome.get('error', 'no result')}")
+        for key in keys:
+            data.add(key, lib, None)
+        return
+    readings = result["readings"]
+    sim_cpu = _delta(marks, "loop-start", "loop-end", "parent_cpu_s")
+    data.add("rate", lib, readings / result["loop_s"])
+    data.add("cpu-per-reading", lib, result["loop_cpu_s"] / readings * 1000)
+    data.add("sim-cpu-per-reading", lib, None if sim_cpu is None else sim_cpu / readings * 1000)
+    data.add("frames-snapshot", lib, _delta(marks, "snapshot-start", "snapshot-end", "frames_to_meter"))
+    data.add("frames-history", lib, _delta(marks, "history-start", "history-end", "frames_to_meter"))
+    data.add("frames-open", lib, marks["opened"]["frames_to_meter"] if "opened" in marks else None)
+    data.add("airtime-snapshot", lib, _delta(marks, "snapshot-start", "snapshot-end", "airtime_ms"))
+    data.add("idle-cpu", lib, result["idle_cpu_s"] / result["idle_s"] * 60 * 1000)
+    data.add("rss", lib, result["peak_rss_mib"])
+
+
+#: (key, label, digits, target maximum of aiobroute/momonga or None)
+ROWS: tuple[tuple[str, str, int, float | None], ...] = (
+    ("cold-default-sim", "cold start -> first E7, default pacing [sim s]", 1, 1 / 3),
+    ("cold-off-sim", "cold start -> first E7, pacing off [sim s]", 1, 1 / 3),
+    ("warm-default-sim", "warm start -> first E7, default pacing [sim s]", 1, 1 / 5),
+    ("warm-off-sim", "warm start -> first E7, pacing off [sim s]", 1, 1 / 5),
+    ("cold-default-real", "cold start, default pacing [real s]", 2, None),
+    ("cold-off-real", "cold start, pacing off [real s]", 2, None),
+    ("warm-default-real", "warm start, default pacing [real s]", 2, None),
+    ("warm-off-real", "warm start, pacing off [real s]", 2, None),
+    ("cold-off-scans", "SKSCAN commands in a cold start", 0, None),
+    ("warm-off-scans", "SKSCAN commands in a warm start", 0, None),
+    ("cold-off-cpu", "CPU during a cold start, pacing off [s]", 3, None),
+    ("rate", "steady readings/s (instant radio)", 0, None),
+    ("cpu-per-reading", "CPU per reading (user+sys) [ms]", 3, 1 / 3),
+    ("sim-cpu-per-reading", "simulator CPU per reading (not counted) [ms]", 3, None),
+    ("frames-snapshot", "radio frames: snapshot E7+E8+E0+E3", 0, 1.0),
+    ("frames-history", "radio frames: one day of history (E2)", 0, 1.0),
+    ("frames-open", "radio frames: open (connect reads)", 0, None),
+    ("airtime-snapshot", "airtime of the snapshot [ms]", 1, None),
+    ("idle-cpu", "idle CPU, open session, no polling [ms/min]", 2, 1 / 10),
+    ("rss", "peak RSS of the process [MiB]", 1, None),
+    ("baseline-rss", "  of which interpreter + harness alone [MiB]", 1, None),
+    ("import", "import time of the library [real s]", 3, None),
+)
+
+
+def _cell(value: float | None, digits: int) -> str:
+    if value is None:
+        return "n/a"
+    if digits == 0:
+        return f"{value:,.0f}"
+    return common.fmt(value, digits)
+
+
+def summarise(preset: str, data: Measurements, peer_available: bool) -> list[dict[str, Any]]:
+    """The table rows (printed) and their JSON form."""
+    table: list[list[str]] = []
+    rows: list[dict[str, Any]] = []
+    for key, label, digits, target in ROWS:
+        ours, peer = data.get(key, "ours"), data.get(key, "peer")
+        ours_median, peer_median = common.median(ours), common.median(peer)
+        paired = common.paired_ratio(ours, peer) if peer_available else None
+        if paired is None and ours_median == 0 and peer_median:
+            paired = 0.0
+        if target is None:
+            verdict, target_text = "", ""
+        else:
+            target_text = f"<= {target:.2f}"
+            verdict = "n/a" if paired is None else ("PASS" if paired <= target else "MISS")
+        table.append(
+            [
+                label,
+                _cell(ours_median, digits),
+                _cell(peer_median, digits),
+                "n/a" if paired is None else f"{paired:.3f}",
+                target_text,
+                verdict,
+            ]
+        )
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "aiobroute_median": ours_median,
+                "momonga_median": peer_median,
+                "ratio_aiobroute_over_momonga": paired,
+                "target_max_ratio": target,
+                "verdict": verdict or None,
+                "aiobroute_runs": ours,
+                "momonga_runs": peer,
+            }
+        )
+    common.print_table(
+        f"{preset}",
+        ["measure", "aiobroute", "momonga", "a/m", "target", "verdict"],
+        table,
+    )
+    for lib, name in (("ours", "aiobroute"), ("peer", "momonga")):
+        for error in data.errors[lib]:
+            print(f"  n/a for {name}: {error}")
+    return rows
+
+
+def settings_text(opts: Any) -> list[str]:
+    """Every setting of both libraries, printed with the results."""
+    s = opts.speed
+    return [
+        f"runs per figure: {opts.runs} (medians; ratio = median of per-run aiobroute/momonga)",
+        f"start: simulator timing='realistic', speed x{s:g}; a fresh simulator per run",
+        f"  aiobroute: SmartMeter defaults with every real-time constant / {s:g} "
+        f"(min_interval {OURS_DEFAULT_INTERVAL:g}/{s:g} s 'default pacing', 0 'pacing off'; "
+        "MeterTimeouts, SkTimeouts, ReconnectPolicy, WatchdogSettings scaled; push "
+        "watchdog off); cold: cache_path to a new file; warm: cache_path written by a "
+        "cold run",
+        f"  momonga: Momonga(rbid, pwd, dev) defaults (reset_dev=True, scan_retries=3, "
+        f"join_retries=3); internal_xmit_interval {PEER_DEFAULT_INTERVAL:g}/{s:g} s "
+        f"'default pacing', 0 'pacing off'; recv_timeout {PEER_RECV_TIMEOUT:g}/{s:g} s; "
+        f"serial-port timeouts / {s:g} (its fixed 2 s drain at open and 1 s polls); "
+        "warm = its normal open (it has no scan cache), i.e. the cold runs",
+        "steady/snapshot/history/idle: simulator timing='instant', speed x1",
+        "  aiobroute: SmartMeter(min_interval=0), other settings default",
+        "  momonga: internal_xmit_interval=0, other settings default",
+        f"  readings: {opts.warmup} warm-up then {opts.readings} timed "
+        "(aiobroute instant_power(); momonga get_instantaneous_power())",
+        "  snapshot: aiobroute get(0xE7, 0xE8, 0xE0, 0xE3); momonga request_to_get({...})",
+        "  history: aiobroute history(0); momonga get_historical_cumulative_energy_1(day=0)",
+        f"  idle: no request for {opts.idle:g} s with the session open; CPU scaled to a minute",
+        "sim s = the simulator's clock between the child's marks (what hardware would take); "
+        "real s = the child's own perf_counter",
+    ]
+
+
+async def run_all(opts: Any) -> dict[str, Any]:
+    """Measure every preset; print the tables; return the JSON document."""
+    import importlib.util
+    import tempfile
+
+    peer_available = importlib.util.find_spec("momonga") is not None
+    notes: list[str] = []
+    if not peer_available:
+        notes.append("momonga is not installed (pip install momonga): its figures are n/a")
+    print("Settings:")
+    for line in settings_text(opts):
+        print(f"  {line}")
+    presets: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="aiobroute-bench-") as tmp:
+        for preset in opts.presets:
+            print(f"\nmeasuring {preset} ...", flush=True)
+            data = await measure_preset(preset, opts, peer_available, Path(tmp))
+            rows = summarise(preset, data, peer_available)
+            presets[preset] = {"rows": rows, "errors": data.errors}
+    for note in notes:
+        print(f"note: {note}")
+    return {
+        "benchmark": "compare",
+        "environment": common.environment(),
+        "settings": settings_text(opts),
+        "options": {
+            "runs": opts.runs,
+            "speed": opts.speed,
+            "readings": opts.readings,
+            "warmup": opts.warmup,
+            "idle_s": opts.idle,
+            "presets": list(opts.presets),
+        },
+        "notes": notes,
+        "presets": presets,
+    }
+
+
+def main() -> int:
+    """Parse the options, run, print, write the JSON."""
+    import argparse
+    import asyncio
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (default 3)")
+    parser.add_argument("--speed", type=float, default=10.0, help="time factor for starts")
+    parser.add_argument("--readings", type=int, default=300, help="timed steady readings")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed readings first")
+    parser.add_argument("--idle", type=float, default=5.0, help="idle window in seconds")
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS), help="simulator models")
+    parser.add_argument("--quick", action="store_true", help="one run of one preset, small")
+    parser.add_argument(
+        "--output", type=Path, default=common.RESULTS_DIR / "compare.json", help="JSON file"
+    )
+    opts = parser.parse_args()
+    if opts.quick:
+        opts.runs, opts.speed, opts.readings, opts.warmup, opts.idle = 1, 40.0, 20, 3, 0.5
+        opts.presets = ["BP35C2"]
+    report = asyncio.run(run_all(opts))
+    common.write_json(opts.output, report)
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        sys.exit(child_main())
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
