@@ -900,6 +900,7 @@ class SmartMeter:
         eoj: Eoj = SMART_METER,
         limit_to_map: bool = True,
         gate: bool = True,
+        strict: bool = False,
     ) -> dict[int, object]:
         """Get properties in as few frames as the meter allows; decoded, unscaled values.
 
@@ -941,10 +942,15 @@ class SmartMeter:
                 pending[:0] = [batch[:half], batch[half:]]
                 continue
             for epc in batch:
-                if epc in answered:
-                    result[epc] = _decode(eoj, epc, answered[epc])
-                else:
+                if epc not in answered:
                     _LOGGER.info("the meter could not read 0x%02X (Get_SNA)", epc)
+                    continue
+                try:
+                    result[epc] = _decode(eoj, epc, answered[epc])
+                except PropertyDecodeError as exc:
+                    if strict:
+                        raise
+                    _LOGGER.warning("skipping a value the meter sent malformed: %s", exc)
         return result
 
     def _learn_limit(self, failed: int) -> None:
@@ -954,7 +960,7 @@ class SmartMeter:
             _LOGGER.info("the meter refuses Gets of %d EPCs; using at most %d", failed, new)
 
     async def _get_one(self, epc: int) -> object:
-        values = await self._get_raw((epc,), limit_to_map=False)
+        values = await self._get_raw((epc,), limit_to_map=False, strict=True)
         if epc not in values:
             raise ServiceNotAvailableError(
                 f"the meter cannot read property 0x{epc:02X}", epc=epc, esv=Esv.GET_SNA, stage="get"
