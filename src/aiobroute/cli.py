@@ -464,12 +464,6 @@ async def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    from aiobroute.testing.__main__ import main as simulate_main
-
-    return simulate_main(list(args.args))
-
-
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Any]] = {
     "read": _cmd_read,
     "watch": _cmd_watch,
@@ -513,9 +507,13 @@ def _explain(exc: BaseException) -> CliError:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["simulate"]:
+        # Everything after "simulate" belongs to the simulator's own parser.
+        from aiobroute.testing.__main__ import main as simulate_main
+
+        return simulate_main(argv[1:])
     args = _parser().parse_args(argv)
-    if args.command == "simulate":
-        return _cmd_simulate(args)
     _setup_logging(args.verbose)
     command = _COMMANDS[args.command]
     try:

@@ -274,3 +274,31 @@ async def test_full_session_trace_logs_never_show_credentials(
     assert DEFAULT_RBID not in text
     assert DEFAULT_PASSWORD not in text
     assert not [r for r in records if r.levelno >= logging.ERROR]
+
+
+async def test_duplicate_and_late_answers_are_dropped() -> None:
+    from aiobroute.testing import FaultPlan
+
+    clock = SimClock(dt.datetime(2026, 5, 20, 14, 26, 0, tzinfo=JST), speed=1.0)
+    faults = FaultPlan(seed=3, duplicate_reply=0.5, delay_reply=0.3, delay_reply_s=(0.25, 0.3))
+    sim = Simulator("BP35A1", seed=1, timing="instant", clock=clock, faults=faults)
+    timeouts = MeterTimeouts(attempt=0.15, single=3.0, sequence=3.0, instance_list=0.3)
+    async with (
+        sim.memory() as stream,
+        SmartMeter(
+            stream,
+            rbid=DEFAULT_RBID,
+            password=DEFAULT_PASSWORD,
+            min_interval=0.0,
+            timeouts=timeouts,
+            sk_timeouts=FAST_SK,
+            retries=6,
+        ) as meter,
+    ):
+        for _ in range(12):
+            values = await meter.get(0xD7, 0x8D, 0xE1)
+            assert values[0xD7] == sim.meter.config.digits
+            assert values[0x8D] == sim.meter.config.serial
+            assert values[0xE1] == sim.meter.config.unit_code
+        # Late and duplicate answers were seen and dropped, never mistaken for others.
+        assert len(sim.payloads_from_meter) > meter.frames_sent
