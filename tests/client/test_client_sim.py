@@ -82,9 +82,11 @@ async def test_initialise_scan_join_and_exchange(model: str, how: str) -> None:
     assert not any(c.startswith(("WOPT", "WUART", "SKSAVE")) for c in sim.commands_received)
 
 
-async def test_two_pans_prefers_the_pair_id() -> None:
-    sim = make_sim("BP35C2", faults=FaultPlan(neighbour_pan=True))
-    async with attached(sim, "memory") as client:
+@pytest.mark.parametrize("how", TRANSPORTS)
+@pytest.mark.parametrize("model", list(MODELS))
+async def test_two_pans_prefers_the_pair_id(model: str, how: str) -> None:
+    sim = make_sim(model, faults=FaultPlan(neighbour_pan=True))
+    async with attached(sim, how) as client:
         await client.initialize()
         pans = await client.scan(durations=(3,), stop_when_found=False)
         assert len(pans) == 2
@@ -93,19 +95,22 @@ async def test_two_pans_prefers_the_pair_id() -> None:
         assert joined.ipaddr == sim.meter_address
 
 
-async def test_no_pan_raises_scan_error() -> None:
-    sim = make_sim("BP35A1", faults=FaultPlan(no_beacon=True))
-    async with attached(sim, "memory") as client:
+@pytest.mark.parametrize("how", TRANSPORTS)
+@pytest.mark.parametrize("model", list(MODELS))
+async def test_no_pan_raises_scan_error(model: str, how: str) -> None:
+    sim = make_sim(model, faults=FaultPlan(no_beacon=True))
+    async with attached(sim, how) as client:
         await client.initialize()
         assert await client.scan(durations=(1, 2)) == []
         with pytest.raises(ScanError):
             await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(1,))
 
 
-@pytest.mark.parametrize("model", ["BP35A1", "RL7023_DSS"])
-async def test_wrong_password_is_an_authentication_error(model: str) -> None:
+@pytest.mark.parametrize("how", TRANSPORTS)
+@pytest.mark.parametrize("model", list(MODELS))
+async def test_wrong_password_is_an_authentication_error(model: str, how: str) -> None:
     sim = make_sim(model)
-    async with attached(sim, "memory") as client:
+    async with attached(sim, how) as client:
         await client.initialize()
         with pytest.raises(AuthenticationError):
             await client.connect(rbid=DEFAULT_RBID, password="WRONGPASSWRD", durations=(3,))
