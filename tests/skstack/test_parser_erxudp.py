@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiobroute.skstack import Event, LineParser, Message, Ok, RxUdp, Unrecognized
+from aiobroute.skstack import Event, LineParser, Ok, RxUdp, Unrecognized
+from tests.skstack._chunks import feed_chunks, split_at
 
 SENDER = "FE80:0000:0000:0000:1034:5678:ABCD:EF01"
 DEST = "FE80:0000:0000:0000:021D:1290:1234:5678"
@@ -47,20 +45,6 @@ def expected(payload: bytes, layout: str, *, hex_payload: bool, lport: int = 0x0
         hex_payload=hex_payload and bool(payload),
         **fields,  # type: ignore[arg-type]
     )
-
-
-def feed_chunks(chunks: Sequence[bytes], parser: LineParser | None = None) -> list[Message]:
-    parser = parser or LineParser()
-    out: list[Message] = []
-    for chunk in chunks:
-        out += parser.feed(chunk)
-    return out
-
-
-def split_at(data: bytes, cuts: Sequence[int]) -> list[bytes]:
-    points = sorted({min(c, len(data)) for c in cuts})
-    bounds = [0, *points, len(data)]
-    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 NASTY = [b"\r\n", b"\r", b"\n", b" ", b"ERXUDP ", b"OK\r\n", b"EVENT 21 ", b"\r\n\r\n", b"  "]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,23 +24,11 @@ from aiobroute.skstack import (
     Unrecognized,
 )
 from aiobroute.skstack._parser import DEFAULT_MAX_LINE_LENGTH
+from tests.skstack._chunks import feed_chunks, split_at
 
 ADDR = "FE80:0000:0000:0000:021D:1290:1234:5678"
 EVENT_LINE = f"EVENT 21 {ADDR} 00\r\n".encode()
 EVENT_MSG = Event(num=0x21, sender=ADDR, param=0)
-
-
-def feed_chunks(chunks: Sequence[bytes], parser: LineParser | None = None) -> list[Message]:
-    parser = parser or LineParser()
-    out: list[Message] = []
-    for chunk in chunks:
-        out += parser.feed(chunk)
-    return out
-
-
-def split_at(data: bytes, cuts: Sequence[int]) -> list[bytes]:
-    points = sorted({min(c, len(data)) for c in cuts})
-    return [data[a:b] for a, b in itertools.pairwise([0, *points, len(data)])]
 
 
 # --- line ends ---------------------------------------------------------------------------

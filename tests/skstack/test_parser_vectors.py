@@ -5,9 +5,6 @@ Each vector is fed whole, byte by byte, split at random points, and wrapped in g
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -34,6 +31,7 @@ from aiobroute.skstack import (
     Unrecognized,
     Version,
 )
+from tests.skstack._chunks import feed_chunks, split_at
 
 CRLF = b"\r\n"
 
@@ -636,29 +634,22 @@ VECTORS: list[tuple[str, bytes, list[Message]]] = [
 IDS = [name for name, _, _ in VECTORS]
 
 
-def feed_chunks(chunks: Sequence[bytes]) -> list[Message]:
+def feed_drained(chunks: list[bytes]) -> list[Message]:
+    """Feed ``chunks`` to a new parser, which must have nothing left buffered at the end."""
     parser = LineParser()
-    out: list[Message] = []
-    for chunk in chunks:
-        out += parser.feed(chunk)
+    out = feed_chunks(chunks, parser)
     assert parser.buffered == 0
     return out
 
 
-def split_at(data: bytes, cuts: Sequence[int]) -> list[bytes]:
-    points = sorted({min(c, len(data)) for c in cuts})
-    bounds = [0, *points, len(data)]
-    return [data[a:b] for a, b in itertools.pairwise(bounds)]
-
-
 @pytest.mark.parametrize(("name", "data", "expected"), VECTORS, ids=IDS)
 def test_vector_whole(name: str, data: bytes, expected: list[Message]) -> None:
-    assert feed_chunks([data]) == expected
+    assert feed_drained([data]) == expected
 
 
 @pytest.mark.parametrize(("name", "data", "expected"), VECTORS, ids=IDS)
 def test_vector_byte_by_byte(name: str, data: bytes, expected: list[Message]) -> None:
-    assert feed_chunks([data[i : i + 1] for i in range(len(data))]) == expected
+    assert feed_drained([data[i : i + 1] for i in range(len(data))]) == expected
 
 
 @given(
@@ -667,7 +658,7 @@ def test_vector_byte_by_byte(name: str, data: bytes, expected: list[Message]) ->
 )
 def test_vector_random_splits(vector: tuple[str, bytes, list[Message]], cuts: list[int]) -> None:
     _, data, expected = vector
-    assert feed_chunks(split_at(data, cuts)) == expected
+    assert feed_drained(split_at(data, cuts)) == expected
 
 
 # Garbage: random bytes, then CRLF. The "~" first byte keeps it from being a valid line
@@ -687,7 +678,7 @@ def test_vector_with_garbage_around(
     vector: tuple[str, bytes, list[Message]], before: bytes, after: bytes, cuts: list[int]
 ) -> None:
     _, data, expected = vector
-    out = feed_chunks(split_at(before + data + after, cuts))
+    out = feed_drained(split_at(before + data + after, cuts))
     assert len(out) == len(expected) + 2
     first, *middle, last = out
     assert isinstance(first, Unrecognized)
@@ -700,5 +691,5 @@ def test_vector_with_garbage_around(
 def test_all_transcripts_concatenated() -> None:
     stream = b"".join(data for _, data, _ in VECTORS if not data.endswith(b"\r"))
     expected = [msg for _, data, msgs in VECTORS if not data.endswith(b"\r") for msg in msgs]
-    assert feed_chunks([stream]) == expected
-    assert feed_chunks([stream[i : i + 7] for i in range(0, len(stream), 7)]) == expected
+    assert feed_drained([stream]) == expected
+    assert feed_drained([stream[i : i + 7] for i in range(0, len(stream), 7)]) == expected

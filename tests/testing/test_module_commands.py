@@ -2,96 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
-
 import attrs
 import pytest
 
-from aiobroute.errors import PortClosedError
 from aiobroute.skstack import ErrorCode, Event, Fail, LineParser, Message, Ok, RxUdp
 from aiobroute.testing import ModulePreset, Simulator
-from aiobroute.transport import MemoryStream
+from tests.testing._host import CRLF, Host, echo_off, lines, running, setup_commands
 
-CRLF = b"\r\n"
 A1_PRESETS = [ModulePreset.BP35A1, ModulePreset.RL7023_IPS]
 C2_PRESETS = [ModulePreset.BP35C2, ModulePreset.RS_WSUHA_P, ModulePreset.RL7023_DSS]
 
 
-class Host:
-    """The host end of a simulator pipe: collects what the module prints."""
-
-    def __init__(self, stream: MemoryStream) -> None:
-        self.stream = stream
-        self.buf = bytearray()
-        self._changed = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._pump())
-
-    async def _pump(self) -> None:
-        with contextlib.suppress(PortClosedError):
-            while True:
-                self.buf += await self.stream.read()
-                self._changed.set()
-
-    async def send(self, data: bytes) -> None:
-        await self.stream.write(data)
-
-    async def _wait(self, ready: Callable[[], bool]) -> None:
-        async with asyncio.timeout(5):
-            while not ready():
-                self._changed.clear()
-                await self._changed.wait()
-
-    async def expect(self, expected: bytes) -> None:
-        await self._wait(lambda: len(self.buf) >= len(expected))
-        got = bytes(self.buf[: len(expected)])
-        del self.buf[: len(expected)]
-        assert got == expected
-
-    async def until(self, marker: bytes) -> bytes:
-        await self._wait(lambda: marker in self.buf)
-        end = self.buf.index(marker) + len(marker)
-        data = bytes(self.buf[:end])
-        del self.buf[:end]
-        return data
-
-    async def idle(self) -> bytes:
-        """Everything printed once the (instant) module has nothing left to do."""
-        for _ in range(50):
-            await asyncio.sleep(0)
-        data = bytes(self.buf)
-        self.buf.clear()
-        return data
-
-
-def lines(*items: str) -> bytes:
-    return b"".join(item.encode("ascii") + CRLF for item in items)
-
-
-@contextlib.asynccontextmanager
-async def running(
-    preset: ModulePreset | str = "BP35A1", **options: object
-) -> AsyncIterator[tuple[Simulator, Host]]:
-    sim = Simulator(preset, timing="instant", **options)  # type: ignore[arg-type]
-    async with sim.memory() as stream:
-        yield sim, Host(stream)
-
-
-async def echo_off(host: Host) -> None:
-    await host.send(b"SKSREG SFE 0\r\n")
-    await host.expect(lines("SKSREG SFE 0", "OK"))
-
-
 async def join(sim: Simulator, host: Host) -> None:
-    pan = sim.module.pan
-    for command in (
-        f"SKSETPWD C {sim.password}",
-        f"SKSETRBID {sim.rbid}",
-        f"SKSREG S2 {pan.channel:02X}",
-        f"SKSREG S3 {pan.pan_id:04X}",
-        f"SKJOIN {sim.meter_address}",
-    ):
+    for command in (*setup_commands(sim), f"SKJOIN {sim.meter_address}"):
         await host.send(command.encode() + CRLF)
         await host.expect(lines("OK"))
     await host.until(b"EVENT 25")

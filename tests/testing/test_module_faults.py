@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
 
 import attrs
 import pytest
 
-from aiobroute.errors import PortClosedError
 from aiobroute.skstack import Event, LineParser, PanDescriptor, RxUdp
 from aiobroute.skstack._wire import link_local_from_mac
 from aiobroute.testing import (
@@ -22,82 +20,21 @@ from aiobroute.testing import (
     Simulator,
     Timing,
 )
-from aiobroute.transport import MemoryStream
+from tests.testing._host import CRLF, GET_E7, Host, lines, sendto, setup_commands
+from tests.testing._host import running as host_running
 
-CRLF = b"\r\n"
-GET_E7 = bytes.fromhex("1081000105FF010288016201E700")
-
-
-class Host:
-    """The host end of a simulator pipe: collects what the module prints."""
-
-    def __init__(self, stream: MemoryStream) -> None:
-        self.stream = stream
-        self.buf = bytearray()
-        self._changed = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._pump())
-
-    async def _pump(self) -> None:
-        with contextlib.suppress(PortClosedError):
-            while True:
-                self.buf += await self.stream.read()
-                self._changed.set()
-
-    async def send(self, data: bytes) -> None:
-        await self.stream.write(data)
-
-    async def _wait(self, ready: Callable[[], bool]) -> None:
-        async with asyncio.timeout(5):
-            while not ready():
-                self._changed.clear()
-                await self._changed.wait()
-
-    async def expect(self, expected: bytes) -> None:
-        await self._wait(lambda: len(self.buf) >= len(expected))
-        got = bytes(self.buf[: len(expected)])
-        del self.buf[: len(expected)]
-        assert got == expected
-
-    async def until(self, marker: bytes) -> bytes:
-        await self._wait(lambda: marker in self.buf)
-        end = self.buf.index(marker) + len(marker)
-        data = bytes(self.buf[:end])
-        del self.buf[:end]
-        return data
-
-    async def idle(self) -> bytes:
-        for _ in range(50):
-            await asyncio.sleep(0)
-        data = bytes(self.buf)
-        self.buf.clear()
-        return data
+QUIET_A1 = attrs.evolve(ModulePreset.BP35A1, sendto_lone_crlf=0.0)
 
 
-def lines(*items: str) -> bytes:
-    return b"".join(item.encode("ascii") + CRLF for item in items)
-
-
-@contextlib.asynccontextmanager
-async def running(**options: object) -> AsyncIterator[tuple[Simulator, Host]]:
-    options.setdefault("timing", "instant")
-    options.setdefault("model", attrs.evolve(ModulePreset.BP35A1, sendto_lone_crlf=0.0))
-    sim = Simulator(**options)  # type: ignore[arg-type]
-    async with sim.memory() as stream:
-        host = Host(stream)
-        await host.send(b"SKSREG SFE 0\r\n")
-        await host.until(b"OK\r\n")
-        yield sim, host
+def running(
+    model: ModulePreset | str = QUIET_A1, **options: object
+) -> contextlib.AbstractAsyncContextManager[tuple[Simulator, Host]]:
+    """The shared running simulator, echo off; a BP35A1 without the lone CRLF by default."""
+    return host_running(model, echo=False, **options)
 
 
 async def setup(sim: Simulator, host: Host, *, password: str | None = None) -> None:
-    pan = sim.module.pan
-    password = password or sim.password
-    for command in (
-        f"SKSETPWD {len(password):X} {password}",
-        f"SKSETRBID {sim.rbid}",
-        f"SKSREG S2 {pan.channel:02X}",
-        f"SKSREG S3 {pan.pan_id:04X}",
-    ):
+    for command in setup_commands(sim, password=password):
         await host.send(command.encode() + CRLF)
         await host.until(b"OK\r\n")
 
@@ -108,10 +45,6 @@ async def join(sim: Simulator, host: Host) -> None:
     await host.until(b"EVENT 25")
     await host.until(b"\x01\x02\x88\x01\r\n")  # startup INF (BP35A1: binary)
     assert sim.session_active
-
-
-async def send(sim: Simulator, host: Host, payload: bytes = GET_E7) -> None:
-    await host.send(f"SKSENDTO 1 {sim.meter_address} 0E1A 1 {len(payload):04X} ".encode() + payload)
 
 
 def frozen_clock() -> SimClock:
@@ -172,19 +105,7 @@ async def test_join_and_answer_latency_are_realistic() -> None:
     sim = Simulator(timing="realistic", clock=frozen_clock())
     async with sim.memory() as stream:
         host = Host(stream)
-        await host.send(b"SKSREG SFE 0\r\n")
-        await pump(sim, host, b"OK\r\n", step=0.01, limit=1)
-        host.buf.clear()
-        pan = sim.module.pan
-        for command in (
-            f"SKSETPWD C {sim.password}",
-            f"SKSETRBID {sim.rbid}",
-            f"SKSREG S2 {pan.channel:02X}",
-            f"SKSREG S3 {pan.pan_id:04X}",
-        ):
-            await host.send(command.encode() + CRLF)
-            await pump(sim, host, b"OK\r\n", step=0.01, limit=1)
-            host.buf.clear()
+        await setup_frozen(sim, host, password=sim.password)
         await host.send(f"SKJOIN {sim.meter_address}\r\n".encode())
         first_21 = await pump(sim, host, b"EVENT 21", step=0.01, limit=1)
         assert first_21 <= 0.15
@@ -192,7 +113,7 @@ async def test_join_and_answer_latency_are_realistic() -> None:
         assert 1.0 <= first_21 + joined <= 10.0
         await pump(sim, host, b"\x01\x02\x88\x01\r\n", step=0.05, limit=5)
         host.buf.clear()
-        await send(sim, host)
+        await sendto(sim, host)
         sent = await pump(sim, host, b"OK\r\n", step=0.005, limit=1)
         assert sent <= 0.15  # EVENT 21 then OK within ~100 ms
         answered = await pump(sim, host, b"ERXUDP", step=0.02, limit=10)
@@ -213,14 +134,7 @@ async def test_wrong_password_gives_event_24_after_tens_of_seconds() -> None:
 
 
 async def setup_frozen(sim: Simulator, host: Host, *, password: str) -> None:
-    pan = sim.module.pan
-    for command in (
-        "SKSREG SFE 0",
-        f"SKSETPWD C {password}",
-        f"SKSETRBID {sim.rbid}",
-        f"SKSREG S2 {pan.channel:02X}",
-        f"SKSREG S3 {pan.pan_id:04X}",
-    ):
+    for command in ("SKSREG SFE 0", *setup_commands(sim, password=password)):
         await host.send(command.encode() + CRLF)
         await pump(sim, host, b"OK\r\n", step=0.01, limit=1)
         host.buf.clear()
@@ -270,7 +184,7 @@ async def test_pushes_every_half_hour_and_infc_res_reaches_the_meter() -> None:
         answer = infc[:4] + bytes.fromhex("05FF010288017A") + bytes([infc[11], 0xEA, 0])
         if infc[11] == 2:
             answer += bytes([0xEB, 0])
-        await send(sim, host, answer)
+        await sendto(sim, host, answer)
         await host.until(b"OK\r\n")
         assert sim.meter.infc_res_received == 1
         sim.clock.advance(30 * 60)
@@ -328,7 +242,7 @@ async def test_inject_session_expiry(
         assert (0x29 in seen) == announce
         assert sim.session_active == alive
         await host.idle()
-        await send(sim, host)
+        await sendto(sim, host)
         out = await host.until(b"\r\n" if alive else b"FAIL ER10\r\n")
         assert (b"FAIL" in out) != alive
 
@@ -341,7 +255,7 @@ async def test_sending_during_reauthentication_is_refused() -> None:
         sim.module.timing = Timing.realistic()
         sim.inject_session_expiry()
         host.buf.clear()
-        await send(sim, host)
+        await sendto(sim, host)
         await pump(sim, host, b"FAIL ER10\r\n", step=0.01, limit=1)
         await pump(sim, host, b"EVENT 25", step=0.05, limit=30)
         assert sim.session_active
@@ -364,12 +278,12 @@ async def test_inject_tx_limit_blocks_sending_until_released() -> None:
         await host.expect(lines(f"EVENT 32 {sim.module_address}"))
         await host.send(b"SKSREG SFB\r\n")
         await host.expect(lines("ESREG 1", "OK"))
-        await send(sim, host)
+        await sendto(sim, host)
         await host.expect(lines("FAIL ER10"))
         sent = sim.frames_to_meter
         sim.clock.advance(60)
         await host.expect(lines(f"EVENT 33 {sim.module_address}"))
-        await send(sim, host)
+        await sendto(sim, host)
         await host.until(b"OK\r\n")
         assert sim.frames_to_meter == sent + 1
 
@@ -378,7 +292,7 @@ async def test_airtime_per_frame_follows_the_bit_rate() -> None:
     async with running() as (sim, host):
         await join(sim, host)
         before = sim.airtime_ms
-        await send(sim, host)
+        await sendto(sim, host)
         await host.until(b"OK\r\n")
         assert sim.airtime_ms - before == pytest.approx((len(GET_E7) + 60) * 8 / 100)
 
@@ -389,7 +303,7 @@ async def test_arib_budget_from_airtime_and_sfd() -> None:
         await join(sim, host)
         sends = 0
         while b"EVENT 32" not in host.buf:
-            await send(sim, host)
+            await sendto(sim, host)
             await host.until(b"OK\r\n")
             sends += 1
             assert sends < 20
@@ -397,7 +311,7 @@ async def test_arib_budget_from_airtime_and_sfd() -> None:
         assert sim.airtime_ms > 50
         await host.send(b"SKSREG SFD\r\n")
         await host.expect(lines(f"ESREG {int(sim.module.airtime_ms):016X}", "OK"))
-        await send(sim, host)
+        await sendto(sim, host)
         await host.expect(lines("FAIL ER10"))
         sim.clock.advance(600)
         await host.until(b"EVENT 33")
@@ -407,7 +321,7 @@ async def test_silent_meter() -> None:
     async with running() as (sim, host):
         await join(sim, host)
         sim.set_silent(True)
-        await send(sim, host)
+        await sendto(sim, host)
         await host.expect(lines(f"EVENT 21 {sim.meter_address} 00", "OK"))
         assert await host.idle() == b""
         assert sim.payloads_to_meter == []
@@ -460,7 +374,7 @@ async def test_no_beacon_and_neighbour_pan() -> None:
 async def test_reply_faults(plan: FaultPlan, answers: int) -> None:
     async with running(faults=plan) as (sim, host):
         await join(sim, host)
-        await send(sim, host)
+        await sendto(sim, host)
         await host.until(b"OK\r\n")
         out = await host.idle()
         assert out.count(b"ERXUDP") == answers
@@ -473,7 +387,7 @@ async def test_delayed_replies_come_later() -> None:
         host,
     ):
         await join(sim, host)
-        await send(sim, host)
+        await sendto(sim, host)
         await host.until(b"OK\r\n")
         assert b"ERXUDP" not in await host.idle()
         sim.clock.advance(10)
@@ -483,18 +397,11 @@ async def test_delayed_replies_come_later() -> None:
 async def script(seed: int, module_seed: int = 0) -> bytes:
     plan = FaultPlan(seed=seed, garbage=0.3, garble=0.2, drop_reply=0.3, duplicate_reply=0.3)
     async with running(faults=plan, seed=module_seed) as (sim, host):
-        pan = sim.module.pan
-        for command in (
-            f"SKSETPWD C {sim.password}",
-            f"SKSETRBID {sim.rbid}",
-            f"SKSREG S2 {pan.channel:02X}",
-            f"SKSREG S3 {pan.pan_id:04X}",
-            f"SKJOIN {sim.meter_address}",
-        ):
+        for command in (*setup_commands(sim), f"SKJOIN {sim.meter_address}"):
             await host.send(command.encode() + CRLF)
             await host.idle()
         for _ in range(10):
-            await send(sim, host)
+            await sendto(sim, host)
             await host.idle()
         return sim.output
 
@@ -568,7 +475,7 @@ async def test_tx_limit_refusal_can_be_an_event() -> None:
         sim.inject_tx_limit(10)
         await host.until(b"EVENT 32")
         await host.until(CRLF)
-        await send(sim, host)
+        await sendto(sim, host)
         await host.expect(lines(f"EVENT 21 {sim.meter_address} 01", "OK"))
         assert sim.payloads_to_meter == []
 

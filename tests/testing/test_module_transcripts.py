@@ -7,68 +7,13 @@ PANA session ids and sequence numbers are random and are matched by pattern.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 
 import attrs
 
-from aiobroute.errors import PortClosedError
 from aiobroute.testing import MeterConfig, ModulePreset, PanConfig, Simulator
-from aiobroute.transport import MemoryStream
-
-CRLF = b"\r\n"
-
-
-class Host:
-    """The host end of a simulator pipe: collects what the module prints."""
-
-    def __init__(self, stream: MemoryStream) -> None:
-        self.stream = stream
-        self.buf = bytearray()
-        self._changed = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._pump())
-
-    async def _pump(self) -> None:
-        with contextlib.suppress(PortClosedError):
-            while True:
-                self.buf += await self.stream.read()
-                self._changed.set()
-
-    async def send(self, data: bytes) -> None:
-        await self.stream.write(data)
-
-    async def _wait(self, ready: object) -> None:
-        async with asyncio.timeout(5):
-            while not ready():  # type: ignore[operator]
-                self._changed.clear()
-                await self._changed.wait()
-
-    async def take(self, size: int) -> bytes:
-        await self._wait(lambda: len(self.buf) >= size)
-        data = bytes(self.buf[:size])
-        del self.buf[:size]
-        return data
-
-    async def expect(self, expected: bytes) -> None:
-        got = await self.take(len(expected))
-        assert got == expected
-
-    async def line(self) -> bytes:
-        await self._wait(lambda: CRLF in self.buf)
-        end = self.buf.index(CRLF) + 2
-        data = bytes(self.buf[:end])
-        del self.buf[:end]
-        return data
-
-    async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-
-def lines(*items: str) -> bytes:
-    return b"".join(item.encode("ascii") + CRLF for item in items)
+from tests.testing._host import CRLF, Host, echo_off, lines, setup_commands
 
 
 async def test_8_1_rl7023_ips_echo_on_full_join() -> None:
@@ -135,19 +80,11 @@ async def test_8_1_rl7023_ips_echo_on_full_join() -> None:
     assert sim.session is None  # powered off with the pipe
 
 
-async def join(host: Host, sim: Simulator, *, echo_off: bool = True) -> None:
+async def join(host: Host, sim: Simulator, *, switch_echo_off: bool = True) -> None:
     """Register the credentials, tune to the PAN and join (instant timing)."""
-    if echo_off:
-        await host.send(b"SKSREG SFE 0\r\n")
-        await host.expect(lines("SKSREG SFE 0", "OK"))
-    pan = sim.module.pan
-    for command in (
-        f"SKSETPWD C {sim.password}",
-        f"SKSETRBID {sim.rbid}",
-        f"SKSREG S2 {pan.channel:02X}",
-        f"SKSREG S3 {pan.pan_id:04X}",
-        f"SKJOIN {sim.meter_address}",
-    ):
+    if switch_echo_off:
+        await echo_off(host)
+    for command in (*setup_commands(sim), f"SKJOIN {sim.meter_address}"):
         await host.send(command.encode() + CRLF)
         await host.expect(lines("OK"))
     while not (await host.line()).startswith(b"EVENT 25"):
@@ -260,7 +197,7 @@ async def test_8_4_bp35a1_smdn_fixtures() -> None:
         await host.send(b"ROPT\r")
         await host.expect(b"OK 00\r")
         # SKTERM with a session: EVENT 21 before OK, the PANA answer, EVENT 27.
-        await join(host, sim, echo_off=False)
+        await join(host, sim, switch_echo_off=False)
         await host.send(b"SKTERM\r\n")
         await host.expect(lines(f"EVENT 21 {paa} 00", "OK"))
         answer = await host.line()

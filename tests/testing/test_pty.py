@@ -14,18 +14,23 @@ from aiobroute.transport._serial import open_port
 pytestmark = pytest.mark.pty
 
 
+async def readable(fd: int) -> None:
+    """Wait until a non-blocking fd is readable."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+    loop.add_reader(fd, ready.set_result, None)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
 async def read_until(fd: int, marker: bytes) -> bytes:
     """Read a non-blocking fd until ``marker`` arrived (b"" / OSError end the read)."""
-    loop = asyncio.get_running_loop()
     buf = bytearray()
     async with asyncio.timeout(5):
         while marker not in buf:
-            ready: asyncio.Future[None] = loop.create_future()
-            loop.add_reader(fd, ready.set_result, None)
-            try:
-                await ready
-            finally:
-                loop.remove_reader(fd)
+            await readable(fd)
             try:
                 chunk = os.read(fd, 4096)
             except BlockingIOError:
@@ -38,14 +43,8 @@ async def read_until(fd: int, marker: bytes) -> bytes:
 
 async def read_some(fd: int) -> bytes:
     """Whatever a non-blocking fd has, once it has something."""
-    loop = asyncio.get_running_loop()
     while True:
-        ready: asyncio.Future[None] = loop.create_future()
-        loop.add_reader(fd, ready.set_result, None)
-        try:
-            await ready
-        finally:
-            loop.remove_reader(fd)
+        await readable(fd)
         try:
             return os.read(fd, 65536)
         except BlockingIOError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 
 import attrs
 import pytest
@@ -22,68 +21,18 @@ from aiobroute.testing import (
     Simulator,
     Timing,
 )
-from aiobroute.transport import MemoryStream
-
-CRLF = b"\r\n"
-GET_E7 = bytes.fromhex("1081000105FF010288016201E700")
-
-
-class Host:
-    """The host end of a simulator pipe: collects what the module prints."""
-
-    def __init__(self, stream: MemoryStream) -> None:
-        self.stream = stream
-        self.buf = bytearray()
-        self.closed = False
-        self._changed = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._pump())
-
-    async def _pump(self) -> None:
-        try:
-            while True:
-                self.buf += await self.stream.read()
-                self._changed.set()
-        except PortClosedError:
-            self.closed = True
-            self._changed.set()
-
-    async def send(self, data: bytes) -> None:
-        await self.stream.write(data)
-
-    async def _wait(self, ready: Callable[[], bool]) -> None:
-        async with asyncio.timeout(5):
-            while not ready():
-                self._changed.clear()
-                await self._changed.wait()
-
-    async def until(self, marker: bytes) -> bytes:
-        await self._wait(lambda: marker in self.buf)
-        end = self.buf.index(marker) + len(marker)
-        data = bytes(self.buf[:end])
-        del self.buf[:end]
-        return data
-
-    async def wait_closed(self) -> None:
-        await self._wait(lambda: self.closed)
+from tests.testing._host import CRLF, GET_E7, Host, sendto, setup_commands
 
 
 async def join(sim: Simulator, host: Host) -> None:
-    pan = sim.module.pan
-    for command in (
-        "SKSREG SFE 0",
-        f"SKSETPWD C {sim.password}",
-        f"SKSETRBID {sim.rbid}",
-        f"SKSREG S2 {pan.channel:02X}",
-        f"SKSREG S3 {pan.pan_id:04X}",
-        f"SKJOIN {sim.meter_address}",
-    ):
+    for command in ("SKSREG SFE 0", *setup_commands(sim), f"SKJOIN {sim.meter_address}"):
         await host.send(command.encode() + CRLF)
         await host.until(b"OK\r\n")
     await host.until(b"EVENT 25")
 
 
 async def send(sim: Simulator, host: Host) -> None:
-    await host.send(f"SKSENDTO 1 {sim.meter_address} 0E1A 1 000E ".encode() + GET_E7)
+    await sendto(sim, host)
     await host.until(b"OK\r\n")
 
 
