@@ -7,7 +7,9 @@ it imported would count in the child's memory and CPU figures.
 
 from __future__ import annotations
 
+import collections
 import json
+import logging
 import os
 import resource
 import sys
@@ -25,7 +27,20 @@ def cpu_seconds() -> float:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident set size of this process, in MiB (``ru_maxrss`` is KiB on Linux)."""
+    """Peak resident set size of this process, in MiB.
+
+    On Linux this is ``VmHWM`` of ``/proc/self/status``: ``ru_maxrss`` of a child
+    started with fork/exec keeps the parent's high-water mark from before the exec, so
+    a child of a large parent would report the parent's figure. Elsewhere it is
+    ``ru_maxrss`` (KiB on Linux and BSD, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if sys.platform == "darwin":  # bytes there
         return peak / 2**20
@@ -152,3 +167,29 @@ def scaled_meter_options(speed: float, *, min_interval: float = 1.0) -> dict[str
 def describe_options(options: dict[str, Any]) -> dict[str, str]:
     """The options as printable text (for the JSON and the settings list)."""
     return {key: repr(value) for key, value in options.items()}
+
+
+class LogTally(logging.Handler):
+    """Counts log records (WARNING and up) instead of printing them over the tables."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.errors: list[str] = []
+
+    @classmethod
+    def install(cls) -> LogTally:
+        """Attach a new tally to the root logger and return it."""
+        tally = cls()
+        logging.getLogger().addHandler(tally)
+        return tally
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Count the record; keep the text of the first errors."""
+        self.counts[f"{record.levelname} {record.name}"] += 1
+        if record.levelno >= logging.ERROR and len(self.errors) < 20:
+            self.errors.append(f"{record.name}: {record.getMessage()}"[:300])
+
+    def summary(self) -> str:
+        """``N LEVEL logger`` items, most frequent first."""
+        return ", ".join(f"{n} {key}" for key, n in self.counts.most_common()) or "none"

@@ -18,7 +18,8 @@ of the per-run ratios aiobroute/momonga:
 3. steady-state readings per second with zero radio latency (``timing="instant"``) and
    CPU time per reading;
 4. radio frames for a snapshot of E7, E8, E0, E3 and for one day of history;
-5. idle CPU per minute with an open session, measured over ``--idle`` seconds and scaled;
+5. idle CPU per minute with an open session, measured over ``--idle`` seconds (30 by
+   default; every run's child idles in the same window) and scaled to a minute;
 6. peak RSS of the process.
 
 Run: ``python benchmarks/compare.py [--runs N] [--speed X] [--quick]``. momonga is an
@@ -38,6 +39,7 @@ from typing import Any
 import _common as common
 
 PREFIX = "@@ "
+SCRIPT = str(Path(__file__).resolve())
 PRESETS = ("BP35A1", "BP35C2")
 #: momonga's default pause after each step of its open (Momonga.internal_xmit_interval).
 PEER_DEFAULT_INTERVAL = 5.0
@@ -46,6 +48,11 @@ PEER_RECV_TIMEOUT = 12.0
 #: aiobroute's default minimum interval between two requests (SmartMeter.min_interval).
 OURS_DEFAULT_INTERVAL = 1.0
 SNAPSHOT = (0xE7, 0xE8, 0xE0, 0xE3)
+#: The waits between requests of each configuration, before time compression.
+PACINGS = {
+    "default": {"ours": OURS_DEFAULT_INTERVAL, "peer": PEER_DEFAULT_INTERVAL},
+    "off": {"ours": 0.0, "peer": 0.0},
+}
 
 
 # =============================================================================== child
@@ -60,6 +67,43 @@ def _mark(name: str) -> None:
     """Tell the parent where we are and wait until it has read the simulator's counters."""
     _emit({"mark": name})
     sys.stdin.readline()
+
+
+#: Log messages that mark the steps of a start, per library (first occurrence counts).
+MILESTONES: dict[str, tuple[tuple[str, str], ...]] = {
+    "ours": (
+        ("scan done", "connection state: scanning -> joining"),
+        ("joined", "joined: PANA session established"),
+        ("ready", "connection state: joining -> ready"),
+    ),
+    "peer": (
+        ("scan done", "A PAN was found."),
+        ("joined", "A PANA session has been established."),
+        ("ready", "Momonga is open."),
+    ),
+}
+STEPS = ("scan done", "joined", "ready", "first reading")
+
+
+def _watch_milestones(lib: str) -> dict[str, float]:
+    """Record when the library logs each milestone of its start (perf_counter)."""
+    import logging
+
+    seen: dict[str, float] = {}
+    patterns = MILESTONES[lib]
+
+    class Milestones(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            for name, pattern in patterns:
+                if name not in seen and pattern in message:
+                    seen[name] = time.perf_counter()
+
+    logger = logging.getLogger("aiobroute" if lib == "ours" else "momonga")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(Milestones(logging.INFO))
+    logger.propagate = False
+    return seen
 
 
 def _dilate_peer_serial(factor: float) -> None:
@@ -109,16 +153,18 @@ def _ours_child(config: dict[str, Any]) -> dict[str, Any]:
     port, rbid, password = config["port"], config["rbid"], config["password"]
 
     async def start() -> dict[str, Any]:
+        seen = _watch_milestones("ours")
         _mark("start")
         cpu0, t0 = common.cpu_seconds(), time.perf_counter()
         async with SmartMeter(port, rbid=rbid, password=password, **options) as meter:
             power = await meter.instant_power()
             t1, cpu1 = time.perf_counter(), common.cpu_seconds()
             _mark("first-reading")
-        return {"seconds": t1 - t0, "cpu_s": cpu1 - cpu0, "power": power}
+        steps = {name: at - t0 for name, at in seen.items()}
+        return {"seconds": t1 - t0, "cpu_s": cpu1 - cpu0, "power": power, "steps": steps}
 
     async def steady() -> dict[str, Any]:
-        readings, warmup, idle = int(config["readings"]), int(config["warmup"]), config["idle"]
+        readings, warmup = int(config["readings"]), int(config["warmup"])
         async with SmartMeter(port, rbid=rbid, password=password, **options) as meter:
             _mark("opened")
             _mark("snapshot-start")
@@ -135,22 +181,26 @@ def _ours_child(config: dict[str, Any]) -> dict[str, Any]:
                 await meter.instant_power()
             t1, cpu1 = time.perf_counter(), common.cpu_seconds()
             _mark("loop-end")
-            _mark("idle-start")
-            idle0, i0 = common.cpu_seconds(), time.perf_counter()
-            await asyncio.sleep(float(idle))
-            idle1, i1 = common.cpu_seconds(), time.perf_counter()
-            _mark("idle-end")
         return {
             "snapshot_epcs": sorted(values),
             "history_entries": len(history),
             "loop_s": t1 - t0,
             "loop_cpu_s": cpu1 - cpu0,
             "readings": readings,
-            "idle_s": i1 - i0,
-            "idle_cpu_s": idle1 - idle0,
         }
 
-    result = asyncio.run(start() if config["task"] == "start" else steady())
+    async def idle() -> dict[str, Any]:
+        async with SmartMeter(port, rbid=rbid, password=password, **options) as meter:
+            await meter.instant_power()
+            _mark("idle-start")
+            idle0, i0 = common.cpu_seconds(), time.perf_counter()
+            await asyncio.sleep(float(config["idle"]))
+            idle1, i1 = common.cpu_seconds(), time.perf_counter()
+            _mark("idle-end")
+        return {"idle_s": i1 - i0, "idle_cpu_s": idle1 - idle0}
+
+    tasks = {"start": start, "steady": steady, "idle": idle}
+    result = asyncio.run(tasks[config["task"]]())
     result["import_s"] = import_s
     return result
 
@@ -167,6 +217,7 @@ def _peer_child(config: dict[str, Any]) -> dict[str, Any]:
     momonga.recv_timeout = PEER_RECV_TIMEOUT / speed
     result: dict[str, Any] = {"import_s": import_s}
     if config["task"] == "start":
+        seen = _watch_milestones("peer")
         _mark("start")
         cpu0, t0 = common.cpu_seconds(), time.perf_counter()
         momonga.open()
@@ -176,9 +227,23 @@ def _peer_child(config: dict[str, Any]) -> dict[str, Any]:
             _mark("first-reading")
         finally:
             momonga.close()
-        result.update(seconds=t1 - t0, cpu_s=cpu1 - cpu0, power=power)
+        steps = {name: at - t0 for name, at in seen.items()}
+        result.update(seconds=t1 - t0, cpu_s=cpu1 - cpu0, power=power, steps=steps)
         return result
-    readings, warmup, idle = int(config["readings"]), int(config["warmup"]), config["idle"]
+    if config["task"] == "idle":
+        momonga.open()
+        try:
+            momonga.get_instantaneous_power()
+            _mark("idle-start")
+            idle0, i0 = common.cpu_seconds(), time.perf_counter()
+            time.sleep(float(config["idle"]))
+            idle1, i1 = common.cpu_seconds(), time.perf_counter()
+            _mark("idle-end")
+        finally:
+            momonga.close()
+        result.update(idle_s=i1 - i0, idle_cpu_s=idle1 - idle0)
+        return result
+    readings, warmup = int(config["readings"]), int(config["warmup"])
     codes = {
         EchonetPropertyCode.instantaneous_power,
         EchonetPropertyCode.instantaneous_current,
@@ -202,11 +267,6 @@ def _peer_child(config: dict[str, Any]) -> dict[str, Any]:
             momonga.get_instantaneous_power()
         t1, cpu1 = time.perf_counter(), common.cpu_seconds()
         _mark("loop-end")
-        _mark("idle-start")
-        idle0, i0 = common.cpu_seconds(), time.perf_counter()
-        time.sleep(float(idle))
-        idle1, i1 = common.cpu_seconds(), time.perf_counter()
-        _mark("idle-end")
     finally:
         momonga.close()
     result.update(
@@ -215,8 +275,6 @@ def _peer_child(config: dict[str, Any]) -> dict[str, Any]:
         loop_s=t1 - t0,
         loop_cpu_s=cpu1 - cpu0,
         readings=readings,
-        idle_s=i1 - i0,
-        idle_cpu_s=idle1 - idle0,
     )
     return result
 
@@ -231,6 +289,11 @@ def child_main() -> int:
             result = _peer_child(config)
         else:  # the interpreter and this harness alone, for reference
             result = {}
+            if config.get("idle"):
+                idle0, i0 = common.cpu_seconds(), time.perf_counter()
+                time.sleep(float(config["idle"]))
+                idle1, i1 = common.cpu_seconds(), time.perf_counter()
+                result.update(idle_s=i1 - i0, idle_cpu_s=idle1 - idle0)
         result["peak_rss_mib"] = common.peak_rss_mib()
         _emit({"result": result})
     except Exception as exc:
@@ -263,7 +326,7 @@ async def run_child(config: dict[str, Any], sim: Any, *, limit: float) -> dict[s
     with tempfile.TemporaryFile() as errors:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            str(Path(__file__).resolve()),
+            SCRIPT,
             "--child",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -344,20 +407,21 @@ async def start_run(
         first, start = marks["first-reading"], marks["start"]
         outcome["sim_s"] = first["sim_s"] - start["sim_s"]
         outcome["scans"] = first["scans"] - start["scans"]
+    outcome["speed"] = speed
     return outcome
 
 
 async def steady_run(
-    lib: str, preset: str, *, seed: int, opts: Any, creds: dict[str, str]
+    lib: str, preset: str, *, seed: int, opts: Any, creds: dict[str, str], task: str = "steady"
 ) -> dict[str, Any]:
-    """Snapshot, history, steady readings and idle CPU against an instant simulator."""
+    """Snapshot, history and steady readings (or the idle window) on an instant simulator."""
     from aiobroute.testing import Simulator
 
     sim = Simulator(preset, seed=seed, timing="instant", speed=1.0)
     async with sim.pty() as path:
         config = {
             "lib": lib,
-            "task": "steady",
+            "task": task,
             "port": path,
             "speed": 1.0,
             "interval": 0.0,
@@ -368,6 +432,36 @@ async def steady_run(
         }
         limit = 90.0 + opts.readings * 0.2 + opts.idle
         return await run_child(config, sim, limit=limit)
+
+
+async def measure_idle(preset: str, opts: Any, libs: list[str], data: Measurements) -> None:
+    """Idle CPU of every run of both libraries, and the floor, in one shared window.
+
+    Idle processes do not compete for the CPU, so the children of all runs (and one
+    floor child per run) idle at the same time: one window of ``opts.idle`` seconds.
+    """
+    import asyncio
+
+    from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID
+
+    creds = {"rbid": DEFAULT_RBID, "password": DEFAULT_PASSWORD}
+    pairs = [(run, lib) for run in range(opts.runs) for lib in libs]
+    children = [
+        steady_run(lib, preset, seed=run, opts=opts, creds=creds, task="idle") for run, lib in pairs
+    ]
+    floors = [_baseline(opts.idle) for _ in range(opts.runs)]
+    outcomes, baselines = await asyncio.gather(asyncio.gather(*children), asyncio.gather(*floors))
+    for (_run, lib), outcome in zip(pairs, outcomes, strict=True):
+        result = outcome.get("result")
+        if result is None:
+            data.errors[lib].append(f"idle: {outcome.get('error', 'no result')}")
+            data.add("idle-cpu", lib, None)
+        else:
+            data.add("idle-cpu", lib, result["idle_cpu_s"] / result["idle_s"] * 60 * 1000)
+    for baseline in baselines:
+        for lib in ("ours", "peer"):
+            data.add("baseline-rss", lib, baseline.get("rss"))
+            data.add("idle-floor", lib, baseline.get("idle"))
 
 
 def _delta(marks: dict[str, dict[str, Any]], start: str, end: str, key: str) -> float | None:
@@ -385,10 +479,7 @@ async def measure_preset(
     creds = {"rbid": DEFAULT_RBID, "password": DEFAULT_PASSWORD}
     data = Measurements()
     libs = ["ours", "peer"] if peer_available else ["ours"]
-    pacings = {
-        "default": {"ours": OURS_DEFAULT_INTERVAL, "peer": PEER_DEFAULT_INTERVAL},
-        "off": {"ours": 0.0, "peer": 0.0},
-    }
+    pacings = {name: intervals for name, intervals in PACINGS.items() if name in opts.pacings}
     cache = cache_dir / f"{preset}.json"
     for run in range(opts.runs):
         for pacing, intervals in pacings.items():
@@ -427,14 +518,13 @@ async def measure_preset(
             outcome = await steady_run(lib, preset, seed=run, opts=opts, creds=creds)
             _record_steady(data, lib, outcome)
         print(f"  {preset}: run {run + 1}/{opts.runs} done", flush=True)
-    baseline = await _baseline()
-    data.add("baseline-rss", "ours", baseline)
-    data.add("baseline-rss", "peer", baseline)
+    print(f"  {preset}: idle window of {opts.idle:g} s (all runs at once) ...", flush=True)
+    await measure_idle(preset, opts, libs, data)
     return data
 
 
-async def _baseline() -> float | None:
-    """Peak RSS of a child that imports neither library (interpreter and harness)."""
+async def _baseline(idle: float) -> dict[str, float]:
+    """Peak RSS and idle CPU of a child that imports neither library (the floor)."""
 
     class _NoSim:
         frames_to_meter = frames_from_meter = 0
@@ -446,16 +536,21 @@ async def _baseline() -> float | None:
             def monotonic() -> float:
                 return 0.0
 
-    outcome = await run_child({"lib": "baseline"}, _NoSim(), limit=60)
+    outcome = await run_child({"lib": "baseline", "idle": idle}, _NoSim(), limit=60 + idle)
     result = outcome.get("result")
-    return float(result["peak_rss_mib"]) if result else None
+    if not result:
+        return {}
+    return {
+        "rss": float(result["peak_rss_mib"]),
+        "idle": result["idle_cpu_s"] / result["idle_s"] * 60 * 1000,
+    }
 
 
 def _record_start(data: Measurements, key: str, lib: str, outcome: dict[str, Any]) -> None:
     result = outcome.get("result")
     if result is None or "sim_s" not in outcome:
         data.errors[lib].append(f"{key}: {outcome.get('error', 'no result')}")
-        for suffix in ("sim", "real", "cpu", "scans"):
+        for suffix in ("sim", "real", "cpu", "scans", *(f"step-{step}" for step in STEPS)):
             data.add(f"{key}-{suffix}", lib, None)
         return
     data.add(f"{key}-sim", lib, outcome["sim_s"])
@@ -463,6 +558,12 @@ def _record_start(data: Measurements, key: str, lib: str, outcome: dict[str, Any
     data.add(f"{key}-cpu", lib, result["cpu_s"])
     data.add(f"{key}-scans", lib, outcome["scans"])
     data.add("import", lib, result["import_s"])
+    speed = outcome["speed"]
+    steps = dict(result.get("steps", {}))
+    steps["first reading"] = result["seconds"]
+    for step in STEPS:
+        at = steps.get(step)
+        data.add(f"{key}-step-{step}", lib, None if at is None else at * speed)
 
 
 def _record_steady(data: Measurements, lib: str, outcome: dict[str, Any]) -> None:
@@ -476,7 +577,6 @@ def _record_steady(data: Measurements, lib: str, outcome: dict[str, Any]) -> Non
         "frames-history",
         "frames-open",
         "airtime-snapshot",
-        "idle-cpu",
         "rss",
     )
     if result is None:
@@ -489,11 +589,14 @@ def _record_steady(data: Measurements, lib: str, outcome: dict[str, Any]) -> Non
     data.add("rate", lib, readings / result["loop_s"])
     data.add("cpu-per-reading", lib, result["loop_cpu_s"] / readings * 1000)
     data.add("sim-cpu-per-reading", lib, None if sim_cpu is None else sim_cpu / readings * 1000)
-    data.add("frames-snapshot", lib, _delta(marks, "snapshot-start", "snapshot-end", "frames_to_meter"))
-    data.add("frames-history", lib, _delta(marks, "history-start", "history-end", "frames_to_meter"))
+    data.add(
+        "frames-snapshot", lib, _delta(marks, "snapshot-start", "snapshot-end", "frames_to_meter")
+    )
+    data.add(
+        "frames-history", lib, _delta(marks, "history-start", "history-end", "frames_to_meter")
+    )
     data.add("frames-open", lib, marks["opened"]["frames_to_meter"] if "opened" in marks else None)
     data.add("airtime-snapshot", lib, _delta(marks, "snapshot-start", "snapshot-end", "airtime_ms"))
-    data.add("idle-cpu", lib, result["idle_cpu_s"] / result["idle_s"] * 60 * 1000)
     data.add("rss", lib, result["peak_rss_mib"])
 
 
@@ -518,6 +621,7 @@ ROWS: tuple[tuple[str, str, int, float | None], ...] = (
     ("frames-open", "radio frames: open (connect reads)", 0, None),
     ("airtime-snapshot", "airtime of the snapshot [ms]", 1, None),
     ("idle-cpu", "idle CPU, open session, no polling [ms/min]", 2, 1 / 10),
+    ("idle-floor", "  floor: an idle interpreter, same window [ms/min]", 2, None),
     ("rss", "peak RSS of the process [MiB]", 1, None),
     ("baseline-rss", "  of which interpreter + harness alone [MiB]", 1, None),
     ("import", "import time of the library [real s]", 3, None),
@@ -532,11 +636,16 @@ def _cell(value: float | None, digits: int) -> str:
     return common.fmt(value, digits)
 
 
-def summarise(preset: str, data: Measurements, peer_available: bool) -> list[dict[str, Any]]:
+def summarise(
+    preset: str, data: Measurements, peer_available: bool, pacings: list[str]
+) -> list[dict[str, Any]]:
     """The table rows (printed) and their JSON form."""
     table: list[list[str]] = []
     rows: list[dict[str, Any]] = []
+    skipped = [f"-{name}-" for name in PACINGS if name not in pacings]
     for key, label, digits, target in ROWS:
+        if any(part in f"-{key}-" for part in skipped):
+            continue
         ours, peer = data.get(key, "ours"), data.get(key, "peer")
         ours_median, peer_median = common.median(ours), common.median(peer)
         paired = common.paired_ratio(ours, peer) if peer_available else None
@@ -575,6 +684,31 @@ def summarise(preset: str, data: Measurements, peer_available: bool) -> list[dic
         ["measure", "aiobroute", "momonga", "a/m", "target", "verdict"],
         table,
     )
+    timeline: list[list[str]] = []
+    for pacing in pacings:
+        for lib, kind in (("ours", "cold"), ("ours", "warm"), ("peer", "cold")):
+            if lib == "peer" and not peer_available:
+                continue
+            name = "aiobroute" if lib == "ours" else "momonga (cold = warm)"
+            label = f"{name} {kind}" if lib == "ours" else name
+            cells = [f"{label}, pacing {pacing}"]
+            cells += [
+                _cell(common.median(data.get(f"{kind}-{pacing}-step-{step}", lib)), 1)
+                for step in STEPS
+            ]
+            timeline.append(cells)
+            rows.append(
+                {
+                    "key": f"timeline-{lib}-{kind}-{pacing}",
+                    "label": cells[0],
+                    "median_sim_s_since_open": dict(zip(STEPS, cells[1:], strict=True)),
+                }
+            )
+    common.print_table(
+        f"{preset}: start timeline, median simulated seconds since the open began",
+        ["start", *STEPS],
+        timeline,
+    )
     for lib, name in (("ours", "aiobroute"), ("peer", "momonga")):
         for error in data.errors[lib]:
             print(f"  n/a for {name}: {error}")
@@ -604,7 +738,9 @@ def settings_text(opts: Any) -> list[str]:
         "(aiobroute instant_power(); momonga get_instantaneous_power())",
         "  snapshot: aiobroute get(0xE7, 0xE8, 0xE0, 0xE3); momonga request_to_get({...})",
         "  history: aiobroute history(0); momonga get_historical_cumulative_energy_1(day=0)",
-        f"  idle: no request for {opts.idle:g} s with the session open; CPU scaled to a minute",
+        f"  idle: no request for {opts.idle:g} s with the session open (after one reading), "
+        "every run's child in the same window; CPU scaled to a minute; floor = a child "
+        "importing neither library, sleeping the same window",
         "sim s = the simulator's clock between the child's marks (what hardware would take); "
         "real s = the child's own perf_counter",
     ]
@@ -627,7 +763,7 @@ async def run_all(opts: Any) -> dict[str, Any]:
         for preset in opts.presets:
             print(f"\nmeasuring {preset} ...", flush=True)
             data = await measure_preset(preset, opts, peer_available, Path(tmp))
-            rows = summarise(preset, data, peer_available)
+            rows = summarise(preset, data, peer_available, opts.pacings)
             presets[preset] = {"rows": rows, "errors": data.errors}
     for note in notes:
         print(f"note: {note}")
@@ -642,6 +778,7 @@ async def run_all(opts: Any) -> dict[str, Any]:
             "warmup": opts.warmup,
             "idle_s": opts.idle,
             "presets": list(opts.presets),
+            "pacings": list(opts.pacings),
         },
         "notes": notes,
         "presets": presets,
@@ -658,16 +795,19 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=10.0, help="time factor for starts")
     parser.add_argument("--readings", type=int, default=300, help="timed steady readings")
     parser.add_argument("--warmup", type=int, default=20, help="untimed readings first")
-    parser.add_argument("--idle", type=float, default=5.0, help="idle window in seconds")
+    parser.add_argument("--idle", type=float, default=30.0, help="idle window in seconds")
     parser.add_argument("--presets", nargs="+", default=list(PRESETS), help="simulator models")
+    parser.add_argument(
+        "--pacings", nargs="+", choices=list(PACINGS), default=list(PACINGS), help="start configs"
+    )
     parser.add_argument("--quick", action="store_true", help="one run of one preset, small")
     parser.add_argument(
         "--output", type=Path, default=common.RESULTS_DIR / "compare.json", help="JSON file"
     )
     opts = parser.parse_args()
     if opts.quick:
-        opts.runs, opts.speed, opts.readings, opts.warmup, opts.idle = 1, 40.0, 20, 3, 0.5
-        opts.presets = ["BP35C2"]
+        opts.runs, opts.speed, opts.readings, opts.warmup, opts.idle = 1, 40.0, 10, 2, 0.3
+        opts.presets, opts.pacings = ["BP35C2"], ["off"]
     report = asyncio.run(run_all(opts))
     common.write_json(opts.output, report)
     return 0

@@ -2,6 +2,15 @@
 
 Credentials come from ``AIOBROUTE_RBID`` / ``AIOBROUTE_PASSWORD`` or a prompt; with
 ``--simulate`` every command runs against the built-in simulated dongle and meter.
+
+Exit codes: 0 success, 1 other errors, 2 usage (bad option, missing credentials or
+port), 3 the port cannot be used, 4 PANA authentication refused, 5 no meter found,
+6 timeout, 130 interrupted (Ctrl-C).
+
+Testing hook: ``--simulate`` builds its simulator with :func:`_make_simulator`, looked up
+at run time, so a test can replace it (``monkeypatch.setattr(cli, "_make_simulator",
+factory)``) with a factory returning a :class:`~aiobroute.testing.Simulator` of its own
+(seed, frozen clock, faults) and compare the output with that simulator's ground truth.
 """
 
 from __future__ import annotations
@@ -18,19 +27,17 @@ import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from aiobroute._log import TRACE
-from aiobroute._time import now_jst
 from aiobroute._version import __version__
 from aiobroute.errors import (
     AiobrouteError,
     AiobrouteTimeoutError,
     AuthenticationError,
     InvalidArgumentError,
-    JoinError,
     ScanError,
     TransportError,
 )
@@ -39,6 +46,9 @@ from aiobroute.models import InstantCurrent, IntervalEnergy, TimedEnergy
 from aiobroute.skstack import ModuleFamily, PanDescriptor
 from aiobroute.skstack.client import SkStackClient
 from aiobroute.transport import ByteStream, open_port
+
+if TYPE_CHECKING:
+    from aiobroute.testing import Simulator
 
 __all__ = ["main"]
 
@@ -53,7 +63,18 @@ EXIT_NO_PAN = 5
 EXIT_TIMEOUT = 6
 EXIT_INTERRUPTED = 130
 
+#: What ``read`` asks for (one frame): power, currents, both counters, both fixed-time.
 _SNAPSHOT_EPCS = (0xE7, 0xE8, 0xE0, 0xE3, 0xEA, 0xEB)
+#: What each ``watch`` round asks for (one frame).
+_WATCH_EPCS = (0xE7, 0xE8, 0xE0, 0xE3)
+_WATCH_KEYS = (
+    "time",
+    "instant_power_w",
+    "current_r_a",
+    "current_t_a",
+    "energy_normal_kwh",
+    "energy_reverse_kwh",
+)
 
 
 class CliError(Exception):
@@ -65,6 +86,29 @@ class CliError(Exception):
 
 
 # ---------------------------------------------------------------------------- parsing
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}..{high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -105,16 +149,27 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--format", choices=("table", "json"), default="table")
 
     watch = sub.add_parser("watch", parents=[common], help="print readings until Ctrl-C")
-    watch.add_argument("--interval", type=float, default=10.0, help="seconds between reads")
-    watch.add_argument("--format", choices=("table", "jsonl", "csv"), default=None)
+    watch.add_argument("--interval", type=_seconds, default=10.0, help="seconds between reads")
+    watch.add_argument(
+        "--format",
+        choices=("table", "jsonl", "csv"),
+        default=None,
+        help="default: table on a terminal, JSON lines otherwise",
+    )
     watch.add_argument("--output", help="append to this file instead of stdout")
-    watch.add_argument("--count", type=int, default=None, help="stop after this many reads")
+    watch.add_argument(
+        "--count", type=_int_range(1, 2**31), default=None, help="stop after this many reads"
+    )
 
     history = sub.add_parser("history", parents=[common], help="half-hourly history as CSV/JSON")
     group = history.add_mutually_exclusive_group()
-    group.add_argument("--days", type=int, default=None, help="the last N days (1-100)")
-    group.add_argument("--hours", type=int, default=None, help="the last N hours (1-6, 0xEC)")
-    history.add_argument("--reverse", action="store_true", help="energy sold (export)")
+    group.add_argument(
+        "--days", type=_int_range(1, 100), default=None, help="the last N days (1-100, E2/E4)"
+    )
+    group.add_argument(
+        "--hours", type=_int_range(1, 6), default=None, help="the last N hours (1-6, EC)"
+    )
+    history.add_argument("--reverse", action="store_true", help="energy sold (export), --days")
     history.add_argument("--format", choices=("csv", "json"), default="csv")
 
     sub.add_parser("scan", parents=[common], help="list the PANs (meters) in range")
@@ -123,20 +178,43 @@ def _parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser(
         "simulate", help="serve the simulated dongle on a pseudo-terminal until Ctrl-C"
     )
-    simulate.add_argument("args", nargs=argparse.REMAINDER, help="options of the simulator")
+    simulate.add_argument(
+        "args", nargs=argparse.REMAINDER, help="options of python -m aiobroute.testing"
+    )
     return parser
 
 
 # ---------------------------------------------------------------------------- helpers
 
 
-def _setup_logging(verbose: int) -> None:
+@contextlib.contextmanager
+def _logging(verbose: int) -> Iterator[None]:
+    """Send aiobroute's logs to stderr for one run (removed afterwards: main() re-enters)."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     if verbose >= 3:
         level = TRACE
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logger = logging.getLogger("aiobroute")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def _progress(text: str) -> None:
+    """Progress on stderr, only for a person watching a terminal."""
+    if sys.stderr.isatty():
+        print(f"\r{text}\x1b[K", end="", file=sys.stderr, flush=True)
+
+
+def _progress_done(text: str | None = None) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{text}\x1b[K" if text else "\r\x1b[K", file=sys.stderr, flush=True)
 
 
 def _family(model: str | None) -> ModuleFamily | None:
@@ -175,45 +253,50 @@ def _credentials(args: argparse.Namespace) -> tuple[str, str]:
     return rbid, password
 
 
+def _make_simulator(model: str) -> Simulator:
+    """Build the simulator behind ``--simulate`` (a test hook: tests replace this function).
+
+    Called inside the command's event loop with the ``--model`` value (``"BP35A1"`` when
+    none was given). The simulated meter accepts ``sim.rbid`` / ``sim.password``.
+    """
+    from aiobroute.testing import Simulator
+
+    return Simulator(model, seed=1, timing="realistic", speed=200.0)
+
+
 @contextlib.asynccontextmanager
-async def _meter(args: argparse.Namespace, **options: Any) -> AsyncIterator[SmartMeter]:
-    family = None if args.simulate else _family(args.model)
+async def _simulator(args: argparse.Namespace) -> AsyncIterator[tuple[ByteStream, str, str]]:
+    try:
+        sim = _make_simulator(args.model or "BP35A1")
+    except (KeyError, ValueError) as exc:
+        raise CliError(
+            f"unknown simulated --model {args.model!r}: use BP35A1, RL7023_IPS, BP35C2, "
+            "RS-WSUHA-P or RL7023_DSS",
+            EXIT_USAGE,
+        ) from exc
+    async with sim.memory() as stream:
+        yield stream, sim.rbid, sim.password
+
+
+@contextlib.asynccontextmanager
+async def _meter(args: argparse.Namespace) -> AsyncIterator[SmartMeter]:
     if args.simulate:
         async with _simulator(args) as (stream, rbid, password):
             meter = SmartMeter(
-                stream,
-                rbid=rbid,
-                password=password,
-                cache_path=args.cache,
-                min_interval=0.0,
-                **options,
+                stream, rbid=rbid, password=password, cache_path=args.cache, min_interval=0.0
             )
             async with meter:
                 yield meter
         return
+    family = _family(args.model)
     if not args.port:
         raise CliError("no port: pass --port /dev/ttyUSB0 (or set AIOBROUTE_PORT)", EXIT_USAGE)
     rbid, password = _credentials(args)
     meter = SmartMeter(
-        args.port, rbid=rbid, password=password, family=family, cache_path=args.cache, **options
+        args.port, rbid=rbid, password=password, family=family, cache_path=args.cache
     )
     async with meter:
         yield meter
-
-
-@contextlib.asynccontextmanager
-async def _simulator(
-    args: argparse.Namespace,
-) -> AsyncIterator[tuple[ByteStream, str, str]]:
-    from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, Simulator
-
-    model = (args.model or "BP35A1").upper().replace("-", "_")
-    try:
-        sim = Simulator(model, seed=1, timing="realistic", speed=200.0)
-    except (KeyError, ValueError) as exc:
-        raise CliError(f"unknown simulated --model {args.model!r}", EXIT_USAGE) from exc
-    async with sim.memory() as stream:
-        yield stream, DEFAULT_RBID, DEFAULT_PASSWORD
 
 
 def _fmt_kwh(value: Decimal | None) -> str:
@@ -234,31 +317,38 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
-def _snapshot(values: dict[int, object]) -> dict[str, object]:
+def _snapshot(values: dict[int, object], when: dt.datetime) -> dict[str, object]:
+    """Readings keyed by name, units in the keys; None where the meter had no data."""
     current = values.get(0xE8)
-    fixed = values.get(0xEA)
-    fixed_rev = values.get(0xEB)
     power = values.get(0xE7)
-    return {
-        "time": now_jst().isoformat(timespec="seconds"),
+    snapshot: dict[str, object] = {
+        "time": when.isoformat(timespec="seconds"),
         "instant_power_w": power if isinstance(power, int) else None,
         "current_r_a": current.r_amperes if isinstance(current, InstantCurrent) else None,
         "current_t_a": current.t_amperes if isinstance(current, InstantCurrent) else None,
         "energy_normal_kwh": values.get(0xE0),
         "energy_reverse_kwh": values.get(0xE3),
-        "fixed_time": fixed.timestamp.isoformat() if isinstance(fixed, TimedEnergy) else None,
-        "fixed_time_normal_kwh": fixed.kwh if isinstance(fixed, TimedEnergy) else None,
-        "fixed_time_reverse_kwh": fixed_rev.kwh if isinstance(fixed_rev, TimedEnergy) else None,
     }
+    if 0xEA in values or 0xEB in values:
+        fixed = values.get(0xEA)
+        fixed_rev = values.get(0xEB)
+        snapshot["fixed_time"] = (
+            fixed.timestamp.isoformat() if isinstance(fixed, TimedEnergy) else None
+        )
+        snapshot["fixed_time_normal_kwh"] = fixed.kwh if isinstance(fixed, TimedEnergy) else None
+        snapshot["fixed_time_reverse_kwh"] = (
+            fixed_rev.kwh if isinstance(fixed_rev, TimedEnergy) else None
+        )
+    return snapshot
 
 
 def _table(snapshot: dict[str, object]) -> str:
     def kwh(key: str) -> str:
-        value = snapshot[key]
+        value = snapshot.get(key)
         return _fmt_kwh(value if isinstance(value, Decimal) else None)
 
     def amps(key: str) -> str:
-        value = snapshot[key]
+        value = snapshot.get(key)
         return _fmt_amps(value if isinstance(value, Decimal) else None)
 
     power = snapshot["instant_power_w"]
@@ -267,9 +357,13 @@ def _table(snapshot: dict[str, object]) -> str:
         ("current R / T", f"{amps('current_r_a')} / {amps('current_t_a')}"),
         ("cumulative bought", kwh("energy_normal_kwh")),
         ("cumulative sold", kwh("energy_reverse_kwh")),
-        ("fixed-time bought", f"{kwh('fixed_time_normal_kwh')} at {snapshot['fixed_time']}"),
-        ("fixed-time sold", kwh("fixed_time_reverse_kwh")),
     ]
+    if "fixed_time" in snapshot:
+        stamp = snapshot["fixed_time"]
+        rows += [
+            ("fixed-time bought", kwh("fixed_time_normal_kwh") + (f" at {stamp}" if stamp else "")),
+            ("fixed-time sold", kwh("fixed_time_reverse_kwh")),
+        ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
@@ -279,7 +373,7 @@ def _table(snapshot: dict[str, object]) -> str:
 
 async def _cmd_read(args: argparse.Namespace, out: TextIO) -> int:
     async with _meter(args) as meter:
-        snapshot = _snapshot(await meter.get(*_SNAPSHOT_EPCS))
+        snapshot = _snapshot(await meter.get(*_SNAPSHOT_EPCS), meter.meter_now())
     if args.format == "json":
         out.write(json.dumps(snapshot, default=_json_default) + "\n")
     else:
@@ -289,49 +383,56 @@ async def _cmd_read(args: argparse.Namespace, out: TextIO) -> int:
 
 async def _cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
     fmt = args.format or ("table" if out.isatty() and not args.output else "jsonl")
-    sink: TextIO = out
-    handle: TextIO | None = None
-    if args.output:
-        handle = open(args.output, "a", encoding="utf-8", newline="")  # noqa: SIM115, ASYNC230
-        sink = handle
-    try:
-        async with _meter(args) as meter:
-            pushes = asyncio.create_task(_print_pushes(meter, sink, fmt))
-            try:
-                await _watch_loop(meter, args, sink, fmt)
-            finally:
-                pushes.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pushes
-    finally:
-        if handle is not None:
-            handle.close()
+    async with contextlib.AsyncExitStack() as stack:
+        sink = out
+        if args.output:
+            # Opened before connecting: a bad path fails at once, not after the scan.
+            sink = stack.enter_context(open(args.output, "a", encoding="utf-8", newline=""))  # noqa: SIM115, ASYNC230
+        meter = await stack.enter_async_context(_meter(args))
+        pushes = asyncio.create_task(_print_pushes(meter, sink, fmt))
+        try:
+            await _watch_loop(meter, args, sink, fmt)
+        finally:
+            pushes.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pushes
     return EXIT_OK
+
+
+def _needs_header(sink: TextIO) -> bool:
+    """A CSV header goes at the top of a new or empty file, and on pipes and terminals."""
+    try:
+        return not sink.seekable() or sink.tell() == 0
+    except (OSError, ValueError):
+        return True
 
 
 async def _watch_loop(meter: SmartMeter, args: argparse.Namespace, sink: TextIO, fmt: str) -> None:
     writer = csv.writer(sink) if fmt == "csv" else None
+    if writer is not None and _needs_header(sink):
+        writer.writerow(_WATCH_KEYS)
     reads = 0
-    while args.count is None or reads < args.count:
+    while True:
         started = time.monotonic()
-        snapshot = _snapshot(await meter.get(0xE7, 0xE8, 0xE0, 0xE3))
+        snapshot = _snapshot(await meter.get(*_WATCH_EPCS), meter.meter_now())
         reads += 1
         if writer is not None:
-            if reads == 1 and (not sink.seekable() or sink.tell() == 0):
-                writer.writerow(["time", *(k for k in snapshot if k != "time")])
-            writer.writerow([snapshot["time"], *(v for k, v in snapshot.items() if k != "time")])
+            writer.writerow([snapshot[key] for key in _WATCH_KEYS])
         elif fmt == "jsonl":
             sink.write(json.dumps(snapshot, default=_json_default) + "\n")
         else:
             sink.write("\x1b[2J\x1b[H" if sink.isatty() else "\n")
-            sink.write(_table(snapshot) + "\n")
+            sink.write(f"{snapshot['time']}\n{_table(snapshot)}\n")
         sink.flush()
         if args.count is not None and reads >= args.count:
-            break
+            return
         await asyncio.sleep(max(0.0, args.interval - (time.monotonic() - started)))
 
 
 async def _print_pushes(meter: SmartMeter, sink: TextIO, fmt: str) -> None:
+    """The meter's 30-minute push, as extra lines (not in CSV, whose columns are fixed)."""
+    if fmt == "csv":
+        return
     async for note in meter.notifications():
         for epc, value in note.values.items():
             if isinstance(value, TimedEnergy) and epc in (0xEA, 0xEB):
@@ -350,41 +451,11 @@ async def _print_pushes(meter: SmartMeter, sink: TextIO, fmt: str) -> None:
 
 
 async def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
-    rows: list[dict[str, object]] = []
     async with _meter(args) as meter:
         if args.hours is not None:
-            if not 1 <= args.hours <= 6:
-                raise CliError("--hours must be 1..6 (the meter keeps 12 half-hours)", EXIT_USAGE)
-            entries: list[IntervalEnergy] = await meter.history_30min(
-                meter.meter_now(), count=args.hours * 2
-            )
-            rows = [
-                {
-                    "time": e.timestamp.isoformat(),
-                    "normal_kwh": e.normal_kwh,
-                    "reverse_kwh": e.reverse_kwh,
-                }
-                for e in entries
-            ]
+            rows = await _recent_rows(meter, args.hours)
         else:
-            days = args.days or 1
-            if not 1 <= days <= 100:
-                raise CliError("--days must be 1..100 (the meter keeps 100 days)", EXIT_USAGE)
-            for index, day in enumerate(range(days - 1, -1, -1)):
-                if days > 1:
-                    print(f"\rfetching day {index + 1}/{days}", end="", file=sys.stderr)
-                day_entries = await meter.history(day, reverse=args.reverse)
-                usage = meter.usage(day_entries)
-                for slot, entry in enumerate(day_entries):
-                    rows.append(
-                        {
-                            "time": entry.timestamp.isoformat(),
-                            "kwh": entry.kwh,
-                            "usage_kwh": usage[slot] if slot < len(usage) else None,
-                        }
-                    )
-            if days > 1:
-                print(file=sys.stderr)
+            rows = await _day_rows(meter, args.days or 1, reverse=args.reverse)
     if args.format == "json":
         out.write(json.dumps(rows, default=_json_default, indent=1) + "\n")
     elif rows:
@@ -397,13 +468,48 @@ async def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+async def _recent_rows(meter: SmartMeter, hours: int) -> list[dict[str, object]]:
+    """EC: cumulative readings of both directions every 30 minutes, oldest first."""
+    entries: list[IntervalEnergy] = await meter.history_30min(meter.meter_now(), count=hours * 2)
+    return [
+        {"time": e.timestamp.isoformat(), "normal_kwh": e.normal_kwh, "reverse_kwh": e.reverse_kwh}
+        for e in entries
+    ]
+
+
+async def _day_rows(meter: SmartMeter, days: int, *, reverse: bool) -> list[dict[str, object]]:
+    """E2/E4 of the last ``days`` days, oldest first, with the usage of each half hour.
+
+    ``usage_kwh`` of a row is the energy between its reading and the next one, across
+    midnight too; it is empty for the newest reading. Future slots of today are left out.
+    """
+    entries: list[TimedEnergy] = []
+    for index, day in enumerate(range(days - 1, -1, -1)):
+        _progress(f"fetching day {index + 1}/{days}")
+        entries += await meter.history(day, reverse=reverse)
+    _progress_done()
+    now = meter.meter_now()
+    entries = [e for e in entries if e.timestamp <= now]
+    usage = meter.usage(entries)
+    return [
+        {
+            "time": entry.timestamp.isoformat(),
+            "kwh": entry.kwh,
+            "usage_kwh": usage[slot] if slot < len(usage) else None,
+        }
+        for slot, entry in enumerate(entries)
+    ]
+
+
 async def _cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
     async with contextlib.AsyncExitStack() as stack:
         if args.simulate:
             stream, _, _ = await stack.enter_async_context(_simulator(args))
         else:
             if not args.port:
-                raise CliError("no port: pass --port /dev/ttyUSB0", EXIT_USAGE)
+                raise CliError(
+                    "no port: pass --port /dev/ttyUSB0 (or set AIOBROUTE_PORT)", EXIT_USAGE
+                )
             stream = await open_port(args.port)
         sk = await stack.enter_async_context(SkStackClient(stream, family=_family(args.model)))
         await sk.initialize()
@@ -415,14 +521,19 @@ async def _cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
-        print(f"\rscan finished in {time.monotonic() - started:.1f} s", file=sys.stderr)
+        _progress_done(f"scan finished in {time.monotonic() - started:.1f} s")
     _print_pans(pans, out)
+    if not pans:
+        print(
+            "no PAN found: move the dongle closer to the meter, check the B-route activation",
+            file=sys.stderr,
+        )
     return EXIT_OK if pans else EXIT_NO_PAN
 
 
 async def _tick(started: float) -> None:
     while True:
-        print(f"\rscanning... {time.monotonic() - started:5.1f} s", end="", file=sys.stderr)
+        _progress(f"scanning... {time.monotonic() - started:5.1f} s")
         await asyncio.sleep(0.5)
 
 
@@ -464,6 +575,12 @@ async def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_simulate(argv: list[str]) -> int:
+    from aiobroute.testing.__main__ import main as simulate_main
+
+    return simulate_main(argv)
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Any]] = {
     "read": _cmd_read,
     "watch": _cmd_watch,
@@ -500,30 +617,36 @@ def _explain(exc: BaseException) -> CliError:
             f"timed out: {exc}. The radio link may be weak; try again, or move the dongle.",
             EXIT_TIMEOUT,
         )
-    if isinstance(exc, JoinError | InvalidArgumentError | AiobrouteError):
+    if isinstance(exc, InvalidArgumentError):
+        return CliError(str(exc), EXIT_USAGE)
+    if isinstance(exc, AiobrouteError):
         return CliError(f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return CliError(f"cannot use {exc.filename}: {exc.strerror or exc}")
     return CliError(f"unexpected error: {type(exc).__name__}: {exc}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["simulate"]:
-        # Everything after "simulate" belongs to the simulator's own parser.
-        from aiobroute.testing.__main__ import main as simulate_main
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
 
-        return simulate_main(argv[1:])
-    args = _parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    Each call runs its own event loop (``asyncio.run``), so it cannot be called from a
+    running loop's thread.
+    """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["simulate"]:
+        # Everything after "simulate" belongs to the simulator's own parser.
+        return _cmd_simulate(arguments[1:])
+    args = _parser().parse_args(arguments)
     command = _COMMANDS[args.command]
-    try:
-        return int(asyncio.run(command(args, sys.stdout)))
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:
-        error = _explain(exc)
-        if args.verbose >= 2:
-            _LOGGER.exception("%s failed", args.command)
-        print(f"error: {error}", file=sys.stderr)
-        return error.code
+    with _logging(args.verbose):
+        try:
+            return int(asyncio.run(command(args, sys.stdout)))
+        except KeyboardInterrupt:
+            print("\ninterrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception as exc:
+            error = _explain(exc)
+            if args.verbose >= 2:
+                _LOGGER.exception("%s failed", args.command)
+            print(f"error: {error}", file=sys.stderr)
+            return error.code

@@ -874,6 +874,11 @@ class SmartMeter:
                     self._waiters.pop(tid, None)
                     if not waiter.future.done():
                         waiter.future.cancel()
+                    elif not waiter.future.cancelled():
+                        # _fail_waiters() may fail the future while the frame is still
+                        # being sent; when the send then fails too, nobody awaits it:
+                        # retrieve its exception so asyncio does not log it at GC.
+                        waiter.future.exception()
         if count:
             self._timeouts_in_a_row += 1
             if self._timeouts_in_a_row >= self.watchdog.timeouts_before_probe:

@@ -1,0 +1,97 @@
+"""The benchmark scripts run end to end in their ``--quick`` configuration.
+
+Each script runs as a subprocess (as a user would run it), prints its table and writes
+its JSON to a temporary path. Only behaviour is checked (exit status, table, JSON shape,
+frame counts, zero wrong values), never a timing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def run_script(name: str, output: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [sys.executable, str(BENCHMARKS / name), "--quick", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=55,
+        check=False,
+    )
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def row(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    matches = [r for r in rows if r["key"] == key]
+    assert len(matches) == 1, key
+    return matches[0]
+
+
+@pytest.mark.pty
+def test_compare_quick(tmp_path: Path) -> None:
+    output = tmp_path / "compare.json"
+    done = run_script("compare.py", output)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "cold start -> first E7, pacing off [sim s]" in done.stdout
+    assert "start timeline" in done.stdout
+    data = load(output)
+    rows = data["presets"]["BP35C2"]["rows"]
+    peer = importlib.util.find_spec("momonga") is not None
+    # Both libraries read E7, E8, E0 and E3 in one frame and a day of history in two.
+    snapshot = row(rows, "frames-snapshot")
+    assert snapshot["aiobroute_median"] == 1
+    assert row(rows, "frames-history")["aiobroute_median"] == 2
+    assert snapshot["momonga_median"] == (1 if peer else None)
+    # A warm start joins from the cache file: no scan; a cold start scans.
+    assert row(rows, "warm-off-scans")["aiobroute_median"] == 0
+    assert row(rows, "cold-off-scans")["aiobroute_median"] >= 1
+    verdicts = {r["verdict"] for r in rows if r.get("target_max_ratio") is not None}
+    assert verdicts <= {"PASS", "MISS", "n/a"}
+    assert data["presets"]["BP35C2"]["errors"]["ours"] == []
+
+
+def test_recovery_quick(tmp_path: Path) -> None:
+    output = tmp_path / "recovery.json"
+    done = run_script("recovery.py", output)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "time to the next good reading" in done.stdout
+    rows = load(output)["models"]["BP35C2"]["rows"]
+    keys = {r["key"] for r in rows}
+    assert {"cold", "warm", "expiry-reauth", "termination", "unplug", "loss-20"} <= keys
+    for result in rows:
+        assert result["recovered"] == result["runs"], result["key"]
+        assert result["wrong_values"] == 0, result["key"]
+        assert result["unhandled"] == 0, result["key"]
+
+
+def test_soak_quick(tmp_path: Path) -> None:
+    output = tmp_path / "soak.json"
+    done = run_script("soak.py", output)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "verdict: PASS" in done.stdout
+    data = load(output)
+    assert data["verdict"] == "PASS"
+    (result,) = data["results"]
+    assert result["requests"] == 120
+    assert result["successes"] + sum(result["typed_failures"].values()) == 120
+    assert result["wrong_values"] == 0
+    assert result["unhandled"] == 0
+    assert result["leftover_tasks"] == []
+    # The scheduled faults happened: expiry, termination, ARIB limit.
+    assert {"29", "26", "32"} <= set(result["events"])
