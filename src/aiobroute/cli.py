@@ -25,9 +25,10 @@ import io
 import json
 import logging
 import os
+import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -62,6 +63,7 @@ EXIT_AUTH = 4
 EXIT_NO_PAN = 5
 EXIT_TIMEOUT = 6
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 #: What ``read`` asks for (one frame): power, currents, both counters, both fixed-time.
 _SNAPSHOT_EPCS = (0xE7, 0xE8, 0xE0, 0xE3, 0xEA, 0xEB)
@@ -626,6 +628,35 @@ def _explain(exc: BaseException) -> CliError:
     return CliError(f"unexpected error: {type(exc).__name__}: {exc}")
 
 
+class _TerminatedError(Exception):
+    """SIGTERM arrived; the command was cancelled and cleaned up."""
+
+
+async def _until_terminated(coro: Coroutine[Any, Any, int]) -> int:
+    """Run ``coro``; on SIGTERM cancel it (so sessions end cleanly) and raise _TerminatedError."""
+    task = asyncio.ensure_future(coro)
+    loop = asyncio.get_running_loop()
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - not POSIX
+        return await task
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if terminated:
+            raise _TerminatedError from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
 
@@ -640,10 +671,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _COMMANDS[args.command]
     with _logging(args.verbose):
         try:
-            return int(asyncio.run(command(args, sys.stdout)))
+            return int(asyncio.run(_until_terminated(command(args, sys.stdout))))
         except KeyboardInterrupt:
             print("\ninterrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except _TerminatedError:
+            print("terminated", file=sys.stderr)
+            return EXIT_TERMINATED
         except Exception as exc:
             error = _explain(exc)
             if args.verbose >= 2:

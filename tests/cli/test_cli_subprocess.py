@@ -56,6 +56,19 @@ def test_ctrl_c_during_watch_exits_130_without_traceback() -> None:
     assert err.strip() == "interrupted"
 
 
+def test_sigterm_during_watch_ends_the_session_cleanly() -> None:
+    child = aiobroute("watch", "--simulate", "--interval", "0.2", "-v")
+    assert child.stdout is not None
+    first = child.stdout.readline()
+    assert first.startswith('{"time": ')
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=TIMEOUT)
+    assert child.returncode == 143
+    assert err.rstrip().endswith("terminated")
+    assert "Traceback" not in err
+    assert "connection state: ready -> closed" in err  # the session was closed, not killed
+
+
 def read_until(fd: int, marker: bytes, deadline: float) -> bytes:
     data = b""
     while marker not in data:
