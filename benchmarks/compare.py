@@ -12,7 +12,7 @@ of the per-run ratios aiobroute/momonga:
 
 1. cold start to the first instantaneous-power reading (active scan needed), realistic
    radio timing accelerated ``--speed`` times, with each library's own waits divided by
-   the same factor (see "Time compression" in docs/performance.md);
+   the same factor (see docs/performance.md);
 2. warm start (aiobroute joins from its ``cache_path`` file; momonga has no cache, so
    its warm start is its normal open, which scans again: the cold runs are reused);
 3. steady-state readings per second with zero radio latency (``timing="instant"``) and
@@ -23,14 +23,13 @@ of the per-run ratios aiobroute/momonga:
 6. peak RSS of the process.
 
 Run: ``python benchmarks/compare.py [--runs N] [--speed X] [--quick]``. momonga is an
-optional dependency (``pip install momonga``); without it the peer's figures read n/a.
+optional dependency (``pip install -e ".[bench]"``); without it its figures read n/a.
 Numbers depend on the machine; nothing here is asserted.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -64,7 +63,10 @@ def _emit(message: dict[str, Any]) -> None:
 
 
 def _mark(name: str) -> None:
-    """Tell the parent where we are and wait until it has read the simulator's counters."""
+    """Tell the parent where we are and wait until it has read the simulator's counters.
+
+    The wait blocks (an event loop too): marks sit outside every timed section.
+    """
     _emit({"mark": name})
     sys.stdin.readline()
 
@@ -371,9 +373,11 @@ class Measurements:
         self.errors: dict[str, list[str]] = {"ours": [], "peer": []}
 
     def add(self, key: str, lib: str, value: float | None) -> None:
+        """Append one run's ``value`` (None: not measured) of ``key`` for ``lib``."""
         self.values.setdefault(key, {"ours": [], "peer": []})[lib].append(value)
 
     def get(self, key: str, lib: str) -> list[float | None]:
+        """Every run's value of ``key`` for ``lib`` ("ours" or "peer"), in run order."""
         return self.values.get(key, {}).get(lib, [])
 
 
@@ -816,5 +820,4 @@ def main() -> int:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         sys.exit(child_main())
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())

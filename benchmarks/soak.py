@@ -16,9 +16,11 @@ value is undetectable by any client and would count as a wrong value.)
 Requests cycle through E7, E8, E0, E3, a four-property Get, EA, one day of history (E5
 then E2, a random day) and half-hourly history (ED then EC). Printed: requests,
 successes, typed failures by exception type, wrong values (must be 0), unhandled
-exceptions and hangs (must be 0), tasks left behind, notifications checked, and peak
-memory (tracemalloc and ``ru_maxrss``). The exit status is 1 when a wrong value, an
-unhandled exception, a hang or a leftover task was seen.
+exceptions and hangs (must be 0), tasks left behind, notifications checked, live
+aiobroute objects after 10 % of the requests and at the end (a leak shows as growth),
+and peak memory (tracemalloc and ``ru_maxrss``; the simulator runs in the same process).
+The exit status is 1 when a wrong value, an unhandled exception, a hang or a leftover
+task was seen.
 
 Run: ``python benchmarks/soak.py [--requests N] [--seed S] [--quick]``; writes
 ``benchmarks/results/soak.json``.
@@ -31,6 +33,7 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import gc
 import random
 import sys
 import time
@@ -207,6 +210,26 @@ def library_mib() -> float:
     return sum(stat.size for stat in snapshot.statistics("filename")) / 2**20
 
 
+def library_objects(sim: Simulator) -> int:
+    """Live objects of aiobroute's classes, not counting the simulator's own records.
+
+    The simulator keeps every EVENT it printed (``sim.events``, objects of the
+    library's Event class); those are left out, as is ``aiobroute.testing`` itself.
+    """
+    gc.collect()
+    held = {id(event) for event in sim.events}
+    count = 0
+    for obj in gc.get_objects():
+        module = type(obj).__module__
+        if (
+            module.startswith("aiobroute")
+            and not module.startswith("aiobroute.testing")
+            and id(obj) not in held
+        ):
+            count += 1
+    return count
+
+
 class Tally:
     """What happened, per model."""
 
@@ -292,7 +315,9 @@ async def soak_model(model: str, opts: argparse.Namespace) -> dict[str, Any]:
                         break  # like a polling service: try again next round
                 if tally.requests >= opts.requests // 10 and "warm_mib" not in memory:
                     memory["warm_mib"] = library_mib()
+                    memory["warm_objects"] = library_objects(sim)
             memory["end_mib"] = library_mib()
+            memory["end_objects"] = library_objects(sim)
             reconnects = meter.reconnects
             state = meter.state.value
         await asyncio.sleep(0)
@@ -331,6 +356,8 @@ async def soak_model(model: str, opts: argparse.Namespace) -> dict[str, Any]:
         "real_s": loop.time() - started,
         "library_traced_mib_after_10pct": memory.get("warm_mib"),
         "library_traced_mib_at_end": memory.get("end_mib"),
+        "library_objects_after_10pct": memory.get("warm_objects"),
+        "library_objects_at_end": memory.get("end_objects"),
     }
 
 
@@ -374,7 +401,8 @@ def print_report(results: list[dict[str, Any]], peak: dict[str, float], logs: An
         ("module initialisations", "module_initialisations"),
         ("simulated hours", "simulated_hours"),
         ("real seconds", "real_s"),
-        ("aiobroute memory after 10 % / at end [MiB]", None),
+        ("live aiobroute objects after 10 % / at end", None),
+        ("memory allocated by aiobroute code, live, 10 % / end [MiB]", None),
     ]
     rows: list[list[str]] = []
     for label, key in keys:
@@ -391,6 +419,10 @@ def print_report(results: list[dict[str, Any]], peak: dict[str, float], logs: An
                 cells.append(str(len(result["leftover_tasks"])))
             elif label.startswith("wrong pushes"):
                 cells.append(str(len(result["wrong_notifications"])))
+            elif label.startswith("live"):
+                cells.append(
+                    f"{result['library_objects_after_10pct']} / {result['library_objects_at_end']}"
+                )
             else:
                 cells.append(
                     f"{common.fmt(result['library_traced_mib_after_10pct'], 2)} / "

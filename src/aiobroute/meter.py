@@ -80,6 +80,9 @@ __all__ = ["MeterTimeouts", "SmartMeter", "StreamFactory"]
 
 _LOGGER = logging.getLogger("aiobroute.meter")
 
+#: What the connection reads: Appendix release, property maps, scaling and the clock.
+_ATTRIBUTE_EPCS = (0x82, 0x9D, 0x9E, 0x9F, 0xD3, 0xD7, 0xE1, 0x97, 0x98)
+_ZERO = dt.timedelta(0)
 #: Properties with a large EDT (194 bytes for E2/E4): always asked for alone.
 _LARGE = frozenset({0xE2, 0xE4, 0xEC, 0xEE})
 _ENERGY_EPCS = frozenset({0xE0, 0xE3})
@@ -248,7 +251,9 @@ class SmartMeter:
         self._coefficient = 1
         self._unit = Decimal(1)
         self._digits: int | None = None
-        self._clock_offset = dt.timedelta(0)
+        self._clock_offset = _ZERO
+        self._clock_known = False
+        self._unit_code = 0
         self.frames_sent = 0
         self.frames_received = 0
 
@@ -420,39 +425,32 @@ class SmartMeter:
         return await sk.join(candidates[-1], rbid=self._rbid, password=self._password)
 
     async def _read_attributes(self) -> None:
-        try:
-            async with asyncio.timeout(self.timeouts.instance_list):
-                await self._instances_seen.wait()
-        except TimeoutError:
-            _LOGGER.info("no instance list announcement; asking with INF_REQ 0xD5")
-            await self._send_frame(
-                Frame(self._next_tid(), NODE_PROFILE, NODE_PROFILE, Esv.INF_REQ, (Property(0xD5),))
+        """The connection reads: property maps, release and scaling (D3, D7, E1).
+
+        One Get asks for all of them (the meter's own 0xD5 announcement usually arrives
+        meanwhile; INF_REQ asks for it otherwise). With a cache file that already holds
+        this meter's attributes, nothing is read at all.
+        """
+        joined = self._joined
+        cached = self._cache.load_attributes(joined.pan.addr) if self._cache and joined else None
+        if cached is not None and self._apply_cached(cached):
+            _LOGGER.info("meter attributes taken from the cache file")
+        else:
+            values = await self._get_raw(_ATTRIBUTE_EPCS, limit_to_map=False, gate=False)
+            self._apply_attributes(values)
+            if self._cache is not None and joined is not None:
+                self._cache.save(
+                    joined.pan, self._sk.family if self._sk else None, self._attributes_for_cache()
+                )
+        if not self._instances_seen.is_set():
+            _LOGGER.info("no instance list announcement yet; asking with INF_REQ 0xD5")
+            frame = Frame(
+                self._next_tid(), NODE_PROFILE, NODE_PROFILE, Esv.INF_REQ, (Property(0xD5),)
             )
-        values = await self._get_raw((0x82, 0x9D, 0x9E, 0x9F), limit_to_map=False, gate=False)
-        self._standard_version = _maybe(values.get(0x82), StandardVersion)
-        self._announcement_map = _maybe(values.get(0x9D), frozenset) or frozenset()
-        self._set_map = _maybe(values.get(0x9E), frozenset) or frozenset()
-        get_map = _maybe(values.get(0x9F), frozenset)
-        if get_map is None:
-            raise MeterError("the meter did not send its Get property map (0x9F)", epc=0x9F)
-        self._get_map = get_map
-        wanted = [epc for epc in (0xD3, 0xD7, 0xE1, 0x97, 0x98) if epc in get_map]
-        scaling = await self._get_raw(wanted, gate=False)
-        coefficient = scaling.get(0xD3)
-        self._coefficient = coefficient if isinstance(coefficient, int) else 1
-        digits = scaling.get(0xD7)
-        self._digits = digits if isinstance(digits, int) else None
-        unit = scaling.get(0xE1)
-        if not isinstance(unit, int):
-            raise MeterError("the meter did not send its energy unit (0xE1)", epc=0xE1)
-        self._unit = unit_multiplier(unit)
-        meter_date, meter_time = scaling.get(0x98), scaling.get(0x97)
-        if isinstance(meter_date, dt.date) and isinstance(meter_time, dt.time):
-            meter_now = dt.datetime.combine(meter_date, meter_time, tzinfo=JST)
-            offset = meter_now - now_jst()
-            # 0x97 has minute resolution: ignore offsets below a minute.
-            if abs(offset) > dt.timedelta(minutes=1):
-                self._clock_offset = offset
+            try:
+                await self._send_frame(frame)
+            except (SendError, SessionError) as exc:
+                _LOGGER.info("INF_REQ 0xD5 not sent: %s", exc)
         _LOGGER.info(
             "meter ready: release %s, coefficient %d, unit %s kWh, %s digits",
             self._standard_version.release if self._standard_version else "?",
@@ -460,6 +458,81 @@ class SmartMeter:
             self._unit,
             self._digits if self._digits is not None else "?",
         )
+
+    def _apply_attributes(self, values: dict[int, object]) -> None:
+        get_map = _maybe(values.get(0x9F), frozenset)
+        if get_map is None:
+            raise MeterError("the meter did not send its Get property map (0x9F)", epc=0x9F)
+        unit = values.get(0xE1)
+        if not isinstance(unit, int):
+            raise MeterError("the meter did not send its energy unit (0xE1)", epc=0xE1)
+        self._get_map = get_map
+        self._standard_version = _maybe(values.get(0x82), StandardVersion)
+        self._announcement_map = _maybe(values.get(0x9D), frozenset) or frozenset()
+        self._set_map = _maybe(values.get(0x9E), frozenset) or frozenset()
+        coefficient = values.get(0xD3)
+        self._coefficient = coefficient if isinstance(coefficient, int) else 1
+        digits = values.get(0xD7)
+        self._digits = digits if isinstance(digits, int) else None
+        self._unit_code = int(unit)
+        self._unit = unit_multiplier(unit)
+        self._set_clock(values.get(0x98), values.get(0x97))
+
+    def _set_clock(self, meter_date: object, meter_time: object) -> None:
+        if isinstance(meter_date, dt.date) and isinstance(meter_time, dt.time):
+            meter_now = dt.datetime.combine(meter_date, meter_time, tzinfo=JST)
+            offset = meter_now - now_jst()
+            # 0x97 has minute resolution: ignore offsets below a minute.
+            self._clock_offset = offset if abs(offset) > dt.timedelta(minutes=1) else _ZERO
+            self._clock_known = True
+
+    def _attributes_for_cache(self) -> dict[str, object]:
+        version = self._standard_version
+        return {
+            "release": version.release if version else None,
+            "revision": version.revision if version else None,
+            "get_map": sorted(self._get_map),
+            "set_map": sorted(self._set_map),
+            "announcement_map": sorted(self._announcement_map),
+            "coefficient": self._coefficient,
+            "unit_code": self._unit_code,
+            "digits": self._digits,
+        }
+
+    def _apply_cached(self, data: dict[str, object]) -> bool:
+        try:
+            get_map = frozenset(_epcs(data["get_map"]))
+            set_map = frozenset(_epcs(data["set_map"]))
+            announcement_map = frozenset(_epcs(data["announcement_map"]))
+            coefficient = data["coefficient"]
+            unit_code = data["unit_code"]
+            digits = data["digits"]
+            release, revision = data["release"], data["revision"]
+            if not isinstance(coefficient, int) or not isinstance(unit_code, int):
+                return False
+            unit = unit_multiplier(unit_code)
+            version = (
+                StandardVersion(release, revision)
+                if isinstance(release, str) and isinstance(revision, int)
+                else None
+            )
+        except (KeyError, TypeError, ValueError, InvalidArgumentError) as exc:
+            _LOGGER.warning("ignoring cached meter attributes: %s", exc)
+            return False
+        if not get_map:
+            return False
+        self._get_map, self._set_map, self._announcement_map = get_map, set_map, announcement_map
+        self._standard_version = version
+        self._coefficient, self._unit_code, self._unit = coefficient, unit_code, unit
+        self._digits = digits if isinstance(digits, int) else None
+        return True
+
+    async def _ensure_clock(self) -> None:
+        """Learn the meter's clock (0x97/0x98) once per process when it is unknown."""
+        if self._clock_known or not {0x97, 0x98} <= self._get_map:
+            return
+        values = await self._get_raw((0x98, 0x97))
+        self._set_clock(values.get(0x98), values.get(0x97))
 
     async def close(self) -> None:
         """End the session (best effort), stop every task and close the port."""
@@ -959,7 +1032,8 @@ class SmartMeter:
         return result
 
     def _learn_limit(self, failed: int) -> None:
-        new = max(1, failed // 2)
+        # A refused batch of N EPCs means the meter takes at most N - 1.
+        new = max(1, failed - 1)
         if self._batch_limit is None or new < self._batch_limit:
             self._batch_limit = new
             _LOGGER.info("the meter refuses Gets of %d EPCs; using at most %d", failed, new)
@@ -1093,6 +1167,7 @@ class SmartMeter:
         if not 0 <= day <= 99 or isinstance(day, bool):
             raise InvalidArgumentError(f"day must be 0..99, got {day!r}")
         epc = 0xE4 if reverse else 0xE2
+        await self._ensure_clock()
         async with self._history_lock:
             await self._set_raw(0xE5, MeterProperties.HISTORY_1_DAY.encode(day))
             value = await self._get_one(epc)
@@ -1268,6 +1343,12 @@ def _decode(eoj: Eoj, epc: int, edt: bytes) -> object:
     if codec is None:
         return edt
     return codec.decode(edt)
+
+
+def _epcs(value: object) -> list[int]:
+    if not isinstance(value, list) or not all(isinstance(e, int) and 0 <= e <= 0xFF for e in value):
+        raise ValueError("not a list of EPCs")
+    return value
 
 
 def _maybe(value: object, kind: type[Any]) -> Any:

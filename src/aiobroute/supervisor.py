@@ -102,16 +102,30 @@ class PanCache:
     """Remembers the meter's PAN in a JSON file so a new process can join without a scan.
 
     The file holds the channel, PAN ID, the meter's MAC address, the PairID and the
-    module family: no secrets. It is written atomically (temporary file + rename).
+    module family, and, once read, the meter's attributes that never change (property
+    maps, release, coefficient, unit, digits) so a warm start needs no reads at all.
+    No secrets are stored. Writes are atomic (temporary file + rename).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
-    def load(self) -> tuple[PanDescriptor, ModuleFamily | None] | None:
-        """The remembered PAN, or None when there is none or the file is unusable."""
+    def _read(self) -> dict[str, object] | None:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            _LOGGER.warning("ignoring unusable PAN cache %s: %s", self.path, exc)
+            return None
+        return data if isinstance(data, dict) else None
+
+    def load(self) -> tuple[PanDescriptor, ModuleFamily | None] | None:
+        """The remembered PAN, or None when there is none or the file is unusable."""
+        data = self._read()
+        if data is None:
+            return None
+        try:
             pan = PanDescriptor(
                 channel=_int(data, "channel", 0x21, 0x3C),
                 channel_page=_int(data, "channel_page", 0, 0xFF),
@@ -121,16 +135,32 @@ class PanCache:
                 pair_id=str(data["pair_id"]) if data.get("pair_id") else None,
             )
             family = ModuleFamily(data["family"]) if data.get("family") else None
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             _LOGGER.warning("ignoring unusable PAN cache %s: %s", self.path, exc)
             return None
         return pan, family
 
-    def save(self, pan: PanDescriptor, family: ModuleFamily | None = None) -> None:
-        """Write the PAN atomically; errors are logged, never raised."""
-        data = {
+    def load_attributes(self, mac: str) -> dict[str, object] | None:
+        """The cached attributes of the meter with this MAC address, or None."""
+        data = self._read()
+        if data is None or str(data.get("addr", "")).upper() != mac.upper():
+            return None
+        meter = data.get("meter")
+        return meter if isinstance(meter, dict) else None
+
+    def save(
+        self,
+        pan: PanDescriptor,
+        family: ModuleFamily | None = None,
+        attributes: dict[str, object] | None = None,
+    ) -> None:
+        """Write the PAN (and the meter's attributes) atomically; errors are only logged.
+
+        Attributes already cached for the same meter are kept when none are given.
+        """
+        if attributes is None:
+            attributes = self.load_attributes(pan.addr)
+        data: dict[str, object] = {
             "version": 1,
             "channel": pan.channel,
             "channel_page": pan.channel_page,
@@ -140,6 +170,8 @@ class PanCache:
             "pair_id": pan.pair_id,
             "family": family.value if family else None,
         }
+        if attributes is not None:
+            data["meter"] = attributes
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".aiobroute-", dir=self.path.parent)

@@ -21,6 +21,7 @@ BENCHMARKS = ROOT / "benchmarks"
 
 
 def run_script(name: str, output: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``benchmarks/<name> --quick`` writing its JSON to ``output``."""
     return subprocess.run(  # noqa: S603 - our own script, fixed arguments
         [sys.executable, str(BENCHMARKS / name), "--quick", "--output", str(output)],
         cwd=ROOT,
@@ -32,12 +33,14 @@ def run_script(name: str, output: Path) -> subprocess.CompletedProcess[str]:
 
 
 def load(path: Path) -> dict[str, Any]:
+    """The JSON document a script wrote."""
     data = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
 
 
 def row(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The one row with ``key``."""
     matches = [r for r in rows if r["key"] == key]
     assert len(matches) == 1, key
     return matches[0]
@@ -45,6 +48,7 @@ def row(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
 
 @pytest.mark.pty
 def test_compare_quick(tmp_path: Path) -> None:
+    """compare.py measures both libraries; frame counts and scans are as designed."""
     output = tmp_path / "compare.json"
     done = run_script("compare.py", output)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -67,6 +71,7 @@ def test_compare_quick(tmp_path: Path) -> None:
 
 
 def test_recovery_quick(tmp_path: Path) -> None:
+    """recovery.py gets back to a correct reading after every fault."""
     output = tmp_path / "recovery.json"
     done = run_script("recovery.py", output)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -81,6 +86,7 @@ def test_recovery_quick(tmp_path: Path) -> None:
 
 
 def test_soak_quick(tmp_path: Path) -> None:
+    """soak.py sees no wrong value, no unhandled exception, no leftover task."""
     output = tmp_path / "soak.json"
     done = run_script("soak.py", output)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

@@ -56,6 +56,19 @@ class _Protocol(asyncio.Protocol):
         await self._can_write.wait()
 
 
+class _SerialTransport(serial_asyncio.SerialTransport):  # type: ignore[misc]
+    """pyserial-asyncio's transport, reporting a vanished device through our logger.
+
+    The original hands such errors (an unplugged USB dongle) to the event loop's
+    exception handler, which logs them as unexpected errors with a traceback; for this
+    library a lost port is an expected event, reported as :class:`PortClosedError`.
+    """
+
+    def _fatal_error(self, exc: BaseException, message: str = "serial transport failed") -> None:
+        _LOGGER.warning("%s: %s", message, _describe(exc))
+        self._abort(exc)
+
+
 class SerialStream:
     """A :class:`aiobroute.transport.ByteStream` over a pyserial-asyncio transport."""
 
@@ -160,10 +173,10 @@ async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
         )
     loop = asyncio.get_running_loop()
     try:
-        transport, protocol = await serial_asyncio.create_serial_connection(
-            loop, _Protocol, url, baudrate=baudrate
-        )
+        port = serial.serial_for_url(url, baudrate=baudrate)
     except (serial.SerialException, OSError, ValueError) as exc:
         raise TransportError(f"cannot open {url}: {_describe(exc)}") from exc
+    protocol = _Protocol()
+    transport = _SerialTransport(loop, protocol, port)
     _LOGGER.debug("opened %s at %d baud", url, baudrate)
     return SerialStream(url, transport, protocol)
