@@ -23,7 +23,7 @@ import csv
 import functools
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aiobroute import AiobrouteError, SmartMeter, TimedEnergy
@@ -75,17 +75,11 @@ def merge(output: Path, rows: list[dict[str, str]]) -> int:
     return len(new)
 
 
-@contextlib.asynccontextmanager
-async def simulated_meter() -> AsyncIterator[SmartMeter]:
+def simulated_meter() -> contextlib.AbstractAsyncContextManager[SmartMeter]:
     """A SmartMeter connected to aiobroute's simulated dongle and meter (no hardware)."""
     from aiobroute.testing import Simulator
 
-    sim = Simulator("BP35C2", timing="instant")
-    async with (
-        sim.memory() as stream,
-        SmartMeter(stream, rbid=sim.rbid, password=sim.password, min_interval=0) as meter,
-    ):
-        yield meter
+    return Simulator("BP35C2", timing="instant").smart_meter()
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -29,7 +29,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import NamedTuple, Protocol
 
@@ -202,17 +202,11 @@ def aiomqtt_client(args: argparse.Namespace) -> ClientFactory:
     return factory
 
 
-@contextlib.asynccontextmanager
-async def simulated_meter() -> AsyncIterator[SmartMeter]:
+def simulated_meter() -> contextlib.AbstractAsyncContextManager[SmartMeter]:
     """A SmartMeter connected to aiobroute's simulated dongle and meter (no hardware)."""
     from aiobroute.testing import Simulator
 
-    sim = Simulator("BP35C2", timing="instant")
-    async with (
-        sim.memory() as stream,
-        SmartMeter(stream, rbid=sim.rbid, password=sim.password, min_interval=0) as meter,
-    ):
-        yield meter
+    return Simulator("BP35C2", timing="instant").smart_meter()
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

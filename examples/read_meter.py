@@ -20,7 +20,7 @@ import datetime as dt
 import functools
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -74,17 +74,11 @@ def format_reading(reading: Reading) -> str:
     return "\n".join(f"{name + ':':<17}{value}" for name, value in lines)
 
 
-@contextlib.asynccontextmanager
-async def simulated_meter() -> AsyncIterator[SmartMeter]:
+def simulated_meter() -> contextlib.AbstractAsyncContextManager[SmartMeter]:
     """A SmartMeter connected to aiobroute's simulated dongle and meter (no hardware)."""
     from aiobroute.testing import Simulator
 
-    sim = Simulator("BP35C2", timing="instant")
-    async with (
-        sim.memory() as stream,
-        SmartMeter(stream, rbid=sim.rbid, password=sim.password, min_interval=0) as meter,
-    ):
-        yield meter
+    return Simulator("BP35C2", timing="instant").smart_meter()
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiobroute.errors import PortClosedError
 from aiobroute.skstack._events import Event
@@ -24,6 +24,9 @@ from aiobroute.testing._presets import (
 )
 from aiobroute.testing._pty import PtyPort
 from aiobroute.transport._memory import MemoryStream, memory_pipe
+
+if TYPE_CHECKING:
+    from aiobroute.meter import SmartMeter
 
 __all__ = ["DEFAULT_PASSWORD", "DEFAULT_RBID", "Simulator"]
 
@@ -135,6 +138,31 @@ class Simulator:
         """
         async with self._serving("pty", None if link is None else os.fspath(link)):
             yield self.tty_path
+
+    @contextlib.asynccontextmanager
+    async def smart_meter(self, **options: Any) -> AsyncIterator[SmartMeter]:
+        """Serve in memory and yield a connected :class:`~aiobroute.SmartMeter`.
+
+        The meter uses this simulator's credentials, and ``min_interval=0`` unless
+        ``options`` say otherwise; ``options`` are passed to ``SmartMeter``. The port can
+        be unplugged and replugged: the meter reopens :meth:`host_stream`::
+
+            sim = Simulator("BP35C2", timing="instant")
+            async with sim.smart_meter() as meter:
+                assert await meter.instant_power() == sim.meter.instant_power_watts()
+        """
+        from aiobroute.meter import SmartMeter
+
+        options.setdefault("min_interval", 0.0)
+
+        async def reopen() -> MemoryStream:
+            return self.host_stream()
+
+        async with (
+            self.memory(),
+            SmartMeter(reopen, rbid=self.rbid, password=self.password, **options) as meter,
+        ):
+            yield meter
 
     @contextlib.asynccontextmanager
     async def _serving(self, mode: str, link: str | None = None) -> AsyncIterator[None]:
