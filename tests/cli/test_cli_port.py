@@ -8,8 +8,10 @@ Credentials come from the environment.
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
 import io
+import json
 import re
 import sys
 from decimal import Decimal
@@ -129,3 +131,45 @@ def test_password_option_warns_and_is_used(
     assert code == 3  # got past the credentials to the port
     assert "warning: a password on the command line is visible" in err
     assert WRONG_PASSWORD not in out + err
+
+
+@pytest.mark.usefixtures("credentials")
+async def test_every_subcommand_over_a_pty(capsys: pytest.CaptureFixture[str]) -> None:
+    sim = make_sim()
+    meter = sim.meter
+    unit = meter.config.kwh_per_count
+    async with sim.pty() as path:
+        code = await asyncio.to_thread(
+            main, ["watch", "--port", path, "--count", "2", "--interval", "0", "--format", "jsonl"]
+        )
+        out, err = capsys.readouterr()
+        assert (code, err) == (0, "")
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert [row["instant_power_w"] for row in lines] == [meter.instant_power_watts()] * 2
+        assert {Decimal(row["energy_normal_kwh"]) for row in lines} == {
+            meter.cumulative_raw() * unit
+        }
+
+        code = await asyncio.to_thread(main, ["history", "--port", path, "--days", "2"])
+        out, err = capsys.readouterr()
+        assert code == 0
+        rows = list(csv.DictReader(io.StringIO(out)))
+        yesterday = [r for r in rows if r["time"].startswith("2026-05-19")]
+        assert [Decimal(r["kwh"]) for r in yesterday] == [
+            raw * unit for raw in meter.history_raw(1) if raw is not None
+        ]
+
+        code = await asyncio.to_thread(main, ["scan", "--port", path])
+        out, _ = capsys.readouterr()
+        assert code == 0
+        pan = sim.module.pan
+        assert f"{pan.pan_id:04X}" in out
+        assert pan.mac in out
+
+        code = await asyncio.to_thread(main, ["info", "--port", path])
+        out, _ = capsys.readouterr()
+        assert code == 0
+        info = table(out)
+        assert info["serial number"] == meter.config.serial
+        assert info["module family"] == "BP35C2"
+    assert sim.flash_writes == 0
