@@ -363,3 +363,29 @@ async def test_trace_logs_never_show_secrets(scripted, caplog) -> None:  # type:
     assert PASSWORD not in repr(client)
     assert any(r.levelno == TRACE for r in caplog.records)
     assert all(r.levelno != logging.ERROR for r in caplog.records)
+
+
+async def test_late_answer_of_an_abandoned_command_is_not_taken_for_the_next(  # type: ignore[no-untyped-def]
+    scripted,
+) -> None:
+    late: list[str] = []
+
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        if line.startswith("SKSREG"):
+            late.append("OK")  # answered too late: after the client gave up
+            return
+        module.send(*late)
+        late.clear()
+        if line == "SKVER":
+            module.send("EVER 1.2.10", "OK")
+        elif line == "SKINFO":
+            module.send(f"EINFO {ADDR} {MAC} 21 FFFF FFFE", "OK")
+
+    client, module = scripted(handler)
+    with pytest.raises(CommandTimeoutError):
+        await client.write_register("S2", "21")
+    info = await client.info()  # the stale OK arrives first and must be discarded
+    assert info.addr64 == MAC
+    assert module.lines[-2:] == ["SKVER", "SKINFO"]  # resynchronised before SKINFO
+    assert await client.version() == "1.2.10"
+    assert module.lines[-1] == "SKVER"  # no second resync once in step

@@ -248,6 +248,8 @@ class _Pending:
     display: str
     future: asyncio.Future[CommandReply]
     values: list[Message] = attrs.Factory(list)
+    #: A resynchronising SKVER: status lines before its EVER line are stale ones.
+    resync: bool = False
 
 
 class SkStackClient:
@@ -287,6 +289,7 @@ class SkStackClient:
         self._closed = False
         self._lost: PortClosedError | None = None
         self._tx_limited = False
+        self._resync_needed = False
         self.unrecognized_lines = 0
         self.module_info: ModuleInfo | None = None
 
@@ -405,6 +408,9 @@ class SkStackClient:
         if pending is None or pending.future.done():
             _LOGGER.debug("unexpected %s with no command in flight", type(message).__name__)
             return
+        if pending.resync and not pending.values and isinstance(message, Ok | Fail):
+            _LOGGER.debug("discarded a stale status line of an earlier command")
+            return
         if isinstance(message, Fail):
             pending.future.set_exception(
                 CommandError(message.code, pending.display, message.meaning)
@@ -476,6 +482,7 @@ class SkStackClient:
         *,
         timeout: float | None = None,
         payload: bytes | None = None,
+        resync: bool = False,
     ) -> CommandReply:
         spec = COMMANDS.get(name)
         if spec is None:
@@ -489,6 +496,8 @@ class SkStackClient:
                 f"{name} writes the module's flash memory; pass allow_flash_write=True to allow it"
             )
         self._check_usable()
+        if self._resync_needed and not resync:
+            await self._resync_locked()
         text = " ".join((name, *args))
         shown = list(args)
         for index in spec.secret_args:
@@ -500,7 +509,7 @@ class SkStackClient:
         else:
             wire = text.encode("ascii") + (b"\r" if spec.cr_only else b"\r\n")
         loop = asyncio.get_running_loop()
-        pending = _Pending(spec, display, loop.create_future())
+        pending = _Pending(spec, display, loop.create_future(), resync=resync)
         self._pending = pending
         try:
             _RAW.log(TRACE, ">> %s", display)
@@ -515,8 +524,21 @@ class SkStackClient:
             raise PortClosedError(str(exc)) from exc
         finally:
             self._pending = None
-            if not pending.future.done():
+            if not pending.future.done() or pending.future.cancelled():
+                # Timed out or cancelled after writing: its answer may still come and
+                # would be taken for the next command's. Resynchronise first.
                 pending.future.cancel()
+                self._resync_needed = True
+
+    async def _resync_locked(self) -> None:
+        """Send SKVER and drop every status line until its own EVER line.
+
+        With echo off nothing ties a status line to its command; after a command was
+        abandoned, a late OK or FAIL could otherwise answer the next command.
+        """
+        _LOGGER.debug("resynchronising with the module after an abandoned command")
+        await self._command_locked("SKVER", [], resync=True)
+        self._resync_needed = False
 
     async def _value(self, name: str, *args: str, kind: type[Message]) -> Message:
         reply = await self.command(name, *args)
