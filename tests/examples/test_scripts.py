@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-NAMES = sorted(path.stem for path in EXAMPLES.glob("*.py"))
+# Scripts; test_*.py files are pytest-style examples, run by test_simulator_guide.py.
+NAMES = sorted(path.stem for path in EXAMPLES.glob("*.py") if not path.stem.startswith("test_"))
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
