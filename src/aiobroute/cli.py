@@ -38,8 +38,11 @@ from aiobroute.errors import (
     AiobrouteError,
     AiobrouteTimeoutError,
     AuthenticationError,
+    CommandTimeoutError,
     InvalidArgumentError,
+    ReconnectingError,
     ScanError,
+    SessionError,
     TransportError,
 )
 from aiobroute.meter import SmartMeter
@@ -293,7 +296,7 @@ async def _meter(args: argparse.Namespace) -> AsyncIterator[SmartMeter]:
     family = _family(args.model)
     if not args.port:
         raise CliError("no port: pass --port /dev/ttyUSB0 (or set AIOBROUTE_PORT)", EXIT_USAGE)
-    rbid, password = _credentials(args)
+    rbid, password = args.credentials or _credentials(args)
     meter = SmartMeter(
         args.port, rbid=rbid, password=password, family=family, cache_path=args.cache
     )
@@ -416,7 +419,14 @@ async def _watch_loop(meter: SmartMeter, args: argparse.Namespace, sink: TextIO,
     reads = 0
     while True:
         started = time.monotonic()
-        snapshot = _snapshot(await meter.get(*_WATCH_EPCS), meter.meter_now())
+        try:
+            values = await meter.get(*_WATCH_EPCS)
+        except (AiobrouteTimeoutError, ReconnectingError, SessionError) as exc:
+            # The supervisor is recovering the session: report it, keep watching.
+            print(f"warning: no reading this round: {exc}", file=sys.stderr)
+            await asyncio.sleep(max(0.0, args.interval - (time.monotonic() - started)))
+            continue
+        snapshot = _snapshot(values, meter.meter_now())
         reads += 1
         if writer is not None:
             writer.writerow([snapshot[key] for key in _WATCH_KEYS])
@@ -614,6 +624,12 @@ def _explain(exc: BaseException) -> CliError:
             "in, and that no other program uses it.",
             EXIT_PORT,
         )
+    if isinstance(exc, CommandTimeoutError):
+        return CliError(
+            f"the dongle does not answer: {exc}. Check that --port is the Wi-SUN dongle, that "
+            "it runs at 115200 baud, and unplug and replug it.",
+            EXIT_PORT,
+        )
     if isinstance(exc, AiobrouteTimeoutError):
         return CliError(
             f"timed out: {exc}. The radio link may be weak; try again, or move the dongle.",
@@ -648,13 +664,16 @@ async def _until_terminated(coro: Coroutine[Any, Any, int]) -> int:
     except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - not POSIX
         return await task
     try:
-        return await task
+        code = await task
     except asyncio.CancelledError:
         if terminated:
             raise _TerminatedError from None
         raise
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
+    if terminated:
+        raise _TerminatedError
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -670,7 +689,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(arguments)
     command = _COMMANDS[args.command]
     with _logging(args.verbose):
+        args.credentials = None
         try:
+            if args.command != "scan" and not args.simulate and args.port:
+                # Asked before the event loop starts, so Ctrl-C at the prompt just works.
+                args.credentials = _credentials(args)
             return int(asyncio.run(_until_terminated(command(args, sys.stdout))))
         except KeyboardInterrupt:
             print("\ninterrupted", file=sys.stderr)

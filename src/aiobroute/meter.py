@@ -19,11 +19,12 @@ import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from decimal import Decimal
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
+from aiobroute._tasks import cancel_and_wait
 from aiobroute._time import JST, now_jst
 from aiobroute.echonet import CONTROLLER, NODE_PROFILE, SMART_METER, Eoj, Esv, Frame, Property
 from aiobroute.echonet.properties import (
@@ -44,6 +45,7 @@ from aiobroute.echonet.properties import (
     unit_multiplier,
 )
 from aiobroute.errors import (
+    AiobrouteError,
     AuthenticationError,
     ClientClosedError,
     CommandTimeoutError,
@@ -59,6 +61,7 @@ from aiobroute.errors import (
     SendError,
     ServiceNotAvailableError,
     SessionError,
+    TransmitLimitError,
     TransportError,
 )
 from aiobroute.models import InstantCurrent, IntervalEnergy, MeterInfo, Notification, TimedEnergy
@@ -465,13 +468,18 @@ class SmartMeter:
             raise MeterError("the meter did not send its Get property map (0x9F)", epc=0x9F)
         unit = values.get(0xE1)
         if not isinstance(unit, int):
-            raise MeterError("the meter did not send its energy unit (0xE1)", epc=0xE1)
+            raise MeterError(
+                "the meter did not send a valid energy unit (0xE1): cannot scale energy",
+                epc=0xE1,
+            )
         self._get_map = get_map
         self._standard_version = _maybe(values.get(0x82), StandardVersion)
         self._announcement_map = _maybe(values.get(0x9D), frozenset) or frozenset()
         self._set_map = _maybe(values.get(0x9E), frozenset) or frozenset()
         coefficient = values.get(0xD3)
-        self._coefficient = coefficient if isinstance(coefficient, int) else 1
+        if coefficient == 0:
+            _LOGGER.warning("the meter reports a coefficient (0xD3) of 0; using 1")
+        self._coefficient = coefficient if isinstance(coefficient, int) and coefficient else 1
         digits = values.get(0xD7)
         self._digits = digits if isinstance(digits, int) else None
         self._unit_code = int(unit)
@@ -542,21 +550,20 @@ class SmartMeter:
 
     async def _shutdown(self, *, terminate: bool) -> None:
         self._closing = True
-        tasks = [t for t in (self._supervisor, self._push_watch, *self._background) if t]
+        self._ready.set()  # wake requests waiting at the gate: they see the meter closing
+        tasks = [self._supervisor, self._push_watch, *self._background]
         self._supervisor = self._push_watch = None
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._background.clear()
-        await self._teardown_link(terminate=terminate)
-        self._closed = True
-        self._set_state(ConnectionState.CLOSED)
-        for queue in list(self._subscribers):
-            queue.end()
-        for state_queue in list(self._state_queues):
-            state_queue.end()
+        try:
+            await cancel_and_wait(tasks)
+            self._background.clear()
+            await self._teardown_link(terminate=terminate)
+        finally:
+            self._closed = True
+            self._set_state(ConnectionState.CLOSED)
+            for queue in list(self._subscribers):
+                queue.end()
+            for state_queue in list(self._state_queues):
+                state_queue.end()
 
     async def _teardown_link(self, *, terminate: bool) -> None:
         sk, self._sk = self._sk, None
@@ -567,15 +574,14 @@ class SmartMeter:
                 async with asyncio.timeout(5):
                     await sk.terminate()
         dispatcher, self._dispatcher = self._dispatcher, None
-        if dispatcher is not None:
-            dispatcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await dispatcher
         if self._events is not None:
             self._events.close()
             self._events = None
-        if sk is not None:
-            await sk.close()
+        try:
+            await cancel_and_wait([dispatcher])
+        finally:
+            if sk is not None:
+                await sk.close()
 
     def _fail_waiters(self, exc: BaseException | None) -> None:
         error = exc or ReconnectingError("the connection to the meter is being re-established")
@@ -597,15 +603,31 @@ class SmartMeter:
                 return
             self._recovering = True
             try:
-                await self._recover(reason)
+                try:
+                    await self._recover(reason)
+                except _GiveUpError:
+                    raise
+                except Exception:
+                    _LOGGER.exception("recovery from %s failed unexpectedly; rejoining", reason)
+                    await self._rejoin()
             except _GiveUpError as exc:
                 _LOGGER.error("giving up on the meter connection: %s", exc)  # noqa: TRY400
-                self._spawn(self.close())
+                self._recovering = False
+                await self._shutdown(terminate=False)
                 return
             finally:
                 self._recovering = False
-                while not self._trouble.empty():  # what happened meanwhile is handled
-                    self._trouble.get_nowait()
+            self._drop_handled(reason)
+
+    def _drop_handled(self, reason: str) -> None:
+        """Forget queued troubles that the recovery just done has made moot."""
+        keep = []
+        while not self._trouble.empty():
+            queued = self._trouble.get_nowait()
+            if queued not in (reason, "probe"):
+                keep.append(queued)
+        for queued in keep:
+            self._trouble.put_nowait(queued)
 
     async def _recover(self, reason: str) -> None:
         _LOGGER.info("supervisor: handling %s", reason)
@@ -623,11 +645,13 @@ class SmartMeter:
                     self._reauth = None
             if outcome:
                 _LOGGER.info("the module re-authenticated the session")
-                self._set_state(ConnectionState.READY)
+                self._settle()
                 return
             await self._rejoin()
         elif reason == "probe":
             if await self._probe():
+                if self._state is ConnectionState.RECONNECTING:
+                    self._settle()
                 return
             await self._rejoin()
         elif reason == "port_lost":
@@ -646,7 +670,11 @@ class SmartMeter:
                 gate=False,
                 count=False,
             )
-        except (ResponseTimeoutError, SendError, SessionError) as exc:
+        except TransmitLimitError:
+            _LOGGER.info("probe not sent: the ARIB limit is active; the link is alive")
+            self._settle()
+            return True
+        except AiobrouteError as exc:
             _LOGGER.warning("probe failed: %s", exc)
             return False
         self._timeouts_in_a_row = 0
@@ -669,13 +697,19 @@ class SmartMeter:
         """
         self._set_state(ConnectionState.RECONNECTING)
         self._fail_waiters(None)
+        reopenable = not isinstance(self._port, ByteStream)
         for attempt, delay in enumerate(self.reconnect_policy.delays(self._rng)):
             if attempt:
                 _LOGGER.info("retrying in %.1f s (attempt %d)", delay, attempt + 1)
                 await asyncio.sleep(delay)
             sk = self._sk
+            if not reopenable and (sk is None or sk.closed):
+                raise _GiveUpError(
+                    "the stream is gone and cannot be reopened (pass a device path, a URL "
+                    "or a stream factory to let the meter reopen its port)"
+                )
             try:
-                if reopen or sk is None or sk.closed:
+                if sk is None or sk.closed or (reopenable and reopen):
                     await self._establish(first=False)
                 else:
                     await sk.initialize()
@@ -695,11 +729,34 @@ class SmartMeter:
     def _after_recovery(self) -> None:
         self.reconnects += 1
         self._timeouts_in_a_row = 0
+        # A dead link makes big Gets time out too: relearn the meter's limit afresh,
+        # and measure the meter's clock again (the host's may have been stepped).
+        self._batch_limit = None
+        self._clock_known = False
+        self._settle()
+
+    def _settle(self) -> None:
+        """READY, or RATE_LIMITED while the module reports the ARIB limit."""
         sk = self._sk
         if sk is not None and sk.tx_limited:
             self._set_state(ConnectionState.RATE_LIMITED)
         else:
             self._set_state(ConnectionState.READY)
+
+    async def _check_tx_limit_later(self) -> None:
+        """If EVENT 33 never comes, ask the module (register SFB) after a while."""
+        await asyncio.sleep(self.watchdog.tx_limit_check)
+        sk = self._sk
+        if self._state is not ConnectionState.RATE_LIMITED or sk is None or sk.closed:
+            return
+        try:
+            limited = await sk.refresh_tx_limit()
+        except AiobrouteError as exc:
+            _LOGGER.warning("cannot read the transmit-limit register: %s", exc)
+            return
+        if not limited and self._state is ConnectionState.RATE_LIMITED:
+            _LOGGER.warning("the ARIB limit is over but EVENT 33 never came; resuming")
+            self._settle()
 
     async def _watch_pushes(self) -> None:
         """Probe the meter when its periodic 0xEA push is overdue."""
@@ -741,6 +798,8 @@ class SmartMeter:
         if num == EventNum.TX_LIMIT_STARTED:
             if self._state is ConnectionState.READY:
                 self._set_state(ConnectionState.RATE_LIMITED)
+            if self._connected_once and not self._closing:
+                self._spawn(self._check_tx_limit_later())
             return
         if num == EventNum.TX_LIMIT_RELEASED:
             if self._state is ConnectionState.RATE_LIMITED:
@@ -752,8 +811,18 @@ class SmartMeter:
             if reauth is not None and not reauth.done():
                 reauth.set_result(True)
             return
-        if num == EventNum.PANA_FAILED and reauth is not None and not reauth.done():
-            reauth.set_result(False)
+        if (
+            num
+            in (
+                EventNum.PANA_FAILED,
+                EventNum.SESSION_TERMINATE_REQUESTED,
+                EventNum.SESSION_TERMINATED,
+                EventNum.SESSION_TERMINATE_TIMEOUT,
+            )
+            and reauth is not None
+            and not reauth.done()
+        ):
+            reauth.set_result(False)  # the session is gone: rejoin without waiting
             return
         if self._recovering or self._closing or not self._connected_once:
             return  # our own join or termination
@@ -822,7 +891,9 @@ class SmartMeter:
             self._instances_seen.set()
         if frame.seoj == SMART_METER and (0xEA in values or 0xEB in values):
             self._last_push = asyncio.get_running_loop().time()
-        note = Notification(esv=frame.esv, eoj=frame.seoj, values=values, received_at=now_jst())
+        note = Notification(
+            esv=frame.esv, eoj=frame.seoj, values=MappingProxyType(values), received_at=now_jst()
+        )
         for queue in list(self._subscribers):
             queue.put(note)
 
@@ -836,7 +907,7 @@ class SmartMeter:
         )
         try:
             await self._send_frame(reply)
-        except (SendError, SessionError, ClientClosedError, PortClosedError) as exc:
+        except AiobrouteError as exc:
             _LOGGER.warning("could not answer INFC: %s", exc)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -887,6 +958,8 @@ class SmartMeter:
             raise ResponseTimeoutError(
                 f"the meter stayed unavailable ({self._state.value}) for the request's budget"
             ) from None
+        if self._closing or self._closed:
+            raise ClientClosedError("meter is closed")
 
     async def _transact(
         self,
@@ -907,7 +980,12 @@ class SmartMeter:
             budget = self.timeouts.single if len(props) == 1 else self.timeouts.sequence
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget
+        sent = False
         async with self._request_lock:
+            if not gate:
+                # Internal requests (the probe, the connection reads) get their whole
+                # budget for the radio, not for waiting behind a caller's retries.
+                deadline = loop.time() + budget
             for attempt in range(self.retries + 1):
                 if gate:
                     await self._wait_sendable(deadline)
@@ -920,6 +998,7 @@ class SmartMeter:
                 self._waiters[tid] = waiter
                 try:
                     await self._send_frame(frame)
+                    sent = True
                     wait = min(self.timeouts.attempt, max(deadline - loop.time(), 0.0))
                     async with asyncio.timeout(wait):
                         answer = await waiter.future
@@ -937,9 +1016,19 @@ class SmartMeter:
                     raise ReconnectingError(f"the port was lost: {exc}") from exc
                 except SessionError as exc:
                     # FAIL ER10 from SKSENDTO: no session (module reset, session ended).
+                    # Close the gate now, so a waiting caller does not burn its attempts.
+                    if self._state in (ConnectionState.READY, ConnectionState.RATE_LIMITED):
+                        self._set_state(ConnectionState.RECONNECTING)
                     self._signal("session")
                     if not (gate and self.wait_for_reconnect):
                         raise ReconnectingError(f"no session with the meter: {exc}") from exc
+                except TransmitLimitError as exc:
+                    # EVENT 32 arrived (or its effect did): wait at the gate for EVENT 33.
+                    _LOGGER.info("sending %s refused: %s", esv.name, exc)
+                    if self._state is ConnectionState.READY:
+                        self._set_state(ConnectionState.RATE_LIMITED)
+                    if not gate:
+                        raise
                 except SendError as exc:
                     _LOGGER.info("sending %s failed (%s); retrying", esv.name, exc)
                     await asyncio.sleep(min(1.0, max(deadline - loop.time(), 0.0)))
@@ -952,7 +1041,7 @@ class SmartMeter:
                         # being sent; when the send then fails too, nobody awaits it:
                         # retrieve its exception so asyncio does not log it at GC.
                         waiter.future.exception()
-        if count:
+        if count and sent:
             self._timeouts_in_a_row += 1
             if self._timeouts_in_a_row >= self.watchdog.timeouts_before_probe:
                 self._signal("probe")
@@ -999,11 +1088,28 @@ class SmartMeter:
         small = [e for e in wanted if e not in _LARGE]
         limit = self._batch_limit or len(small) or 1
         pending += [small[i : i + limit] for i in range(0, len(small), limit)]
+        loop = asyncio.get_running_loop()
+        # One budget for the whole call, however the batches get split.
+        deadline = loop.time() + (
+            self.timeouts.single if len(wanted) == 1 else self.timeouts.sequence
+        )
+        retried: set[int] = set()
         while pending:
             batch = pending.pop(0)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise ResponseTimeoutError(
+                    f"the meter did not answer Get {_hex(wanted)} in time", epcs=tuple(wanted)
+                )
+            budget = remaining if len(batch) > 1 or len(wanted) > 1 else None
             try:
                 frame = await self._transact(
-                    Esv.GET, [Property(e) for e in batch], deoj=eoj, stage="get", gate=gate
+                    Esv.GET,
+                    [Property(e) for e in batch],
+                    deoj=eoj,
+                    stage="get",
+                    gate=gate,
+                    budget=budget,
                 )
             except ResponseTimeoutError:
                 if len(batch) > 1:
@@ -1019,6 +1125,16 @@ class SmartMeter:
                 half = len(batch) // 2
                 pending[:0] = [batch[:half], batch[half:]]
                 continue
+            if frame.esv is Esv.GET_SNA and len(batch) > 1:
+                # Some meters drop a property from a big Get that they answer alone
+                # (a Toshiba meter and E1): ask the readable ones once more, singly.
+                known = _maybe(_try_decode(eoj, 0x9F, answered.get(0x9F)), frozenset)
+                readable = known or self._get_map or frozenset(batch)
+                again = [e for e in batch if e not in answered and e in readable]
+                again = [e for e in again if e not in retried]
+                retried.update(again)
+                pending[:0] = [[e] for e in again]
+                batch = [e for e in batch if e not in again]
             for epc in batch:
                 if epc not in answered:
                     _LOGGER.info("the meter could not read 0x%02X (Get_SNA)", epc)
@@ -1076,7 +1192,9 @@ class SmartMeter:
         if isinstance(value, InstantaneousCurrents):
             return InstantCurrent(value.r_phase_amperes, value.t_phase_amperes)
         if isinstance(value, CumulativeEnergyAtTime):
-            stamp = self._meter_time(value.measured_at) or now_jst()
+            stamp = self._meter_time(value.measured_at)
+            if stamp is None:  # the meter has no fixed-time reading yet
+                return None
             return TimedEnergy(stamp, self._kwh(value.raw), value.raw)
         if isinstance(value, DayHistory):
             return self._day_entries(value, day=value.day or 0)
@@ -1084,7 +1202,9 @@ class SmartMeter:
             step = dt.timedelta(minutes=1 if epc == 0xEE else 30)
             return self._interval_entries(value, step)
         if isinstance(value, OneMinuteEnergy):
-            stamp = self._meter_time(value.measured_at) or now_jst()
+            stamp = self._meter_time(value.measured_at)
+            if stamp is None:
+                return None
             return IntervalEnergy(stamp, self._kwh(value.normal_raw), self._kwh(value.reverse_raw))
         return value
 
@@ -1092,8 +1212,10 @@ class SmartMeter:
         """The meter's current wall time, estimated from its clock offset at connect."""
         return now_jst() + self._clock_offset
 
-    def _day_entries(self, history: DayHistory, *, day: int) -> list[TimedEnergy]:
-        date = self.meter_now().date() - dt.timedelta(days=day)
+    def _day_entries(
+        self, history: DayHistory, *, day: int, today: dt.date | None = None
+    ) -> list[TimedEnergy]:
+        date = (today or self.meter_now().date()) - dt.timedelta(days=day)
         start = dt.datetime.combine(date, dt.time(0, 0), tzinfo=JST)
         return [
             TimedEnergy(start + dt.timedelta(minutes=30 * slot), self._kwh(raw), raw)
@@ -1153,8 +1275,10 @@ class SmartMeter:
         """The cumulative energy at the last :00/:30 (0xEA, or 0xEB with ``reverse``)."""
         epc = 0xEB if reverse else 0xEA
         value = self._scale(epc, await self._get_one(epc))
-        if not isinstance(value, TimedEnergy):  # pragma: no cover
-            raise MeterError("unexpected fixed-time value", epc=epc)
+        if not isinstance(value, TimedEnergy):
+            raise ServiceNotAvailableError(
+                f"the meter has no fixed-time reading (0x{epc:02X}) yet", epc=epc, stage="get"
+            )
         return value
 
     async def history(self, day: int = 0, *, reverse: bool = False) -> list[TimedEnergy]:
@@ -1168,14 +1292,21 @@ class SmartMeter:
             raise InvalidArgumentError(f"day must be 0..99, got {day!r}")
         epc = 0xE4 if reverse else 0xE2
         await self._ensure_clock()
-        async with self._history_lock:
-            await self._set_raw(0xE5, MeterProperties.HISTORY_1_DAY.encode(day))
-            value = await self._get_one(epc)
+        for _ in range(2):
+            today = self.meter_now().date()
+            async with self._history_lock:
+                await self._set_raw(0xE5, MeterProperties.HISTORY_1_DAY.encode(day))
+                value = await self._get_one(epc)
+            if self.meter_now().date() == today:
+                break
+            # The meter's midnight passed between the request and the answer: "day"
+            # may now mean another date. Ask again.
+            _LOGGER.info("midnight passed while reading history; reading it again")
         if not isinstance(value, DayHistory):  # pragma: no cover
             raise MeterError("unexpected historical data 1", epc=epc)
         if value.day is not None and value.day != day:
             raise MeterError(f"asked for day {day} but the meter answered day {value.day}", epc=epc)
-        return self._day_entries(value, day=day)
+        return self._day_entries(value, day=day, today=today)
 
     async def history_30min(self, end: dt.datetime, count: int = 12) -> list[IntervalEnergy]:
         """Up to 12 half-hourly readings of both directions ending at ``end`` (0xED, 0xEC).
@@ -1272,9 +1403,14 @@ class SmartMeter:
             if before.raw is None or after.raw is None:
                 result.append(None)
             elif self._digits is None:
-                result.append(self._kwh(max(after.raw - before.raw, 0)))
+                # Without D7 a wrap cannot be told from a reset: no value rather than a guess.
+                delta = after.raw - before.raw
+                result.append(self._kwh(delta) if delta >= 0 else None)
             else:
-                result.append(self._kwh(counter_delta(after.raw, before.raw, self._digits)))
+                try:
+                    result.append(self._kwh(counter_delta(after.raw, before.raw, self._digits)))
+                except InvalidArgumentError:  # a reading beyond 10**digits: bad data
+                    result.append(None)
         return result
 
     # ------------------------------------------------------------------ notifications
@@ -1349,6 +1485,15 @@ def _epcs(value: object) -> list[int]:
     if not isinstance(value, list) or not all(isinstance(e, int) and 0 <= e <= 0xFF for e in value):
         raise ValueError("not a list of EPCs")
     return value
+
+
+def _try_decode(eoj: Eoj, epc: int, edt: bytes | None) -> object:
+    if edt is None:
+        return None
+    try:
+        return _decode(eoj, epc, edt)
+    except PropertyDecodeError:
+        return None
 
 
 def _maybe(value: object, kind: type[Any]) -> Any:

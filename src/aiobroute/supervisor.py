@@ -89,6 +89,8 @@ class WatchdogSettings:
             probed. None disables the push check.
         probe_timeout: how long the probe (a one-property Get) may take.
         reauth_timeout: how long to wait for EVENT 25 after EVENT 29 before rejoining.
+        tx_limit_check: how long after EVENT 32 to ask the module (register SFB) whether
+            the limit is still on, in case EVENT 33 was missed.
     """
 
     timeouts_before_probe: int = 2
@@ -96,15 +98,25 @@ class WatchdogSettings:
     push_grace: float | None = 600.0
     probe_timeout: float = 20.0
     reauth_timeout: float = 60.0
+    tx_limit_check: float = 3600.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.timeouts_before_probe < 1:
+            raise InvalidArgumentError("timeouts_before_probe must be at least 1")
+        if self.push_period <= 0 or (self.push_grace is not None and self.push_grace < 0):
+            raise InvalidArgumentError("push_period must be > 0 and push_grace >= 0")
+        if min(self.probe_timeout, self.reauth_timeout, self.tx_limit_check) <= 0:
+            raise InvalidArgumentError("watchdog timeouts must be positive")
 
 
 class PanCache:
     """Remembers the meter's PAN in a JSON file so a new process can join without a scan.
 
-    The file holds the channel, PAN ID, the meter's MAC address, the PairID and the
-    module family, and, once read, the meter's attributes that never change (property
-    maps, release, coefficient, unit, digits) so a warm start needs no reads at all.
-    No secrets are stored. Writes are atomic (temporary file + rename).
+    The file holds the channel, PAN ID, the meter's MAC address and the module family,
+    and, once read, the meter's attributes that never change (property maps, release,
+    coefficient, unit, digits) so a warm start needs no reads at all. No secrets are
+    stored (not even the PairID, which is derived from the B-route ID). Writes are
+    atomic (temporary file + rename).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -132,7 +144,6 @@ class PanCache:
                 pan_id=_int(data, "pan_id", 0, 0xFFFF),
                 addr=_mac(data["addr"]),
                 lqi=_int(data, "lqi", 0, 0xFF),
-                pair_id=str(data["pair_id"]) if data.get("pair_id") else None,
             )
             family = ModuleFamily(data["family"]) if data.get("family") else None
         except (ValueError, KeyError, TypeError) as exc:
@@ -167,7 +178,6 @@ class PanCache:
             "pan_id": pan.pan_id,
             "addr": pan.addr,
             "lqi": pan.lqi,
-            "pair_id": pan.pair_id,
             "family": family.value if family else None,
         }
         if attributes is not None:
@@ -178,8 +188,6 @@ class PanCache:
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     json.dump(data, handle, indent=2)
-                    handle.flush()
-                    os.fsync(handle.fileno())
                 os.replace(tmp, self.path)
             except BaseException:
                 with contextlib.suppress(OSError):

@@ -431,3 +431,26 @@ def test_unwritable_output_fails_before_connecting(
     assert out == ""
     assert err == f"error: cannot use {target}: No such file or directory\n"
     assert hook.sims == []
+
+
+def test_watch_keeps_going_when_the_meter_ends_the_session(
+    hook: Hook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tasks: list[asyncio.Task[None]] = []
+
+    def end_the_session(sim: Simulator) -> None:
+        async def terminate() -> None:
+            await watch_gets_reach(sim, 1)
+            sim.inject_termination()  # EVENT 26: the supervisor rejoins
+
+        tasks.append(asyncio.get_running_loop().create_task(terminate()))
+
+    hook.on_start = end_the_session
+    argv = ["watch", "--simulate", "--count", "3", "--interval", "0.05", "--format", "jsonl"]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 3
+    assert all(r["instant_power_w"] == hook.truth()["instant_power_w"] for r in rows)
+    joins = [c for c in hook.sim.commands_received if c.startswith("SKJOIN")]
+    assert len(joins) == 2  # joined again after EVENT 26, and the watch went on

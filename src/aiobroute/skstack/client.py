@@ -25,6 +25,7 @@ from typing import Self
 import attrs
 
 from aiobroute._log import TRACE, Redactor
+from aiobroute._tasks import cancel_and_wait
 from aiobroute.errors import (
     AuthenticationError,
     ClientClosedError,
@@ -328,16 +329,15 @@ class SkStackClient:
             return
         self._closed = True
         self._fail_pending(ClientClosedError("client closed"))
-        reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
         for sub in list(self._subscribers):
             sub._end()
         self._subscribers.clear()
-        with contextlib.suppress(TransportError):
-            await self._stream.close()
+        reader, self._reader = self._reader, None
+        try:
+            await cancel_and_wait([reader])
+        finally:  # the port is released even when the caller cancels the close
+            with contextlib.suppress(TransportError):
+                await self._stream.close()
 
     async def __aenter__(self) -> Self:
         self.start()
@@ -584,6 +584,16 @@ class SkStackClient:
         """``SKRESET``, then wait ``timeouts.reset_settle`` for the stack to settle."""
         await self.command("SKRESET")
         await asyncio.sleep(self.timeouts.reset_settle)
+
+    async def refresh_tx_limit(self) -> bool:
+        """Read register SFB (ARIB transmit limit active) and return it.
+
+        Useful when EVENT 33 may have been missed: a stale "limited" state would
+        otherwise block every send.
+        """
+        value = await self.read_register("SFB")
+        self._tx_limited = value.strip() not in ("0", "00")
+        return self._tx_limited
 
     async def link_local_address(self, mac: str) -> str:
         """``SKLL64``: the link-local IPv6 address of a MAC address."""
