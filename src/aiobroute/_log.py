@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 __all__ = ["TRACE", "Redactor"]
@@ -12,6 +13,9 @@ TRACE = 5
 logging.addLevelName(TRACE, "TRACE")
 
 _MASK = "********"
+# The credential commands, masked by their shape too: an echo garbled by one byte no
+# longer contains the secret verbatim.
+_SHAPES = re.compile(r"(SKSETPWD\s+\S+\s+|SKSETRBID\s+)\S+")
 
 
 class Redactor:
@@ -35,10 +39,12 @@ class Redactor:
             self._secrets = tuple(sorted(merged, key=len, reverse=True))
 
     def redact(self, text: str) -> str:
-        """Return ``text`` with every registered secret masked."""
+        """Return ``text`` with every registered secret, and credential argument, masked."""
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, _MASK)
+        if "SKSET" in text:
+            text = _SHAPES.sub(lambda m: m.group(1) + _MASK, text)
         return text
 
     def redact_bytes(self, data: bytes) -> str:

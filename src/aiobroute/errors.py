@@ -34,6 +34,8 @@ builds any message.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AiobrouteError",
     "AiobrouteTimeoutError",
@@ -61,8 +63,20 @@ __all__ = [
 ]
 
 
+def _rebuild(
+    cls: type[BaseException], args: tuple[object, ...], kwargs: dict[str, Any]
+) -> BaseException:
+    """Call ``cls(*args, **kwargs)``: how pickle and copy re-create our exceptions."""
+    return cls(*args, **kwargs)
+
+
 class AiobrouteError(Exception):
-    """Base class of every error raised by aiobroute."""
+    """Base class of every error raised by aiobroute.
+
+    Every exception of the tree survives :mod:`pickle` and :mod:`copy` with its message
+    and attributes: the classes whose constructor differs from ``Exception(message)``
+    rebuild themselves from their original constructor arguments.
+    """
 
 
 class InvalidArgumentError(AiobrouteError, ValueError):
@@ -89,6 +103,9 @@ class FrameDecodeError(ProtocolError):
         self.reason = reason
         self.offset = offset
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), (self.reason, self.offset), {}), self.__dict__
+
 
 class PropertyDecodeError(ProtocolError):
     """A property value (EDT) does not fit the encoding of its property.
@@ -108,6 +125,10 @@ class PropertyDecodeError(ProtocolError):
         self.epc = epc
         self.edt = edt
         self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args = (self.class_code, self.epc, self.edt, self.reason)
+        return _rebuild, (type(self), args, {}), self.__dict__
 
 
 class TransportError(AiobrouteError):
@@ -149,6 +170,9 @@ class ResponseTimeoutError(AiobrouteTimeoutError):
         super().__init__(message)
         self.epcs = epcs
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), self.args, {"epcs": self.epcs}), self.__dict__
+
 
 class CommandError(AiobrouteError):
     """The module answered ``FAIL ERxx`` to a command.
@@ -157,6 +181,7 @@ class CommandError(AiobrouteError):
         code: the error number (4 for ER04 and so on); see
             :class:`aiobroute.skstack.ErrorCode` for the meanings.
         command: the command line as sent, with the B-route ID and password masked.
+        meaning: the short description of the code given to the constructor (may be empty).
     """
 
     def __init__(self, code: int, command: str, meaning: str = "") -> None:
@@ -164,6 +189,11 @@ class CommandError(AiobrouteError):
         super().__init__(f"module answered FAIL ER{code:02d}{detail} to {command!r}")
         self.code = code
         self.command = command
+        self.meaning = meaning
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args = (self.code, self.command, self.meaning)
+        return _rebuild, (type(self), args, {}), self.__dict__
 
 
 class ScanError(AiobrouteError):
@@ -214,6 +244,10 @@ class MeterError(AiobrouteError):
         self.epc = epc
         self.esv = esv
         self.stage = stage
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        kwargs = {"epc": self.epc, "esv": self.esv, "stage": self.stage}
+        return _rebuild, (type(self), self.args, kwargs), self.__dict__
 
 
 class ServiceNotAvailableError(MeterError):

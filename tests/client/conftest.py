@@ -106,7 +106,11 @@ async def scripted() -> AsyncIterator[Callable[[Handler], tuple[SkStackClient, S
         module = ScriptedModule(device, handler)
         module.start()
         kwargs.setdefault("timeouts", FAST)
+        resync_first = bool(kwargs.pop("resync_first", False))
         client = SkStackClient(host, **kwargs)  # type: ignore[arg-type]
+        # Most scripts answer only what they test; the start-up resync (SKVER) is
+        # tested on its own (resync_first=True).
+        client._resync_needed = resync_first
         client.start()
         created.append((client, module))
         return client, module

@@ -71,11 +71,12 @@ def a1_module(module, line, payload):  # type: ignore[no-untyped-def]
 
 
 async def test_initialize_detects_bp35a1_and_turns_echo_off(scripted) -> None:  # type: ignore[no-untyped-def]
-    client, module = scripted(a1_module)
+    client, module = scripted(a1_module, resync_first=True)
     info = await client.initialize()
     assert info.family is ModuleFamily.BP35A1
     assert (info.version, info.app_version, info.mac) == ("1.2.10", "rev26e", MAC)
-    assert module.lines[:4] == ["SKSREG SFE 0", "SKVER", "SKAPPVER", "SKINFO"]
+    # A resync (SKVER) first: output left by an earlier user must not answer SFE 0.
+    assert module.lines[:5] == ["SKVER", "SKSREG SFE 0", "SKVER", "SKAPPVER", "SKINFO"]
 
 
 async def test_initialize_detects_bp35c2_and_missing_skappver(scripted) -> None:  # type: ignore[no-untyped-def]

@@ -59,6 +59,7 @@ from aiobroute.skstack._events import (
     AddressLine,
     AppVersion,
     Echo,
+    EdScan,
     ErrorCode,
     Event,
     EventNum,
@@ -67,6 +68,7 @@ from aiobroute.skstack._events import (
     Message,
     Ok,
     PanDescriptor,
+    Pong,
     RegisterValue,
     RxUdp,
     Unrecognized,
@@ -93,7 +95,10 @@ _RAW = logging.getLogger("aiobroute.skstack.raw")
 ECHONET_PORT = 3610
 _ALL_CHANNELS = 0xFFFFFFFF
 _SUBSCRIPTION_LIMIT = 4096
-_ASYNC_TYPES = (Event, PanDescriptor, RxUdp)
+_TRACE_LIMIT = 8192
+_QUIET = 0.5
+_TX_LIMIT_STALE = 3600.0
+_ASYNC_TYPES = (Event, PanDescriptor, RxUdp, EdScan, Pong)
 _SESSION_EVENTS = frozenset(
     {
         EventNum.PANA_FAILED,
@@ -179,8 +184,16 @@ class Subscription:
         self.dropped = 0
 
     def _put(self, message: Message) -> None:
-        if self._ended or (self._accept is not None and not self._accept(message)):
+        if self._ended:
             return
+        if self._accept is not None:
+            try:
+                wanted = self._accept(message)
+            except Exception:
+                _LOGGER.exception("a subscription filter failed; message not delivered to it")
+                return
+            if not wanted:
+                return
         if len(self._queue) >= _SUBSCRIPTION_LIMIT:
             self._queue.popleft()
             self.dropped += 1
@@ -290,7 +303,17 @@ class SkStackClient:
         self._closed = False
         self._lost: PortClosedError | None = None
         self._tx_limited = False
-        self._resync_needed = False
+        # Output left over from an earlier user of the port could answer our first command.
+        self._resync_needed = True
+        self._resync_failed = False
+        self._last_status = 0.0
+        self._trace_buffer = bytearray()
+        self._orphan_verdicts = 0
+        self._sending = False
+        self._scan_done = asyncio.Event()
+        self._scan_done.set()
+        self._scan_busy_until = 0.0
+        self._tx_limited_since = 0.0
         self.unrecognized_lines = 0
         self.module_info: ModuleInfo | None = None
 
@@ -358,11 +381,15 @@ class SkStackClient:
     # ------------------------------------------------------------------ reading
 
     async def _read_loop(self) -> None:
+        lost: PortClosedError | None = None
         try:
             while True:
                 data = await self._stream.read()
+                if not data:  # a stream must not return b"": treat it as closed
+                    lost = PortClosedError(f"{self._stream.name}: end of stream")
+                    break
                 if _RAW.isEnabledFor(TRACE):
-                    _RAW.log(TRACE, "<< %s", self._redactor.redact_bytes(data))
+                    self._trace_lines(data)
                 for message in self._parser.feed(data):
                     try:
                         self._dispatch(message)
@@ -372,10 +399,31 @@ class SkStackClient:
             lost = exc if isinstance(exc, PortClosedError) else PortClosedError(str(exc))
             if not self._closed:
                 _LOGGER.warning("port lost: %s", exc)
+        except Exception as exc:
+            _LOGGER.exception("the reader failed; the client is unusable")
+            lost = PortClosedError(f"reader failed: {type(exc).__name__}")
+        finally:
+            # Whatever ended the reader (even a cancel at close): nobody is left waiting.
+            if lost is None:
+                lost = PortClosedError(f"{self._stream.name}: reader stopped")
             self._port_lost(lost)
 
+    def _trace_lines(self, data: bytes) -> None:
+        """Log raw input at TRACE level line by line, so a secret is never split."""
+        buffer = self._trace_buffer
+        buffer += data
+        *lines, rest = bytes(buffer).split(b"\n")
+        for line in lines:
+            _RAW.log(TRACE, "<< %s", self._redactor.redact_bytes(line + b"\n"))
+        buffer.clear()
+        if len(rest) > _TRACE_LIMIT:
+            _RAW.log(TRACE, "<< %s", self._redactor.redact_bytes(rest))
+        else:
+            buffer += rest
+
     def _port_lost(self, exc: PortClosedError) -> None:
-        self._lost = exc
+        if self._lost is None:
+            self._lost = exc
         self._fail_pending(exc)
         for sub in list(self._subscribers):
             sub._put(PortLost(str(exc)))
@@ -390,20 +438,34 @@ class SkStackClient:
         if isinstance(message, _ASYNC_TYPES):
             if isinstance(message, Event):
                 self._track_event(message)
+                if (
+                    message.num == EventNum.UDP_SENT
+                    and message.param in (0, 1)
+                    and not self._sending
+                    and self._orphan_verdicts
+                ):
+                    # The late verdict of an earlier send: not the next send's.
+                    self._orphan_verdicts -= 1
+                    return
             for sub in list(self._subscribers):
                 sub._put(message)
             return
         if isinstance(message, Unrecognized):
             self.unrecognized_lines += 1
+            count = self.unrecognized_lines
+            if count > 20 and count % 100:  # a wrong baud rate would flood the log
+                return
             _LOGGER.warning(
                 "skipped unrecognized module output (%s): %s",
                 message.reason,
-                self._redactor.redact_bytes(message.raw[:200]),
+                self._redactor.redact_bytes(message.raw)[:200],
             )
             return
         if isinstance(message, Echo):
-            _RAW.log(TRACE, "echo: %s", self._redactor.redact(message.line))
+            if _RAW.isEnabledFor(TRACE):
+                _RAW.log(TRACE, "echo: %s", self._redactor.redact(message.line))
             return
+        self._last_status = asyncio.get_running_loop().time()
         pending = self._pending
         if pending is None or pending.future.done():
             _LOGGER.debug("unexpected %s with no command in flight", type(message).__name__)
@@ -428,8 +490,11 @@ class SkStackClient:
             _LOGGER.debug("ignoring %s while waiting for %s", message, pending.spec.name)
 
     def _track_event(self, event: Event) -> None:
+        if event.num in (EventNum.ACTIVE_SCAN_DONE, EventNum.ED_SCAN_DONE):
+            self._scan_done.set()
         if event.num == EventNum.TX_LIMIT_STARTED:
             self._tx_limited = True
+            self._tx_limited_since = asyncio.get_running_loop().time()
             _LOGGER.warning("ARIB transmit-time limit reached (EVENT 32): sending is blocked")
         elif event.num == EventNum.TX_LIMIT_RELEASED:
             self._tx_limited = False
@@ -495,7 +560,17 @@ class SkStackClient:
             raise InvalidArgumentError(
                 f"{name} writes the module's flash memory; pass allow_flash_write=True to allow it"
             )
+        if (payload is not None) != (name == "SKSENDTO"):
+            raise InvalidArgumentError("a binary payload goes with SKSENDTO, and only there")
+        if payload is not None and (
+            not 1 <= len(payload) <= 0x4D0 or int(args[-1], 16) != len(payload)
+        ):
+            raise InvalidArgumentError("SKSENDTO's length must match its 1..1232-byte payload")
+        for index in spec.secret_args:
+            self._redactor.add(args[index])
         self._check_usable()
+        if not self._scan_done.is_set():
+            await self._wait_scan_end()
         if self._resync_needed and not resync:
             await self._resync_locked()
         text = " ".join((name, *args))
@@ -513,8 +588,8 @@ class SkStackClient:
         self._pending = pending
         try:
             _RAW.log(TRACE, ">> %s", display)
-            await self._stream.write(wire)
             async with asyncio.timeout(self.timeouts.command if timeout is None else timeout):
+                await self._stream.write(wire)
                 return await pending.future
         except TimeoutError:
             raise CommandTimeoutError(f"no answer to {display!r}") from None
@@ -522,13 +597,24 @@ class SkStackClient:
             if isinstance(exc, PortClosedError):
                 raise
             raise PortClosedError(str(exc)) from exc
+        except CommandError:
+            if payload is not None:
+                # The module refused the header: end the line its parser may still be
+                # in (raw payload bytes), and resynchronise before the next command.
+                with contextlib.suppress(TransportError):
+                    await self._stream.write(b"\r\n")
+                self._resync_needed = True
+            raise
         finally:
             self._pending = None
-            if not pending.future.done() or pending.future.cancelled():
+            future = pending.future
+            if not future.done() or future.cancelled():
                 # Timed out or cancelled after writing: its answer may still come and
                 # would be taken for the next command's. Resynchronise first.
-                pending.future.cancel()
+                future.cancel()
                 self._resync_needed = True
+            else:
+                future.exception()  # retrieved, even if the caller got another error
 
     async def _resync_locked(self) -> None:
         """Send SKVER and drop every status line until its own EVER line.
@@ -536,9 +622,34 @@ class SkStackClient:
         With echo off nothing ties a status line to its command; after a command was
         abandoned, a late OK or FAIL could otherwise answer the next command.
         """
-        _LOGGER.debug("resynchronising with the module after an abandoned command")
-        await self._command_locked("SKVER", [], resync=True)
+        _LOGGER.debug("resynchronising with the module")
+        loop = asyncio.get_running_loop()
+        if self._resync_failed:
+            # An earlier resync went unanswered: let late answers drain first.
+            async with asyncio.timeout(self.timeouts.command):
+                # Deadline-based: sleeps exactly until the quiet period may be over.
+                while (quiet := loop.time() - self._last_status) < _QUIET:  # noqa: ASYNC110
+                    await asyncio.sleep(_QUIET - quiet)
+        else:
+            # End any line left half-typed in the module's input by an earlier user.
+            await self._stream.write(b"\r\n")
+        try:
+            await self._command_locked("SKVER", [], resync=True)
+        except CommandTimeoutError:
+            self._resync_failed = True
+            raise
         self._resync_needed = False
+        self._resync_failed = False
+
+    async def _wait_scan_end(self) -> None:
+        """An abandoned scan may still run in the module: wait for its end (or its time)."""
+        remaining = self._scan_busy_until - asyncio.get_running_loop().time()
+        if remaining > 0:
+            _LOGGER.debug("waiting up to %.1f s for an abandoned scan to end", remaining)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._scan_done.wait()
+        self._scan_done.set()
 
     async def _value(self, name: str, *args: str, kind: type[Message]) -> Message:
         reply = await self.command(name, *args)
@@ -692,7 +803,8 @@ class SkStackClient:
         Raises :class:`ScanTimeoutError` if a round never reports its end (EVENT 22).
         """
         check_range(channel_mask, 1, _ALL_CHANNELS, "channel mask")
-        check_range(mode, 0, 3, "scan mode")
+        if mode not in (2, 3):
+            raise InvalidArgumentError("scan mode must be 2 (active, with PairID) or 3")
         steps = [check_range(d, 0, 14, "scan duration") for d in durations]
         if not steps:
             raise InvalidArgumentError("at least one scan duration is needed")
@@ -712,7 +824,8 @@ class SkStackClient:
         limit = expected * 1.5 + self.timeouts.scan_margin
         pans: list[PanDescriptor] = []
         with self.subscribe(_scan_message) as sub:
-            for _attempt in range(2):
+            flipped = False
+            while True:
                 args = [str(mode), f"{mask:08X}", f"{duration:X}"]
                 if self._family.has_side:
                     args.append("0")
@@ -720,10 +833,16 @@ class SkStackClient:
                     await self._command_locked("SKSCAN", args)
                     break
                 except CommandError as exc:
-                    if exc.code == ErrorCode.ER05 and self._flip_family("SKSCAN"):
+                    if exc.code == ErrorCode.ER05 and not flipped and self._flip_family("SKSCAN"):
+                        flipped = True
                         continue
                     raise
             _LOGGER.info("scanning (duration %d, about %.1f s)", duration, expected)
+            # Until EVENT 22 the module is busy: if this wait is abandoned (timeout,
+            # cancel), the next command waits for the scan's end first. EVENT 22 may
+            # already be in: the subscription holds it, and it sets the flag again.
+            self._scan_done.clear()
+            self._scan_busy_until = asyncio.get_running_loop().time() + limit
             try:
                 async with asyncio.timeout(limit):
                     while True:
@@ -742,6 +861,7 @@ class SkStackClient:
                             EventNum.ACTIVE_SCAN_DONE,
                             EventNum.ED_SCAN_DONE,
                         ):
+                            self._scan_done.set()
                             return pans
             except TimeoutError:
                 raise ScanTimeoutError(
@@ -763,9 +883,9 @@ class SkStackClient:
             AuthenticationError: EVENT 24 (wrong ID/password, or not the household's meter).
             JoinTimeoutError: neither EVENT 25 nor EVENT 24 arrived in time.
         """
-        self._redactor.add(rbid, password)
         check_rbid(rbid)
         check_password(password)
+        self._redactor.add(rbid, password)
         check_range(pan.channel, 0x21, 0x3C, "channel")
         check_range(pan.pan_id, 0, 0xFFFF, "PAN ID")
         mac = check_addr64(pan.addr)
@@ -842,9 +962,9 @@ class SkStackClient:
         B-route ID are tried first, in LQI order; if none matches, every PAN is tried in
         LQI order.
         """
-        self._redactor.add(rbid, password)
         check_rbid(rbid)
         check_password(password)
+        self._redactor.add(rbid, password)
         if pan is not None:
             return await self.join(pan, rbid=rbid, password=password)
         pans = await self.scan(durations=durations, channel_mask=channel_mask)
@@ -893,30 +1013,44 @@ class SkStackClient:
             raise InvalidArgumentError("payload must be 1 to 1232 bytes")
         self._check_usable()
         if self._tx_limited:
-            raise TransmitLimitError("the ARIB transmit-time limit is active (EVENT 32)")
+            stale = asyncio.get_running_loop().time() - self._tx_limited_since > _TX_LIMIT_STALE
+            # EVENT 33 may have been lost: after an hour, ask the module (register SFB).
+            if not (stale and not await self.refresh_tx_limit()):
+                raise TransmitLimitError("the ARIB transmit-time limit is active (EVENT 32)")
         async with self._lock:
-            with self.subscribe(_udp_sent_message(dest)) as sub:
-                for _attempt in range(2):
-                    args = [str(handle), dest, f"{port:04X}", str(security)]
-                    if self._family.has_side:
-                        args.append("0")
-                    args.append(f"{len(payload):04X}")
-                    try:
-                        await self._command_locked(
-                            "SKSENDTO", args, timeout=self.timeouts.send, payload=bytes(payload)
-                        )
-                        break
-                    except CommandError as exc:
-                        if exc.code == ErrorCode.ER05 and self._flip_family("SKSENDTO"):
-                            continue
-                        if exc.code == ErrorCode.ER10:
-                            if self._tx_limited:
-                                raise TransmitLimitError(str(exc)) from exc
-                            raise SessionError(
-                                f"module refused to send (no PANA session?): {exc}"
-                            ) from exc
-                        raise
-                await self._wait_sent(sub)
+            self._sending = True
+            try:
+                await self._send_locked(dest, payload, port, handle, security)
+            finally:
+                self._sending = False
+
+    async def _send_locked(
+        self, dest: str, payload: bytes, port: int, handle: int, security: int
+    ) -> None:
+        with self.subscribe(_udp_sent_message(dest)) as sub:
+            flipped = False
+            while True:
+                args = [str(handle), dest, f"{port:04X}", str(security)]
+                if self._family.has_side:
+                    args.append("0")
+                args.append(f"{len(payload):04X}")
+                try:
+                    await self._command_locked(
+                        "SKSENDTO", args, timeout=self.timeouts.send, payload=bytes(payload)
+                    )
+                    break
+                except CommandError as exc:
+                    if exc.code == ErrorCode.ER05 and not flipped and self._flip_family("SKSENDTO"):
+                        flipped = True
+                        continue
+                    if exc.code == ErrorCode.ER10:
+                        if self._tx_limited:
+                            raise TransmitLimitError(str(exc)) from exc
+                        raise SessionError(
+                            f"module refused to send (no PANA session?): {exc}"
+                        ) from exc
+                    raise
+            await self._wait_sent(sub)
 
     async def _wait_sent(self, sub: Subscription) -> None:
         try:
@@ -926,6 +1060,10 @@ class SkStackClient:
                     if isinstance(message, PortLost):
                         raise self._lost or PortClosedError(message.reason)
                     if isinstance(message, Event) and message.param in (0, 1):
+                        if self._orphan_verdicts:
+                            # Most likely the late verdict of an earlier send.
+                            self._orphan_verdicts -= 1
+                            continue
                         if message.param == 0:
                             return
                         if self._tx_limited:
@@ -933,6 +1071,8 @@ class SkStackClient:
                         raise SendError("the module reported a failed transmission (EVENT 21 01)")
         except TimeoutError:
             _LOGGER.debug("no EVENT 21 verdict after SKSENDTO; assuming it was sent")
+            # If it comes later, it must not be taken for the next send's verdict.
+            self._orphan_verdicts = min(self._orphan_verdicts + 1, 8)
 
 
 def _register(register: str) -> str:
