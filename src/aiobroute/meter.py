@@ -516,7 +516,12 @@ class SmartMeter:
             unit_code = data["unit_code"]
             digits = data["digits"]
             release, revision = data["release"], data["revision"]
-            if not isinstance(coefficient, int) or not isinstance(unit_code, int):
+            if (
+                type(coefficient) is not int
+                or not 1 <= coefficient <= 999_999
+                or type(unit_code) is not int
+                or (digits is not None and (type(digits) is not int or not 1 <= digits <= 8))
+            ):
                 return False
             unit = unit_multiplier(unit_code)
             version = (

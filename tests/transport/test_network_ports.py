@@ -207,3 +207,25 @@ def test_escaped_data_survives_any_chunking(data: bytes, cuts: list[int]) -> Non
     out += codec.feed(wire[position:])
     assert bytes(out) == data
     assert not codec.replies
+
+
+async def test_malformed_network_urls_are_argument_errors() -> None:
+    from aiobroute.errors import InvalidArgumentError
+
+    for url in ("rfc2217://host:port", "socket://:1234", "socket://host"):
+        with pytest.raises(InvalidArgumentError):
+            await open_port(url)
+
+
+@pytest.mark.pty
+async def test_a_device_is_opened_by_one_reader_only() -> None:
+    sim = Simulator("BP35A1", timing="instant")
+    async with sim.pty() as path:
+        first = await open_port(path)
+        try:
+            with pytest.raises(TransportError):
+                await open_port(path)
+        finally:
+            await first.close()
+        again = await open_port(path)  # released on close
+        await again.close()

@@ -18,8 +18,19 @@ Framing rules (see the SKSTACK IP reference, sections 1 and 3):
 * ``EPANDESC`` and ``EEDSCAN`` blocks end at their last line (or the first line that is
   not theirs); ``EADDR``/``ENEIGHBOR``/``EPORT`` tables run until their ``OK``, and
   ``EVENT``, ``ERXUDP`` and ``EPONG`` lines inside a table are passed through.
+* A raw ``ERXUDP`` payload that fits neither framing is skipped through its declared
+  end (DATALEN bytes) and then up to the next line end, so that bytes inside it (an
+  ``OK`` or an ``EVENT`` carried as data) never come out as lines. The one exception is
+  a payload that starts with ASCII hex digits directly followed by a line end: that is
+  a hex line cut short, and the next line is kept.
+* Harmless noise is tolerated: control bytes (0x00-0x1F except CR and LF) and 0xFF at
+  the start of a line, as seen after ``SKRESET`` or a UART glitch, are dropped before the
+  line is framed; in lines made of space-separated tokens (everything but echoes and
+  ``ERXUDP``), runs of spaces count as one separator and leading or trailing spaces are
+  ignored.
 * Empty lines outside a table are dropped. Anything else that cannot be understood
-  becomes :class:`~aiobroute.skstack.Unrecognized`; :meth:`LineParser.feed` never raises.
+  becomes :class:`~aiobroute.skstack.Unrecognized` (with the line as received, minus
+  leading noise bytes); :meth:`LineParser.feed` never raises.
 
 Memory stays bounded: a line that reaches ``max_line_length`` bytes without a line
 end is cut off, reported and the rest of it is discarded; blocks are capped too.
@@ -64,7 +75,10 @@ _MIN_MAX_LINE_LENGTH: Final = 256
 
 _CR: Final = 0x0D
 _LF: Final = 0x0A
+_SPACE: Final = 0x20
 _HEX_DIGITS: Final = b"0123456789ABCDEFabcdef"
+# Bytes dropped at the start of a line: line noise after SKRESET or a UART glitch.
+_NOISE: Final = frozenset({*range(0x20), 0xFF} - {_CR, _LF})
 
 _ERXUDP: Final = b"ERXUDP "
 _SKSENDTO: Final = b"SKSENDTO "
@@ -124,6 +138,13 @@ def _is_addr64(token: bytes) -> bool:
 
 def _is_digits(token: bytes) -> bool:
     return 0 < len(token) <= 5 and token.isdigit()
+
+
+def _squeeze(line: bytes) -> bytes:
+    """``line`` with runs of spaces made single and leading/trailing spaces removed."""
+    if line[-1:] == b" " or line[:1] == b" " or b"  " in line:
+        return b" ".join(filter(None, line.split(b" ")))
+    return line
 
 
 def _find_eol(buf: bytes, start: int, end: int) -> int:
@@ -258,6 +279,9 @@ class LineParser:
                     return pos  # a lone CR that may start the CRLF ending the discarded line
                 pos = new_pos
                 continue
+            if buf[pos] in _NOISE:
+                pos = self._skip_noise(buf, pos)
+                continue
             if buf.startswith(_ERXUDP, pos):
                 block = self._block
                 if block is not None and block.kind in (_PANDESC, _EDSCAN):
@@ -307,6 +331,17 @@ class LineParser:
                 out.append(Unrecognized(line[:max_line], "line too long"))
                 continue
             self._line(line, out)
+        return pos
+
+    @staticmethod
+    def _skip_noise(buf: bytes, pos: int) -> int:
+        """Position after the noise bytes at ``pos`` (at least one)."""
+        start = pos
+        n = len(buf)
+        pos += 1
+        while pos < n and buf[pos] in _NOISE:
+            pos += 1
+        _LOGGER.debug("dropped %d noise byte(s) before a line: %r", pos - start, buf[start:pos])
         return pos
 
     def _after_eol(self, buf: bytes, eol: int) -> int:
@@ -369,19 +404,38 @@ class LineParser:
             )
         hex_end = data_start + 2 * datalen
         if header_len + 2 * datalen >= max_line or _find_eol(buf, data_start, min(n, hex_end)) >= 0:
-            out.append(Unrecognized(buf[pos:data_start], _REASON_RX_PAYLOAD))
-            self._discard = 1
-            return data_start
+            return self._rx_misframed(buf, pos, data_start, end, out)
         if hex_end >= n:
             self._rx_header = (parts, k, header_len)
             return -1
         if buf[hex_end] not in (_CR, _LF):
+            # No line end in [data_start, hex_end): the line ends after hex_end.
             out.append(Unrecognized(buf[pos:data_start], _REASON_RX_PAYLOAD))
             self._discard = 1
-            return data_start
+            return hex_end
         return self._rx_finish(
             buf, pos, parts, k, data_start, eol=hex_end, hex_payload=True, out=out
         )
+
+    def _rx_misframed(
+        self, buf: bytes, pos: int, data_start: int, end: int, out: list[Message]
+    ) -> int:
+        """Report an ERXUDP payload that fits neither framing; return where to resume.
+
+        ``buf[end]`` (the byte after DATALEN payload bytes, already buffered) is not a
+        line end. The payload is then skipped through its declared end and the line is
+        discarded up to the next line end: a CR or LF inside the DATALEN bytes may be
+        payload, and what follows it must not be read as lines. Only when the bytes
+        before the first line end are all hex digits is the line taken as a hex payload
+        cut short, ending at that line end (binary B-route payloads never start so:
+        ECHONET Lite frames start with 0x10, PANA messages with 0x00).
+        """
+        out.append(Unrecognized(buf[pos:data_start], _REASON_RX_PAYLOAD))
+        self._discard = 1
+        eol = _find_eol(buf, data_start, end)
+        if eol > data_start and not buf[data_start:eol].translate(None, _HEX_DIGITS):
+            return data_start
+        return end
 
     def _rx_parse_header(
         self, buf: bytes, pos: int, out: list[Message]
@@ -533,7 +587,7 @@ class LineParser:
         if kind == _PANDESC:
             if line.startswith(b"  "):
                 block.lines.append(line)
-                if line.startswith(b"  PairID:"):
+                if line.lstrip(b" ").startswith(b"PairID:"):
                     self._close_pandesc(block, out)
                 elif len(block.lines) > _MAX_BLOCK_LINES:
                     self._block = None
@@ -550,17 +604,18 @@ class LineParser:
             out.append(EdScan(levels))
             return True
         # Tables: run until OK.
-        if line.startswith(_PASS_THROUGH_IN_TABLE):
+        item = _squeeze(line)
+        if item.startswith(_PASS_THROUGH_IN_TABLE):
             return False
         if kind == _EPORT:
-            entry_ok = not line or _is_digits(line)
+            entry_ok = not item or _is_digits(item)
         elif kind == _EADDR:
-            entry_ok = not line or _is_ipaddr(line)
+            entry_ok = not item or _is_ipaddr(item)
         else:
-            entry_ok = not line or _is_neighbor(line)
+            entry_ok = not item or _is_neighbor(item)
         if entry_ok:
-            if line:
-                block.items.append(line)
+            if item:
+                block.items.append(item)
                 if len(block.items) > _MAX_BLOCK_LINES:
                     self._block = None
                     out.append(Unrecognized(block.lines[0], "table too long"))
@@ -607,11 +662,11 @@ def _pandesc(lines: list[bytes]) -> Message:
     raw = b"\r\n".join(lines)
     fields: dict[str, bytes] = {}
     for line in lines[1:]:
-        key, sep, value = line[2:].partition(b":")
-        name = _PANDESC_KEYS.get(key)
+        key, sep, value = line.partition(b":")
+        name = _PANDESC_KEYS.get(_squeeze(key))
         if not sep or name is None:
             continue  # unknown keys (HAN models print more) are ignored
-        fields[name] = value
+        fields[name] = value.strip(b" ")
     missing = [name for name in _PANDESC_REQUIRED if name not in fields]
     if missing:
         return Unrecognized(raw, f"incomplete EPANDESC block (missing {', '.join(missing)})")
@@ -639,7 +694,7 @@ def _pandesc(lines: list[bytes]) -> Message:
 
 
 def _parse_edscan(line: bytes) -> tuple[tuple[int, int], ...] | None:
-    tokens = line.split(b" ")
+    tokens = _squeeze(line).split(b" ")
     if len(tokens) % 2 or not all(_is_hex(tok, 2) for tok in tokens):
         return None
     values = [int(tok, 16) for tok in tokens]
@@ -685,9 +740,22 @@ _KNOWN_CODES = frozenset(int(code) for code in ErrorCode)
 def _parse_line(line: bytes) -> Message | _Block | None:
     """Parse one non-empty line outside a block."""
     if line.startswith(_ECHO_PREFIXES):
-        return Echo(line.decode("ascii", "backslashreplace"))
+        return Echo(line.decode("ascii", "backslashreplace"))  # verbatim, spaces and all
     if not line.isascii():
         return Unrecognized(line, "not ASCII")
+    if line[-1] == _SPACE or line[0] == _SPACE or b"  " in line:
+        tokens = _squeeze(line)
+        if not tokens:
+            return None  # only spaces: an empty line
+        msg = _parse_tokens(tokens)
+        if isinstance(msg, Unrecognized):
+            return Unrecognized(line, msg.reason)  # report the line as received
+        return msg
+    return _parse_tokens(line)
+
+
+def _parse_tokens(line: bytes) -> Message | _Block | None:
+    """Parse an ASCII line whose tokens are separated by single spaces."""
     head, _, rest = line.partition(b" ")
     if head == b"EVENT":
         return _parse_event(line)

@@ -1,8 +1,9 @@
-"""``rfc2217://host:port``: a serial port shared over Telnet with COM-PORT-OPTION (RFC 2217).
+"""Serial ports over TCP: ``socket://host:port`` (raw) and ``rfc2217://host:port``.
 
-pyserial's own RFC 2217 client does its I/O in a thread and offers no file descriptor
-for pyserial-asyncio to watch, so this is a small native asyncio client: Telnet option
-negotiation, IAC escaping both ways, and the serial settings sent with COM-PORT-OPTION.
+Both are native asyncio connections (name resolution and connecting never block the
+event loop). ``rfc2217://`` adds Telnet with COM-PORT-OPTION (RFC 2217): option
+negotiation, IAC escaping both ways, and the serial settings. pyserial's own RFC 2217
+client does its I/O in a thread and offers no descriptor for pyserial-asyncio to watch.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import urllib.parse
 
 from aiobroute.errors import InvalidArgumentError, PortClosedError, TransportError
 
-__all__ = ["Rfc2217Stream", "TelnetCodec", "open_rfc2217"]
+__all__ = ["Rfc2217Stream", "TcpStream", "TelnetCodec", "open_rfc2217", "open_socket"]
 
 _LOGGER = logging.getLogger("aiobroute.transport")
 
@@ -65,6 +66,8 @@ class TelnetCodec:
 
     def feed(self, chunk: bytes) -> bytes:
         """Consume received bytes; return the serial data they carry."""
+        if self._state == self._DATA and IAC not in chunk:
+            return bytes(chunk)  # the common case: plain data
         out = bytearray()
         for byte in chunk:
             state = self._state
@@ -135,16 +138,21 @@ def _settings(baudrate: int) -> bytes:
     )
 
 
-class Rfc2217Stream:
-    """A :class:`aiobroute.transport.ByteStream` over an RFC 2217 Telnet connection."""
+class TcpStream:
+    """A :class:`aiobroute.transport.ByteStream` over TCP (raw, or Telnet for RFC 2217)."""
 
     def __init__(
-        self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        name: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        telnet: bool = False,
     ) -> None:
         self._name = name
         self._reader = reader
         self._writer = writer
-        self._codec = TelnetCodec()
+        self._codec = TelnetCodec() if telnet else None
         self._closed = False
         self._lost = False
 
@@ -171,10 +179,13 @@ class Rfc2217Stream:
             if not chunk:
                 self._lost = True
                 raise PortClosedError(f"{self._name}: the server closed the connection")
-            data = self._codec.feed(chunk)
-            if self._codec.replies:
-                replies = bytes(self._codec.replies)
-                self._codec.replies.clear()
+            codec = self._codec
+            if codec is None:
+                return chunk
+            data = codec.feed(chunk)
+            if codec.replies:
+                replies = bytes(codec.replies)
+                codec.replies.clear()
                 await self._send(replies)
             if data:
                 return data
@@ -188,10 +199,10 @@ class Rfc2217Stream:
             raise PortClosedError(f"{self._name}: write failed ({exc})") from exc
 
     async def write(self, data: bytes) -> None:
-        """Send serial data (0xFF bytes are escaped)."""
+        """Send serial data (0xFF bytes are escaped on Telnet)."""
         if self.closed:
             raise PortClosedError(f"{self._name}: connection closed")
-        await self._send(escape(data))
+        await self._send(escape(data) if self._codec is not None else data)
 
     async def close(self) -> None:
         """Close the connection; idempotent."""
@@ -204,20 +215,44 @@ class Rfc2217Stream:
                 await self._writer.wait_closed()
 
     def __repr__(self) -> str:
-        return f"<Rfc2217Stream {self._name!r} {'closed' if self.closed else 'open'}>"
+        kind = "Rfc2217Stream" if self._codec is not None else "TcpStream"
+        return f"<{kind} {self._name!r} {'closed' if self.closed else 'open'}>"
 
 
-async def open_rfc2217(url: str, *, baudrate: int = 115200) -> Rfc2217Stream:
-    """Connect to ``rfc2217://host:port`` and configure the remote port (8N1, no flow)."""
+#: The RFC 2217 flavour of :class:`TcpStream`.
+Rfc2217Stream = TcpStream
+
+
+async def _connect(url: str, *, telnet: bool) -> TcpStream:
     parts = urllib.parse.urlsplit(url)
-    if not parts.hostname or parts.port is None:
-        raise InvalidArgumentError(f"expected rfc2217://host:port, got {url!r}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or port is None:
+        raise InvalidArgumentError(f"expected {parts.scheme}://host:port, got {url!r}")
     try:
         async with asyncio.timeout(_CONNECT_TIMEOUT):
-            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            reader, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError) as exc:
         raise TransportError(f"cannot open {url}: {exc}") from exc
-    stream = Rfc2217Stream(url, reader, writer)
-    await stream._send(_settings(baudrate))
+    return TcpStream(url, reader, writer, telnet=telnet)
+
+
+async def open_socket(url: str) -> TcpStream:
+    """Connect to ``socket://host:port`` (ser2net in raw TCP mode)."""
+    stream = await _connect(url, telnet=False)
+    _LOGGER.debug("opened %s", url)
+    return stream
+
+
+async def open_rfc2217(url: str, *, baudrate: int = 115200) -> TcpStream:
+    """Connect to ``rfc2217://host:port`` and configure the remote port (8N1, no flow)."""
+    stream = await _connect(url, telnet=True)
+    try:
+        await stream._send(_settings(baudrate))
+    except PortClosedError as exc:
+        await stream.close()
+        raise TransportError(f"cannot configure {url}: {exc}") from exc
     _LOGGER.debug("opened %s at %d baud", url, baudrate)
     return stream

@@ -15,7 +15,7 @@ import serial_asyncio
 from aiobroute.errors import InvalidArgumentError, PortClosedError, TransportError
 from aiobroute.transport._base import ByteStream
 from aiobroute.transport._memory import loopback
-from aiobroute.transport._rfc2217 import open_rfc2217
+from aiobroute.transport._rfc2217 import open_rfc2217, open_socket
 
 __all__ = ["SerialStream", "open_port"]
 
@@ -164,7 +164,10 @@ async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
     if scheme == "rfc2217":
         # pyserial's RFC 2217 handler works in a thread and has no descriptor to watch.
         return await open_rfc2217(url, baudrate=baudrate)
-    if scheme and scheme not in ("socket", "serial"):
+    if scheme == "socket":
+        # Native asyncio: pyserial's socket handler resolves and connects blocking.
+        return await open_socket(url)
+    if scheme:
         # pyserial-asyncio needs a file descriptor to watch; spy:// and hwgrep://
         # handlers do their I/O in threads and offer none.
         raise TransportError(
@@ -173,7 +176,8 @@ async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
         )
     loop = asyncio.get_running_loop()
     try:
-        port = serial.serial_for_url(url, baudrate=baudrate)
+        # exclusive: one reader per port, even across processes (flock on POSIX).
+        port = serial.serial_for_url(url, baudrate=baudrate, exclusive=True)
     except (serial.SerialException, OSError, ValueError) as exc:
         raise TransportError(f"cannot open {url}: {_describe(exc)}") from exc
     protocol = _Protocol()
