@@ -1355,6 +1355,12 @@ class SmartMeter:
             value = await self._get_one(get_epc)
         if not isinstance(value, IntervalHistory):  # pragma: no cover
             raise MeterError("unexpected interval history", epc=get_epc)
+        if value.newest_at != end.replace(second=0, microsecond=0):
+            raise MeterError(
+                f"asked for history ending {end:%Y-%m-%d %H:%M} but the meter answered "
+                f"{value.newest_at or 'no time'}",
+                epc=get_epc,
+            )
         return self._interval_entries(value, step)
 
     async def set(self, epc: int, value: object) -> None:
@@ -1374,7 +1380,12 @@ class SmartMeter:
             raise ServiceNotAvailableError(
                 f"property 0x{epc:02X} is not in the meter's Set map", epc=epc, stage="set"
             )
-        await self._set_raw(epc, codec.encode(value))
+        edt = codec.encode(value)
+        if epc in (0xE5, 0xED, 0xEF):  # history selectors: not in the middle of a read
+            async with self._history_lock:
+                await self._set_raw(epc, edt)
+        else:
+            await self._set_raw(epc, edt)
 
     async def info(self) -> MeterInfo:
         """Manufacturer, serial number, release, location, fault and the scaling data."""

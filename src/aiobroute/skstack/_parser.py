@@ -77,8 +77,9 @@ _CR: Final = 0x0D
 _LF: Final = 0x0A
 _SPACE: Final = 0x20
 _HEX_DIGITS: Final = b"0123456789ABCDEFabcdef"
-# Bytes dropped at the start of a line: line noise after SKRESET or a UART glitch.
+# Bytes ignored at the start of a line: line noise after SKRESET or a UART glitch.
 _NOISE: Final = frozenset({*range(0x20), 0xFF} - {_CR, _LF})
+_NOISE_BYTES: Final = bytes(sorted(_NOISE))
 
 _ERXUDP: Final = b"ERXUDP "
 _SKSENDTO: Final = b"SKSENDTO "
@@ -145,6 +146,14 @@ def _squeeze(line: bytes) -> bytes:
     if line[-1:] == b" " or line[:1] == b" " or b"  " in line:
         return b" ".join(filter(None, line.split(b" ")))
     return line
+
+
+def _skip_noise(buf: bytes, pos: int) -> int:
+    """Index of the first byte at or after ``pos`` that is not noise (``len(buf)`` if none)."""
+    n = len(buf)
+    while pos < n and buf[pos] in _NOISE:
+        pos += 1
+    return pos
 
 
 def _find_eol(buf: bytes, start: int, end: int) -> int:
@@ -280,8 +289,12 @@ class LineParser:
                 pos = new_pos
                 continue
             if buf[pos] in _NOISE:
-                pos = self._skip_noise(buf, pos)
-                continue
+                # Noise before a line framed by length must go now; before other lines
+                # it is stripped when the line is classified (and kept in reports).
+                start = _skip_noise(buf, pos)
+                if buf.startswith(_ERXUDP, start) or buf.startswith(_SKSENDTO, start):
+                    _LOGGER.debug("dropped noise before a line: %r", buf[pos:start])
+                    pos = start
             if buf.startswith(_ERXUDP, pos):
                 block = self._block
                 if block is not None and block.kind in (_PANDESC, _EDSCAN):
@@ -331,17 +344,6 @@ class LineParser:
                 out.append(Unrecognized(line[:max_line], "line too long"))
                 continue
             self._line(line, out)
-        return pos
-
-    @staticmethod
-    def _skip_noise(buf: bytes, pos: int) -> int:
-        """Position after the noise bytes at ``pos`` (at least one)."""
-        start = pos
-        n = len(buf)
-        pos += 1
-        while pos < n and buf[pos] in _NOISE:
-            pos += 1
-        _LOGGER.debug("dropped %d noise byte(s) before a line: %r", pos - start, buf[start:pos])
         return pos
 
     def _after_eol(self, buf: bytes, eol: int) -> int:
@@ -569,8 +571,10 @@ class LineParser:
 
     def _line_unsafe(self, line: bytes, out: list[Message]) -> None:
         block = self._block
-        if block is not None and self._block_line(block, line, out):
-            return
+        if block is not None:
+            clean = line.lstrip(_NOISE_BYTES) if line and line[0] in _NOISE else line
+            if self._block_line(block, clean, out):
+                return
         if not line:
             return
         msg = _parse_line(line)
@@ -738,20 +742,30 @@ _KNOWN_CODES = frozenset(int(code) for code in ErrorCode)
 
 
 def _parse_line(line: bytes) -> Message | _Block | None:
-    """Parse one non-empty line outside a block."""
-    if line.startswith(_ECHO_PREFIXES):
-        return Echo(line.decode("ascii", "backslashreplace"))  # verbatim, spaces and all
-    if not line.isascii():
+    """Parse one non-empty line outside a block.
+
+    Leading noise bytes are ignored, and so are extra spaces between, before and after
+    the tokens (not in echoes); an :class:`Unrecognized` still carries the line as received.
+    """
+    text = line
+    if line[0] in _NOISE:
+        text = line.lstrip(_NOISE_BYTES)
+        if not text:
+            return None  # only noise: an empty line
+    if text.startswith(_ECHO_PREFIXES):
+        return Echo(text.decode("ascii", "backslashreplace"))  # verbatim, spaces and all
+    if not text.isascii():
         return Unrecognized(line, "not ASCII")
-    if line[-1] == _SPACE or line[0] == _SPACE or b"  " in line:
-        tokens = _squeeze(line)
-        if not tokens:
-            return None  # only spaces: an empty line
-        msg = _parse_tokens(tokens)
-        if isinstance(msg, Unrecognized):
-            return Unrecognized(line, msg.reason)  # report the line as received
-        return msg
-    return _parse_tokens(line)
+    if text[-1] == _SPACE or text[0] == _SPACE or b"  " in text:
+        text = _squeeze(text)
+        if not text:
+            return None  # only spaces (and noise): an empty line
+    if text is line:
+        return _parse_tokens(line)
+    msg = _parse_tokens(text)
+    if isinstance(msg, Unrecognized):
+        return Unrecognized(line, msg.reason)
+    return msg
 
 
 def _parse_tokens(line: bytes) -> Message | _Block | None:
