@@ -23,14 +23,14 @@ Framing rules (see the SKSTACK IP reference, sections 1 and 3):
   ``OK`` or an ``EVENT`` carried as data) never come out as lines. The one exception is
   a payload that starts with ASCII hex digits directly followed by a line end: that is
   a hex line cut short, and the next line is kept.
-* Harmless noise is tolerated: control bytes (0x00-0x1F except CR and LF) and 0xFF at
-  the start of a line, as seen after ``SKRESET`` or a UART glitch, are dropped before the
-  line is framed; in lines made of space-separated tokens (everything but echoes and
-  ``ERXUDP``), runs of spaces count as one separator and leading or trailing spaces are
-  ignored.
-* Empty lines outside a table are dropped. Anything else that cannot be understood
-  becomes :class:`~aiobroute.skstack.Unrecognized` (with the line as received, minus
-  leading noise bytes); :meth:`LineParser.feed` never raises.
+* Harmless noise is tolerated. Control bytes (0x00-0x1F except CR and LF) and 0xFF at
+  the start of a line, as seen after ``SKRESET`` or a UART glitch, are ignored (dropped
+  before an ``ERXUDP`` line or an ``SKSENDTO`` echo, which are framed differently). In
+  lines made of space-separated tokens (everything but echoes and ``ERXUDP``), runs of
+  spaces count as one separator and leading or trailing spaces are ignored.
+* Empty lines (or lines of noise and spaces only) outside a table are dropped. Anything
+  else that cannot be understood becomes :class:`~aiobroute.skstack.Unrecognized`, which
+  carries the line as received; :meth:`LineParser.feed` never raises.
 
 Memory stays bounded: a line that reaches ``max_line_length`` bytes without a line
 end is cut off, reported and the rest of it is discarded; blocks are capped too.
@@ -75,7 +75,6 @@ _MIN_MAX_LINE_LENGTH: Final = 256
 
 _CR: Final = 0x0D
 _LF: Final = 0x0A
-_SPACE: Final = 0x20
 _HEX_DIGITS: Final = b"0123456789ABCDEFabcdef"
 # Bytes ignored at the start of a line: line noise after SKRESET or a UART glitch.
 _NOISE: Final = frozenset({*range(0x20), 0xFF} - {_CR, _LF})
@@ -273,6 +272,7 @@ class LineParser:
         n = len(buf)
         pos = 0
         max_line = self._max_line
+        noise = _NOISE
         # Cached positions of the next LF / CR at or after ``pos`` (n when there is none).
         next_lf = -1
         next_cr = -1
@@ -288,13 +288,6 @@ class LineParser:
                     return pos  # a lone CR that may start the CRLF ending the discarded line
                 pos = new_pos
                 continue
-            if buf[pos] in _NOISE:
-                # Noise before a line framed by length must go now; before other lines
-                # it is stripped when the line is classified (and kept in reports).
-                start = _skip_noise(buf, pos)
-                if buf.startswith(_ERXUDP, start) or buf.startswith(_SKSENDTO, start):
-                    _LOGGER.debug("dropped noise before a line: %r", buf[pos:start])
-                    pos = start
             if buf.startswith(_ERXUDP, pos):
                 block = self._block
                 if block is not None and block.kind in (_PANDESC, _EDSCAN):
@@ -320,6 +313,14 @@ class LineParser:
                     continue
                 self._line(line, out)
                 continue
+            if buf[pos] in noise:
+                # Noise before a line framed by length must go now; before other lines
+                # it is ignored when the line is classified (and kept in reports).
+                start = _skip_noise(buf, pos)
+                if buf.startswith(_ERXUDP, start) or buf.startswith(_SKSENDTO, start):
+                    _LOGGER.debug("dropped noise before a line: %r", buf[pos:start])
+                    pos = start
+                    continue
             # An ordinary line: find its end (the first CR or LF).
             if next_lf < pos:
                 next_lf = buf.find(b"\n", pos)
@@ -705,10 +706,10 @@ def _parse_edscan(line: bytes) -> tuple[tuple[int, int], ...] | None:
     return tuple(zip(values[0::2], values[1::2], strict=True))
 
 
-def _parse_event(line: bytes) -> Message:
-    tokens = line.split(b" ")
+def _parse_event(line: bytes, tokens: list[bytes]) -> Message:
+    """Parse an EVENT line split at single spaces into ``tokens``."""
     if len(tokens) < 2 or not _is_hex(tokens[1], 2):
-        return Unrecognized(line, "malformed EVENT number")
+        return _bad_event(line, tokens, "malformed EVENT number")
     num = int(tokens[1], 16)
     rest = tokens[2:]
     sender: str | None = None
@@ -716,7 +717,7 @@ def _parse_event(line: bytes) -> Message:
         sender = rest[0].decode("ascii")
         rest = rest[1:]
     elif num != 0xC0:
-        return Unrecognized(line, "EVENT without a valid sender address")
+        return _bad_event(line, tokens, "EVENT without a valid sender address")
     side: int | None = None
     param: int | None = None
     if len(rest) == 1:
@@ -726,16 +727,23 @@ def _parse_event(line: bytes) -> Message:
         elif _is_hex(tok, 2):
             param = int(tok, 16)
         else:
-            return Unrecognized(line, "malformed EVENT SIDE/PARAM field")
+            return _bad_event(line, tokens, "malformed EVENT SIDE/PARAM field")
     elif len(rest) == 2:
         tok_side, tok_param = rest
         if not (len(tok_side) == 1 and tok_side.isdigit() and _is_hex(tok_param, 2)):
-            return Unrecognized(line, "malformed EVENT SIDE/PARAM field")
+            return _bad_event(line, tokens, "malformed EVENT SIDE/PARAM field")
         side = int(tok_side)
         param = int(tok_param, 16)
     elif rest:
-        return Unrecognized(line, "too many EVENT fields")
+        return _bad_event(line, tokens, "too many EVENT fields")
     return Event(num=num, sender=sender, side=side, param=param)
+
+
+def _bad_event(line: bytes, tokens: list[bytes], reason: str) -> Message:
+    """An EVENT line that failed to parse: try again without empty tokens (extra spaces)."""
+    if b"" in tokens:
+        return _parse_event(line, [token for token in tokens if token])
+    return Unrecognized(line, reason)
 
 
 _KNOWN_CODES = frozenset(int(code) for code in ErrorCode)
@@ -746,37 +754,21 @@ def _parse_line(line: bytes) -> Message | _Block | None:
 
     Leading noise bytes are ignored, and so are extra spaces between, before and after
     the tokens (not in echoes); an :class:`Unrecognized` still carries the line as received.
+    Tidy lines are the common case and must stay fast: untidy ones are only looked at
+    again when their first reading fails (see :func:`_parse_untidy`), or where extra
+    spaces could change a value.
     """
-    text = line
-    if line[0] in _NOISE:
-        text = line.lstrip(_NOISE_BYTES)
-        if not text:
-            return None  # only noise: an empty line
-    if text.startswith(_ECHO_PREFIXES):
-        return Echo(text.decode("ascii", "backslashreplace"))  # verbatim, spaces and all
-    if not text.isascii():
-        return Unrecognized(line, "not ASCII")
-    if text[-1] == _SPACE or text[0] == _SPACE or b"  " in text:
-        text = _squeeze(text)
-        if not text:
-            return None  # only spaces (and noise): an empty line
-    if text is line:
-        return _parse_tokens(line)
-    msg = _parse_tokens(text)
-    if isinstance(msg, Unrecognized):
-        return Unrecognized(line, msg.reason)
-    return msg
-
-
-def _parse_tokens(line: bytes) -> Message | _Block | None:
-    """Parse an ASCII line whose tokens are separated by single spaces."""
+    if line.startswith(_ECHO_PREFIXES):
+        return Echo(line.decode("ascii", "backslashreplace"))
+    if not line.isascii():
+        return _parse_untidy(line, "not ASCII")
     head, _, rest = line.partition(b" ")
     if head == b"EVENT":
-        return _parse_event(line)
+        return _parse_event(line, line.split(b" "))
     if head == b"OK":
-        return Ok(rest.decode("ascii") or None)
+        return Ok(_squeeze(rest).decode("ascii") or None) if rest else Ok()
     if head == b"FAIL":
-        code, _, text = rest.partition(b" ")
+        code, _, text = _squeeze(rest).partition(b" ")
         if len(code) == 4 and code.startswith(b"ER") and code[2:].isdigit():
             number = int(code[2:])
             known = ErrorCode(number) if number in _KNOWN_CODES else number
@@ -784,29 +776,54 @@ def _parse_tokens(line: bytes) -> Message | _Block | None:
         return Unrecognized(line, "malformed FAIL line")
     if not rest:
         if head == b"EPANDESC":
-            return _Block(_PANDESC, line)
+            return _Block(_PANDESC, head)
         if head == b"EEDSCAN":
-            return _Block(_EDSCAN, line)
+            return _Block(_EDSCAN, head)
         table = _TABLE_HEADERS.get(head)
         if table is not None:
-            return _Block(table, line)
-        if _is_ipaddr(line):
-            return AddressLine(line.decode("ascii"))
+            return _Block(table, head)
+        if _is_ipaddr(head):
+            return AddressLine(head.decode("ascii"))
     if head == b"EVER":
-        return Version(rest.decode("ascii")) if rest else Unrecognized(line, "empty EVER")
+        value = _squeeze(rest)
+        return Version(value.decode("ascii")) if value else Unrecognized(line, "empty EVER")
     if head == b"EAPPVER":
-        return AppVersion(rest.decode("ascii")) if rest else Unrecognized(line, "empty EAPPVER")
+        value = _squeeze(rest)
+        return AppVersion(value.decode("ascii")) if value else Unrecognized(line, "empty EAPPVER")
     if head == b"ESREG":
-        if rest and b" " not in rest:
-            return RegisterValue(rest.decode("ascii"))
+        value = _squeeze(rest)
+        if value and b" " not in value:
+            return RegisterValue(value.decode("ascii"))
         return Unrecognized(line, "malformed ESREG line")
     if head == b"EINFO":
-        return _parse_info(line, rest)
+        return _parse_info(line, _squeeze(rest))
     if head == b"EPONG":
-        if _is_ipaddr(rest):
-            return Pong(rest.decode("ascii"))
+        value = _squeeze(rest)
+        if _is_ipaddr(value):
+            return Pong(value.decode("ascii"))
         return Unrecognized(line, "malformed EPONG line")
-    return Unrecognized(line, "unknown line")
+    return _parse_untidy(line, "unknown line")
+
+
+def _parse_untidy(line: bytes, reason: str) -> Message | _Block | None:
+    """Read ``line`` again without leading noise and extra spaces, if it has any.
+
+    Returns :class:`Unrecognized` (``reason``) when the line is tidy already, None when
+    nothing but noise and spaces is left (an empty line).
+    """
+    text = line.lstrip(_NOISE_BYTES)
+    if text.startswith(_ECHO_PREFIXES):
+        return Echo(text.decode("ascii", "backslashreplace"))  # verbatim, spaces and all
+    if text:
+        text = _squeeze(text)
+    if text == line:
+        return Unrecognized(line, reason)
+    if not text:
+        return None
+    msg = _parse_line(text)
+    if isinstance(msg, Unrecognized):
+        return Unrecognized(line, msg.reason)  # report the line as received
+    return msg
 
 
 def _parse_info(line: bytes, rest: bytes) -> Message:
