@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aiobroute._log import TRACE
+from aiobroute._time import now_jst
 from aiobroute._version import __version__
 from aiobroute.errors import (
     AiobrouteError,
@@ -264,9 +265,11 @@ def _make_simulator(model: str) -> Simulator:
     Called inside the command's event loop with the ``--model`` value (``"BP35A1"`` when
     none was given). The simulated meter accepts ``sim.rbid`` / ``sim.password``.
     """
-    from aiobroute.testing import Simulator
+    from aiobroute.testing import SimClock, Simulator
 
-    return Simulator(model, seed=1, timing="realistic", speed=200.0)
+    # The simulated household lives in the present, 200 times faster than real time.
+    clock = SimClock(now_jst().replace(microsecond=0), speed=200.0)
+    return Simulator(model, seed=1, timing="realistic", clock=clock)
 
 
 @contextlib.asynccontextmanager

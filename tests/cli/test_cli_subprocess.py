@@ -36,7 +36,7 @@ def test_readme_first_command_prints_a_plausible_table() -> None:
     rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in out.splitlines())
     power = re.fullmatch(r"(-?\d+) W", rows["instantaneous power"])
     assert power is not None
-    assert 0 < int(power[1]) < 20_000  # a household without PV, in the afternoon
+    assert 0 < int(power[1]) < 20_000  # a household without PV draws power at any hour
     bought = Decimal(rows["cumulative bought"].removesuffix(" kWh"))
     assert bought > 0
     fixed, _, stamp = rows["fixed-time bought"].partition(" at ")
