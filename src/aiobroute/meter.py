@@ -57,7 +57,6 @@ from aiobroute.errors import (
     PropertyDecodeError,
     ReconnectingError,
     ResponseTimeoutError,
-    ScanError,
     SendError,
     ServiceNotAvailableError,
     SessionError,
@@ -74,7 +73,6 @@ from aiobroute.skstack.client import (
     SkStackClient,
     SkTimeouts,
     Subscription,
-    order_candidates,
 )
 from aiobroute.supervisor import ConnectionState, PanCache, ReconnectPolicy, WatchdogSettings
 from aiobroute.transport import ByteStream, open_port
@@ -412,20 +410,8 @@ class SmartMeter:
         return await self._join_candidates(sk, pans)
 
     async def _join_candidates(self, sk: SkStackClient, pans: Sequence[PanDescriptor]) -> JoinedPan:
-        candidates = order_candidates(pans, self._rbid)
-        if not candidates:
-            raise ScanError(
-                "no smart meter answered the active scan: check the dongle's distance to the "
-                "meter and that the B route has been activated"
-            )
-        for candidate in candidates[:-1]:
-            try:
-                self._set_state(ConnectionState.JOINING)
-                return await sk.join(candidate, rbid=self._rbid, password=self._password)
-            except (AuthenticationError, JoinTimeoutError) as exc:
-                _LOGGER.warning("join of PAN %04X failed (%s)", candidate.pan_id, exc)
         self._set_state(ConnectionState.JOINING)
-        return await sk.join(candidates[-1], rbid=self._rbid, password=self._password)
+        return await sk.join_best(pans, rbid=self._rbid, password=self._password)
 
     async def _read_attributes(self) -> None:
         """The connection reads: property maps, release and scaling (D3, D7, E1).

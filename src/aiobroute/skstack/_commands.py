@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable
 
 import attrs
 
@@ -145,6 +144,3 @@ def check_range(value: int, low: int, high: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidArgumentError(f"{what} must be an integer in {low}..{high}, got {value!r}")
     return value
-
-
-Check = Callable[[str], str]

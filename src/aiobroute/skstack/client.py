@@ -513,6 +513,13 @@ class SkStackClient:
             self._subscribers.append(sub)
         return sub
 
+    async def _next(self, sub: Subscription) -> Message:
+        """The next message of an internal subscription; the lost port's error if it went."""
+        message = await sub.get()
+        if isinstance(message, PortLost):
+            raise self._lost or PortClosedError(message.reason)
+        return message
+
     def _unsubscribe(self, sub: Subscription) -> None:
         with contextlib.suppress(ValueError):
             self._subscribers.remove(sub)
@@ -734,9 +741,7 @@ class SkStackClient:
                 return
             try:
                 async with asyncio.timeout(self.timeouts.join):
-                    message = await sub.get()
-                    if isinstance(message, PortLost):
-                        raise self._lost or PortClosedError(message.reason)
+                    await self._next(sub)  # EVENT 27 or 28
             except TimeoutError:
                 _LOGGER.debug("no EVENT 27/28 after SKTERM")
 
@@ -846,9 +851,7 @@ class SkStackClient:
             try:
                 async with asyncio.timeout(limit):
                     while True:
-                        message = await sub.get()
-                        if isinstance(message, PortLost):
-                            raise self._lost or PortClosedError(message.reason)
+                        message = await self._next(sub)
                         if isinstance(message, PanDescriptor):
                             _LOGGER.info(
                                 "found PAN %04X on channel %02X (LQI %d)",
@@ -930,9 +933,7 @@ class SkStackClient:
         try:
             async with asyncio.timeout(limit):
                 while True:
-                    message = await sub.get()
-                    if isinstance(message, PortLost):
-                        raise self._lost or PortClosedError(message.reason)
+                    message = await self._next(sub)
                     if isinstance(message, Event):
                         if message.num == EventNum.PANA_CONNECTED:
                             return
@@ -968,6 +969,17 @@ class SkStackClient:
         if pan is not None:
             return await self.join(pan, rbid=rbid, password=password)
         pans = await self.scan(durations=durations, channel_mask=channel_mask)
+        return await self.join_best(pans, rbid=rbid, password=password)
+
+    async def join_best(
+        self, pans: Sequence[PanDescriptor], *, rbid: str, password: str
+    ) -> JoinedPan:
+        """Join the first PAN that accepts us, in :func:`order_candidates` order.
+
+        Raises:
+            ScanError: ``pans`` is empty.
+            AuthenticationError, JoinTimeoutError: the last candidate failed too.
+        """
         candidates = order_candidates(pans, rbid)
         if not candidates:
             raise ScanError(
@@ -1056,9 +1068,7 @@ class SkStackClient:
         try:
             async with asyncio.timeout(self.timeouts.send_event_grace):
                 while True:
-                    message = await sub.get()
-                    if isinstance(message, PortLost):
-                        raise self._lost or PortClosedError(message.reason)
+                    message = await self._next(sub)
                     if isinstance(message, Event) and message.param in (0, 1):
                         if self._orphan_verdicts:
                             # Most likely the late verdict of an earlier send.
