@@ -21,6 +21,7 @@ import contextlib
 import csv
 import datetime as dt
 import getpass
+import importlib
 import io
 import json
 import logging
@@ -180,6 +181,10 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scan", parents=[common], help="list the PANs (meters) in range")
     sub.add_parser("info", parents=[common], help="module and meter information")
+
+    for name, (module_name, summary) in _MODULE_COMMANDS.items():
+        command = sub.add_parser(name, parents=[common], help=summary)
+        importlib.import_module(module_name).add_arguments(command)
 
     simulate = sub.add_parser(
         "simulate", help="serve the simulated dongle on a pseudo-terminal until Ctrl-C"
@@ -596,6 +601,22 @@ def _cmd_simulate(argv: list[str]) -> int:
     return simulate_main(argv)
 
 
+#: Subcommands that live in a module of their own: name -> (module, one-line help).
+#: Each module defines ``add_arguments(parser)`` and ``async def run(args, out) -> int``;
+#: it is imported only when the parser is built, and should import optional
+#: dependencies (aiomqtt, prometheus_client, sqlite3) lazily inside ``run``.
+_MODULE_COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def _command(name: str) -> Callable[[argparse.Namespace, TextIO], Any]:
+    if name in _MODULE_COMMANDS:
+        run: Callable[[argparse.Namespace, TextIO], Any] = importlib.import_module(
+            _MODULE_COMMANDS[name][0]
+        ).run
+        return run
+    return _COMMANDS[name]
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Any]] = {
     "read": _cmd_read,
     "watch": _cmd_watch,
@@ -690,7 +711,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Everything after "simulate" belongs to the simulator's own parser.
         return _cmd_simulate(arguments[1:])
     args = _parser().parse_args(arguments)
-    command = _COMMANDS[args.command]
+    command = _command(args.command)
     with _logging(args.verbose):
         args.credentials = None
         try:
