@@ -11,12 +11,18 @@ import pytest
 import aiobroute.errors
 from aiobroute.errors import (
     AiobrouteError,
+    AiobrouteTimeoutError,
     CommandError,
     FrameDecodeError,
+    JoinError,
+    JoinTimeoutError,
     MeterError,
     PropertyDecodeError,
     ResponseTimeoutError,
+    ScanError,
+    ScanTimeoutError,
     ServiceNotAvailableError,
+    UsageError,
 )
 
 # One instance per class of errors.__all__, built as the library builds it. Classes with
@@ -136,6 +142,48 @@ def test_messages_are_unchanged() -> None:
     )
     assert str(ResponseTimeoutError("no answer", epcs=(1,))) == "no answer"
     assert str(MeterError("bad", epc=1)) == "bad"
+
+
+def test_scan_and_join_timeouts_are_stage_errors_and_timeouts() -> None:
+    """``except JoinError`` / ``except ScanError`` catch their timeouts; TimeoutError too."""
+    for cls, stage in ((JoinTimeoutError, JoinError), (ScanTimeoutError, ScanError)):
+        assert issubclass(cls, stage)
+        assert issubclass(cls, AiobrouteTimeoutError)
+        assert issubclass(cls, TimeoutError)
+        with pytest.raises(stage):
+            raise cls("no EVENT in time")
+        with pytest.raises(TimeoutError):
+            raise cls("no EVENT in time")
+        assert isinstance(via_pickle(cls("late"), 2), stage)
+
+
+def test_the_documented_tree_matches_the_classes() -> None:
+    """Each class in the module docstring's tree sits under the class it is drawn under."""
+    doc = aiobroute.errors.__doc__ or ""
+    tree = [line for line in doc.splitlines() if "──" in line]
+    parents: list[tuple[int, str]] = []
+    seen = set()
+    for line in tree:
+        depth = line.index("──")
+        name = line[depth + 3 :].split()[0]
+        parents = [(d, n) for d, n in parents if d < depth]
+        cls = getattr(aiobroute.errors, name)
+        if parents:
+            assert issubclass(cls, getattr(aiobroute.errors, parents[-1][1])), name
+        parents.append((depth, name))
+        seen.add(name)
+    assert seen | {"AiobrouteError"} == set(aiobroute.errors.__all__)
+
+
+def test_command_error_transience() -> None:
+    assert CommandError(9, "SKSENDTO 1 FE80 0E1A 1 0 0005 <5 bytes>").transient
+    for code in (4, 5, 6, 10):
+        assert not CommandError(code, "SKVER").transient
+
+
+def test_usage_error_is_a_runtime_error() -> None:
+    assert issubclass(UsageError, RuntimeError)
+    assert issubclass(UsageError, AiobrouteError)
 
 
 def test_defaults_survive_a_round_trip() -> None:

@@ -44,6 +44,7 @@ EXPECTED_TOP_LEVEL = {
     "TimedEnergy",
     "TransmitLimitError",
     "TransportError",
+    "UsageError",
     "__version__",
     "errors",
     "open_port",
@@ -104,6 +105,7 @@ def test_exceptions_form_one_tree() -> None:
     assert issubclass(aiobroute.ResponseTimeoutError, TimeoutError)
     assert issubclass(aiobroute.CommandTimeoutError, TimeoutError)
     assert issubclass(aiobroute.InvalidArgumentError, ValueError)
+    assert issubclass(aiobroute.UsageError, RuntimeError)
 
 
 def test_py_typed_is_shipped() -> None:

@@ -28,6 +28,7 @@ from aiobroute.errors import (
     SessionError,
     TransmitLimitError,
     TransportError,
+    UsageError,
 )
 from aiobroute.meter import MeterTimeouts, SmartMeter
 from aiobroute.models import InstantCurrent, IntervalEnergy, MeterInfo, Notification, TimedEnergy
@@ -73,6 +74,7 @@ __all__ = [
     "TimedEnergy",
     "TransmitLimitError",
     "TransportError",
+    "UsageError",
     "WatchdogSettings",
     "__version__",
     "errors",

@@ -1,8 +1,11 @@
 """The exception tree of aiobroute.
 
 Every exception the library raises on purpose derives from :class:`AiobrouteError`.
-Timeouts also derive from the built-in :class:`TimeoutError`, and caller mistakes
-(bad arguments) also derive from :class:`ValueError`, so generic handlers keep working::
+Timeouts also derive from the built-in :class:`TimeoutError`, caller mistakes (bad
+arguments) also derive from :class:`ValueError`, and misuse of an object also derives
+from :class:`RuntimeError`, so generic handlers keep working. The scan and join
+timeouts derive from both their stage's error and the timeout base, so both
+``except JoinError`` and ``except TimeoutError`` catch a :class:`JoinTimeoutError`::
 
     AiobrouteError
     ├── InvalidArgumentError (ValueError)     the caller passed something we refuse to send
@@ -12,15 +15,18 @@ Timeouts also derive from the built-in :class:`TimeoutError`, and caller mistake
     ├── TransportError                        the serial port / socket failed or vanished
     │   └── PortClosedError                   the port was closed (unplugged, peer closed)
     ├── ClientClosedError                     the client was closed; no more calls
+    ├── UsageError (RuntimeError)             misuse, e.g. an object used from another event loop
     ├── AiobrouteTimeoutError (TimeoutError)  any timeout
     │   ├── CommandTimeoutError               an SK command got no status line in time
-    │   ├── ScanTimeoutError                  an active scan never finished (no EVENT 22)
-    │   ├── JoinTimeoutError                  PANA never ended with EVENT 24 or 25
+    │   ├── ScanTimeoutError (ScanError)      an active scan never finished (no EVENT 22)
+    │   ├── JoinTimeoutError (JoinError)      PANA never ended with EVENT 24 or 25
     │   └── ResponseTimeoutError              the meter did not answer an ECHONET request
     ├── CommandError                          FAIL ERxx from the module (code + redacted command)
     ├── ScanError                             the active scan found no usable PAN
-    ├── JoinError                             PANA authentication failed
-    │   └── AuthenticationError               EVENT 24: the B-route ID/password are the likely cause
+    │   └── ScanTimeoutError                  (also a timeout, see above)
+    ├── JoinError                             joining failed
+    │   ├── AuthenticationError               EVENT 24: the B-route ID/password are the likely cause
+    │   └── JoinTimeoutError                  (also a timeout, see above)
     ├── SendError                             SKSENDTO was refused or EVENT 21 reported failure
     │   └── TransmitLimitError                the ARIB transmit-time limit is active (EVENT 32)
     ├── SessionError                          no PANA session (expired, terminated, never joined)
@@ -60,6 +66,7 @@ __all__ = [
     "SessionError",
     "TransmitLimitError",
     "TransportError",
+    "UsageError",
 ]
 
 
@@ -143,20 +150,22 @@ class ClientClosedError(AiobrouteError):
     """The client has been closed and cannot be used any more."""
 
 
+class UsageError(AiobrouteError, RuntimeError):
+    """The object was used in a way it does not support.
+
+    For example a :class:`~aiobroute.SmartMeter` connected in one event loop and then
+    called from another one (another thread, or a second :func:`asyncio.run`): its
+    tasks, locks and futures belong to the first loop, so the call fails at once
+    instead of waiting for an answer that cannot arrive.
+    """
+
+
 class AiobrouteTimeoutError(AiobrouteError, TimeoutError):
     """Base class of every timeout; also a built-in :class:`TimeoutError`."""
 
 
 class CommandTimeoutError(AiobrouteTimeoutError):
     """An SK command did not complete within its timeout."""
-
-
-class ScanTimeoutError(AiobrouteTimeoutError):
-    """An active scan did not report its end (EVENT 22) in time."""
-
-
-class JoinTimeoutError(AiobrouteTimeoutError):
-    """PANA authentication ended with neither EVENT 25 nor EVENT 24 in time."""
 
 
 class ResponseTimeoutError(AiobrouteTimeoutError):
@@ -184,12 +193,25 @@ class CommandError(AiobrouteError):
         meaning: the short description of the code given to the constructor (may be empty).
     """
 
+    #: Codes of errors that say nothing about the command itself: ``ER09`` (UART input
+    #: error: the line was damaged on its way to the module). Sending it again is safe.
+    TRANSIENT_CODES = frozenset({9})
+
     def __init__(self, code: int, command: str, meaning: str = "") -> None:
         detail = f" ({meaning})" if meaning else ""
         super().__init__(f"module answered FAIL ER{code:02d}{detail} to {command!r}")
         self.code = code
         self.command = command
         self.meaning = meaning
+
+    @property
+    def transient(self) -> bool:
+        """True when the same command may simply be sent again (see ``TRANSIENT_CODES``).
+
+        ``ER10`` (execution failed) is not transient: on SKSENDTO it means there is no
+        session, which only a rejoin fixes.
+        """
+        return self.code in self.TRANSIENT_CODES
 
     def __reduce__(self) -> tuple[Any, ...]:
         args = (self.code, self.command, self.meaning)
@@ -200,8 +222,22 @@ class ScanError(AiobrouteError):
     """No PAN (smart meter) answered the active scan."""
 
 
+class ScanTimeoutError(ScanError, AiobrouteTimeoutError):
+    """An active scan did not report its end (EVENT 22) in time.
+
+    Both a :class:`ScanError` and a timeout (:class:`AiobrouteTimeoutError`).
+    """
+
+
 class JoinError(AiobrouteError):
     """Joining the meter's PAN failed."""
+
+
+class JoinTimeoutError(JoinError, AiobrouteTimeoutError):
+    """PANA authentication ended with neither EVENT 25 nor EVENT 24 in time.
+
+    Both a :class:`JoinError` and a timeout (:class:`AiobrouteTimeoutError`).
+    """
 
 
 class AuthenticationError(JoinError):
