@@ -17,6 +17,7 @@ import itertools
 import logging
 import os
 import random
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from decimal import Decimal
 from types import MappingProxyType, TracebackType
@@ -24,9 +25,19 @@ from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
+from aiobroute._log import RateLimitedLog
 from aiobroute._tasks import cancel_and_wait
 from aiobroute._time import JST, now_jst
-from aiobroute.echonet import CONTROLLER, NODE_PROFILE, SMART_METER, Eoj, Esv, Frame, Property
+from aiobroute.echonet import (
+    CONTROLLER,
+    MAX_COEFFICIENT,
+    NODE_PROFILE,
+    SMART_METER,
+    Eoj,
+    Esv,
+    Frame,
+    Property,
+)
 from aiobroute.echonet.properties import (
     CumulativeEnergyAtTime,
     DayHistory,
@@ -48,6 +59,7 @@ from aiobroute.errors import (
     AiobrouteError,
     AuthenticationError,
     ClientClosedError,
+    CommandError,
     CommandTimeoutError,
     FrameDecodeError,
     InvalidArgumentError,
@@ -62,6 +74,7 @@ from aiobroute.errors import (
     SessionError,
     TransmitLimitError,
     TransportError,
+    UsageError,
 )
 from aiobroute.models import InstantCurrent, IntervalEnergy, MeterInfo, Notification, TimedEnergy
 from aiobroute.skstack import Event, EventNum, ModuleFamily, PanDescriptor, RxUdp
@@ -88,6 +101,8 @@ _ZERO = dt.timedelta(0)
 _LARGE = frozenset({0xE2, 0xE4, 0xEC, 0xEE})
 _ENERGY_EPCS = frozenset({0xE0, 0xE3})
 _NOTIFICATION_LIMIT = 1024
+#: Years a meter's clock (0x98) may plausibly show; others are a reset or broken clock.
+_PLAUSIBLE_YEARS = range(2000, 2100)
 _METER_CLASS = SMART_METER.class_id
 _T = TypeVar("_T")
 
@@ -219,7 +234,11 @@ class SmartMeter:
         self._dispatcher: asyncio.Task[None] | None = None
         # Supervision.
         self._state = ConnectionState.CLOSED
-        self._state_queues: list[_Queue[ConnectionState]] = []
+        # Iterators handed out by states() and notifications() hold their queue; the
+        # meter only refers to it weakly, so an iterator dropped unread is forgotten.
+        self._state_queues: weakref.WeakSet[_Queue[ConnectionState]] = weakref.WeakSet()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connect_lock = asyncio.Lock()
         self._ready = asyncio.Event()
         self._trouble: asyncio.Queue[str] = asyncio.Queue()
         self._supervisor: asyncio.Task[None] | None = None
@@ -240,7 +259,7 @@ class SmartMeter:
         self._request_lock = asyncio.Lock()
         self._history_lock = asyncio.Lock()
         self._last_request = 0.0
-        self._subscribers: list[_Queue[Notification]] = []
+        self._subscribers: weakref.WeakSet[_Queue[Notification]] = weakref.WeakSet()
         self._instances: tuple[Eoj, ...] = ()
         self._instances_seen = asyncio.Event()
         self._batch_limit: int | None = None
@@ -306,8 +325,8 @@ class SmartMeter:
         if self._closed:
             queue.end()
         else:
-            self._state_queues.append(queue)
-        return _drain(queue, self._state_queues)
+            self._state_queues.add(queue)
+        return _Feed(queue, self._state_queues)
 
     def _set_state(self, state: ConnectionState) -> None:
         if state is self._state:
@@ -331,22 +350,42 @@ class SmartMeter:
             ScanError: no meter answered the scan.
             AuthenticationError: PANA failed (wrong ID/password most likely).
             ResponseTimeoutError: the meter did not answer the connection reads.
+            MeterError: the meter's scaling properties are missing or malformed.
+            UsageError: the meter was connected in another event loop.
+
+        Concurrent calls are serialised: a second call waits for the first and returns
+        once the meter is connected (or raises :class:`ClientClosedError` if the first
+        call failed and closed it).
         """
-        if self._closed:
-            raise ClientClosedError("this SmartMeter was closed; create a new one")
-        if self._connected_once:
-            return
-        try:
-            await self._establish(first=True)
-            await self._read_attributes()
-        except BaseException:
-            await self._shutdown(terminate=False)
-            raise
-        self._connected_once = True
-        self._set_state(ConnectionState.READY)
-        self._supervisor = asyncio.create_task(self._supervise(), name="aiobroute-supervisor")
-        if self.watchdog.push_grace is not None:
-            self._push_watch = asyncio.create_task(self._watch_pushes(), name="aiobroute-push")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        self._check_loop()
+        async with self._connect_lock:
+            if self._closed:
+                raise ClientClosedError("this SmartMeter was closed; create a new one")
+            if self._connected_once:
+                return
+            try:
+                await self._establish(first=True)
+                await self._read_attributes()
+            except BaseException:
+                await self._shutdown(terminate=False)
+                raise
+            self._connected_once = True
+            self._set_state(ConnectionState.READY)
+            self._supervisor = asyncio.create_task(self._supervise(), name="aiobroute-supervisor")
+            if self.watchdog.push_grace is not None:
+                self._push_watch = asyncio.create_task(self._watch_pushes(), name="aiobroute-push")
+
+    def _check_loop(self) -> None:
+        """Refuse at once a call from an event loop other than the one that connected."""
+        loop = self._loop
+        if loop is not None and asyncio.get_running_loop() is not loop:
+            raise UsageError(
+                "this SmartMeter was connected in another event loop; its tasks and "
+                "futures live there: create, connect and use a SmartMeter in one loop"
+            )
 
     async def _open_stream(self) -> ByteStream:
         port = self._port
@@ -418,14 +457,19 @@ class SmartMeter:
 
         One Get asks for all of them (the meter's own 0xD5 announcement usually arrives
         meanwhile; INF_REQ asks for it otherwise). With a cache file that already holds
-        this meter's attributes, nothing is read at all.
+        this meter's attributes, only the meter's clock (0x97/0x98) is read.
         """
         joined = self._joined
         cached = self._cache.load_attributes(joined.pan.addr) if self._cache and joined else None
         if cached is not None and self._apply_cached(cached):
             _LOGGER.info("meter attributes taken from the cache file")
+            # The clock is not an attribute: it drifts, and may be set. One Get.
+            await self._read_clock(gate=False)
         else:
             values = await self._get_raw(_ATTRIBUTE_EPCS, limit_to_map=False, gate=False)
+            get_map = values.get(0x9F)
+            if isinstance(get_map, frozenset) and 0xD3 in get_map and 0xD3 not in values:
+                values.update(await self._read_coefficient())
             self._apply_attributes(values)
             if self._cache is not None and joined is not None:
                 self._cache.save(
@@ -448,6 +492,18 @@ class SmartMeter:
             self._digits if self._digits is not None else "?",
         )
 
+    async def _read_coefficient(self) -> dict[int, object]:
+        """Read 0xD3 alone: it is in the Get map but was dropped or malformed in the batch."""
+        try:
+            return await self._get_raw((0xD3,), limit_to_map=False, gate=False, strict=True)
+        except PropertyDecodeError as exc:
+            raise MeterError(
+                f"the meter sent a malformed coefficient (0xD3): {exc.reason}; "
+                "energy cannot be scaled",
+                epc=0xD3,
+                stage="connect",
+            ) from exc
+
     def _apply_attributes(self, values: dict[int, object]) -> None:
         get_map = _maybe(values.get(0x9F), frozenset)
         if get_map is None:
@@ -462,10 +518,7 @@ class SmartMeter:
         self._standard_version = _maybe(values.get(0x82), StandardVersion)
         self._announcement_map = _maybe(values.get(0x9D), frozenset) or frozenset()
         self._set_map = _maybe(values.get(0x9E), frozenset) or frozenset()
-        coefficient = values.get(0xD3)
-        if coefficient == 0:
-            _LOGGER.warning("the meter reports a coefficient (0xD3) of 0; using 1")
-        self._coefficient = coefficient if isinstance(coefficient, int) and coefficient else 1
+        self._coefficient = _coefficient(values.get(0xD3), listed=0xD3 in get_map)
         digits = values.get(0xD7)
         self._digits = digits if isinstance(digits, int) else None
         self._unit_code = int(unit)
@@ -474,6 +527,16 @@ class SmartMeter:
 
     def _set_clock(self, meter_date: object, meter_time: object) -> None:
         if isinstance(meter_date, dt.date) and isinstance(meter_time, dt.time):
+            if meter_date.year not in _PLAUSIBLE_YEARS:
+                _LOGGER.warning(
+                    "ignoring the meter's implausible clock (%s %s); using the host's clock "
+                    "in Japan time",
+                    meter_date.isoformat(),
+                    meter_time.isoformat(),
+                )
+                self._clock_offset = _ZERO
+                self._clock_known = True
+                return
             meter_now = dt.datetime.combine(meter_date, meter_time, tzinfo=JST)
             offset = meter_now - now_jst()
             # 0x97 has minute resolution: ignore offsets below a minute.
@@ -527,16 +590,22 @@ class SmartMeter:
         return True
 
     async def _ensure_clock(self) -> None:
-        """Learn the meter's clock (0x97/0x98) once per process when it is unknown."""
-        if self._clock_known or not {0x97, 0x98} <= self._get_map:
+        """Learn the meter's clock (0x97/0x98) when it is unknown (after a reconnect)."""
+        if not self._clock_known:
+            await self._read_clock(gate=True)
+
+    async def _read_clock(self, *, gate: bool) -> None:
+        """Measure the meter's clock offset with one Get of 0x98 and 0x97."""
+        if not {0x97, 0x98} <= self._get_map:
             return
-        values = await self._get_raw((0x98, 0x97))
+        values = await self._get_raw((0x98, 0x97), gate=gate)
         self._set_clock(values.get(0x98), values.get(0x97))
 
     async def close(self) -> None:
         """End the session (best effort), stop every task and close the port."""
         if self._closed:
             return
+        self._check_loop()
         await self._shutdown(terminate=True)
 
     async def _shutdown(self, *, terminate: bool) -> None:
@@ -720,9 +789,8 @@ class SmartMeter:
     def _after_recovery(self) -> None:
         self.reconnects += 1
         self._timeouts_in_a_row = 0
-        # A dead link makes big Gets time out too: relearn the meter's limit afresh,
-        # and measure the meter's clock again (the host's may have been stepped).
-        self._batch_limit = None
+        # Measure the meter's clock again (the host's may have been stepped). The batch
+        # limit stays: only the meter's own refusals (Get_SNA) set it.
         self._clock_known = False
         self._settle()
 
@@ -964,6 +1032,7 @@ class SmartMeter:
         count: bool = True,
     ) -> Frame:
         """Send a request and wait for its answer, retrying with fresh TIDs."""
+        self._check_loop()
         if self._closed or self._closing:
             raise ClientClosedError("meter is closed")
         epcs = tuple(p.epc for p in props)
@@ -972,6 +1041,9 @@ class SmartMeter:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget
         sent = False
+        # The module itself failed (no status line to SKSENDTO, a transient FAIL): the
+        # request failed as surely as when the meter stays silent; it counts the same.
+        module_failed = False
         async with self._request_lock:
             if not gate:
                 # Internal requests (the probe, the connection reads) get their whole
@@ -988,17 +1060,26 @@ class SmartMeter:
                 waiter = _Waiter(tid, deoj, esv, epcs, loop.create_future())
                 self._waiters[tid] = waiter
                 try:
-                    await self._send_frame(frame)
+                    await self._send_within(frame, deadline)
                     sent = True
                     wait = min(self.timeouts.attempt, max(deadline - loop.time(), 0.0))
                     async with asyncio.timeout(wait):
                         answer = await waiter.future
                     self._timeouts_in_a_row = 0
                     return answer
+                except CommandTimeoutError as exc:
+                    module_failed = True
+                    _LOGGER.warning("the module did not take %s: %s", esv.name, exc)
                 except TimeoutError:
                     _LOGGER.info(
                         "no answer to %s %s (attempt %d)", esv.name, _hex(epcs), attempt + 1
                     )
+                except CommandError as exc:
+                    if not exc.transient:
+                        raise
+                    # ER09: the line was damaged on the UART; the module sent nothing.
+                    module_failed = True
+                    _LOGGER.info("sending %s failed (%s); retrying", esv.name, exc)
                 except ReconnectingError:
                     if not (gate and self.wait_for_reconnect):
                         raise
@@ -1032,7 +1113,7 @@ class SmartMeter:
                         # being sent; when the send then fails too, nobody awaits it:
                         # retrieve its exception so asyncio does not log it at GC.
                         waiter.future.exception()
-        if count and sent:
+        if count and (sent or module_failed):
             self._timeouts_in_a_row += 1
             if self._timeouts_in_a_row >= self.watchdog.timeouts_before_probe:
                 self._signal("probe")
@@ -1040,6 +1121,19 @@ class SmartMeter:
             f"the meter did not answer {esv.name} {_hex(epcs)} ({stage}) within {budget:.0f} s",
             epcs=epcs,
         )
+
+    async def _send_within(self, frame: Frame, deadline: float) -> None:
+        """Send one frame; a module that does not take it before ``deadline`` times out."""
+        remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
+        try:
+            async with asyncio.timeout(remaining):
+                await self._send_frame(frame)
+        except CommandTimeoutError:
+            raise
+        except TimeoutError:
+            raise CommandTimeoutError(
+                "the module did not accept the request within its budget"
+            ) from None
 
     async def transmit_time_ms(self) -> int:
         """The module's accumulated transmit time in ms (register SFD), for pacing fast polls.
@@ -1065,6 +1159,7 @@ class SmartMeter:
         EPCs missing from the Get map are not asked for; EPCs the meter refuses (PDC 0 in
         a Get_SNA) are absent from the result.
         """
+        self._check_loop()
         wanted = list(dict.fromkeys(epcs))
         for epc in wanted:
             if not 0 <= epc <= 0xFF:
@@ -1093,22 +1188,16 @@ class SmartMeter:
                     f"the meter did not answer Get {_hex(wanted)} in time", epcs=tuple(wanted)
                 )
             budget = remaining if len(batch) > 1 or len(wanted) > 1 else None
-            try:
-                frame = await self._transact(
-                    Esv.GET,
-                    [Property(e) for e in batch],
-                    deoj=eoj,
-                    stage="get",
-                    gate=gate,
-                    budget=budget,
-                )
-            except ResponseTimeoutError:
-                if len(batch) > 1:
-                    self._learn_limit(len(batch))
-                    half = len(batch) // 2
-                    pending[:0] = [batch[:half], batch[half:]]
-                    continue
-                raise
+            # A timeout is no refusal (the radio faded, the link died): it is raised, and
+            # teaches nothing about how many EPCs the meter takes per Get.
+            frame = await self._transact(
+                Esv.GET,
+                [Property(e) for e in batch],
+                deoj=eoj,
+                stage="get",
+                gate=gate,
+                budget=budget,
+            )
             answered = {p.epc: p.edt for p in frame.properties if p.edt}
             if frame.esv is Esv.GET_SNA and not answered and len(batch) > 1:
                 # A meter that caps the EPCs per Get refuses the whole frame.
@@ -1219,10 +1308,15 @@ class SmartMeter:
         newest = self._meter_time(history.newest_at)
         if newest is None:
             return []
-        entries = [
-            IntervalEnergy(newest - step * index, self._kwh(normal), self._kwh(reverse))
-            for index, (normal, reverse) in enumerate(history.raw_pairs)
-        ]
+        try:
+            entries = [
+                IntervalEnergy(newest - step * index, self._kwh(normal), self._kwh(reverse))
+                for index, (normal, reverse) in enumerate(history.raw_pairs)
+            ]
+        except OverflowError:
+            raise MeterError(
+                f"the meter's history ends at an impossible time ({history.newest_at})"
+            ) from None
         entries.reverse()
         return entries
 
@@ -1428,22 +1522,28 @@ class SmartMeter:
         if self._closed:
             queue.end()
         else:
-            self._subscribers.append(queue)
-        return _drain(queue, self._subscribers)
+            self._subscribers.add(queue)
+        return _Feed(queue, self._subscribers)
 
 
 class _Queue(Generic[_T]):
-    """An unbounded-but-capped FIFO with an end marker, for user-facing iterators."""
+    """A capped FIFO with an end marker, for user-facing iterators."""
 
     def __init__(self) -> None:
         self._items: collections.deque[_T] = collections.deque()
         self._event = asyncio.Event()
         self._ended = False
+        self.dropped = 0
+        self._overflow_log = RateLimitedLog(_LOGGER)
 
     def put(self, item: _T) -> None:
         if len(self._items) >= _NOTIFICATION_LIMIT:
             self._items.popleft()
-            _LOGGER.warning("a consumer is not keeping up; dropped the oldest item")
+            self.dropped += 1
+            self._overflow_log.log(
+                "a consumer is not keeping up; dropped the oldest item (%d so far)",
+                self.dropped,
+            )
         self._items.append(item)
         self._event.set()
 
@@ -1460,16 +1560,38 @@ class _Queue(Generic[_T]):
         return self._items.popleft()
 
 
-async def _drain(queue: _Queue[_T], registry: list[_Queue[_T]]) -> AsyncIterator[_T]:
-    try:
-        while True:
-            item = await queue.get()
-            if item is None:
-                return
-            yield item
-    finally:
-        with contextlib.suppress(ValueError):
-            registry.remove(queue)
+class _Feed(AsyncIterator[_T]):
+    """The iterator of :meth:`SmartMeter.states` and :meth:`SmartMeter.notifications`.
+
+    It alone holds its queue; the meter's registry is a weak set. An iterator that is
+    dropped, iterated or not, takes its queue with it: nothing piles up for nobody.
+    """
+
+    def __init__(self, queue: _Queue[_T], registry: weakref.WeakSet[_Queue[_T]]) -> None:
+        self._queue: _Queue[_T] | None = queue
+        self._registry = registry
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> _T:
+        queue = self._queue
+        if queue is None:
+            raise StopAsyncIteration
+        item = await queue.get()
+        if item is None:
+            self._stop()
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        """Stop receiving (``break`` out of ``async for`` does not need it)."""
+        self._stop()
+
+    def _stop(self) -> None:
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            self._registry.discard(queue)
 
 
 class _GiveUpError(Exception):
@@ -1496,6 +1618,26 @@ def _try_decode(eoj: Eoj, epc: int, edt: bytes | None) -> object:
         return _decode(eoj, epc, edt)
     except PropertyDecodeError:
         return None
+
+
+def _coefficient(value: object, *, listed: bool) -> int:
+    """The 0xD3 coefficient to scale energy with; never a guess for a listed property.
+
+    Absent from the Get map, the coefficient is 1 by the specification; listed, it must
+    be a valid value (1..999999), else energy cannot be scaled.
+    """
+    if isinstance(value, int) and 1 <= value <= MAX_COEFFICIENT:
+        return value
+    if listed:
+        raise MeterError(
+            f"the meter lists a coefficient (0xD3) but sent an invalid one ({value!r}); "
+            "energy cannot be scaled",
+            epc=0xD3,
+            stage="connect",
+        )
+    if value is not None:
+        _LOGGER.warning("ignoring the unlisted coefficient (0xD3) %r; using 1", value)
+    return 1
 
 
 def _maybe(value: object, kind: type[Any]) -> Any:

@@ -24,7 +24,7 @@ from typing import Self
 
 import attrs
 
-from aiobroute._log import TRACE, Redactor
+from aiobroute._log import TRACE, RateLimitedLog, Redactor
 from aiobroute._tasks import cancel_and_wait
 from aiobroute.errors import (
     AuthenticationError,
@@ -182,6 +182,7 @@ class Subscription:
         self._event = asyncio.Event()
         self._ended = False
         self.dropped = 0
+        self._overflow_log = RateLimitedLog(_LOGGER)
 
     def _put(self, message: Message) -> None:
         if self._ended:
@@ -197,8 +198,9 @@ class Subscription:
         if len(self._queue) >= _SUBSCRIPTION_LIMIT:
             self._queue.popleft()
             self.dropped += 1
-            if self.dropped in (1, 100, 10000):
-                _LOGGER.warning("event subscriber is not keeping up; dropped %d", self.dropped)
+            self._overflow_log.log(
+                "event subscriber is not keeping up; dropped %d so far", self.dropped
+            )
         self._queue.append(message)
         self._event.set()
 
