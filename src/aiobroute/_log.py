@@ -99,9 +99,8 @@ class RateLimitedLog:
             self._last = now
             held, self._suppressed = self._suppressed, 0
         if held:
-            self._logger.log(
-                self._level, message + " (%d similar messages suppressed)", *args, held
-            )
+            template = message + " (%d similar messages suppressed)"
+            self._logger.log(self._level, template, *args, held)
         else:
             self._logger.log(self._level, message, *args)
         return True

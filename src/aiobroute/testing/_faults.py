@@ -40,6 +40,9 @@ class FaultKind(enum.Enum):
     SILENT = "silent"
     #: One line of garbage bytes on the UART.
     GARBAGE = "garbage"
+    #: The module's firmware hangs: no answer to any command, no output at all, for
+    #: ``duration_s`` (None: for good).
+    HANG = "hang"
 
 
 @attrs.frozen(kw_only=True)
@@ -50,7 +53,7 @@ class ScheduledFault:
         kind: What happens.
         at_s: Simulated seconds after the simulator started serving.
         after_frames: Fires once this many datagrams reached the meter.
-        duration_s: How long it lasts (TX_LIMIT, UNPLUG, SILENT).
+        duration_s: How long it lasts (TX_LIMIT, UNPLUG, SILENT, HANG).
     """
 
     kind: FaultKind
@@ -111,7 +114,7 @@ class FaultPlan:
         ``garbage=0.01``, ``garble=0.01``, ``seed=3``, ``slow=4``, ``no-beacon``,
         ``neighbour``, ``silent``, and scheduled faults ``KIND@SECONDS`` or
         ``KIND@#FRAMES``, optionally ``+DURATION``: ``expiry@600``, ``tx-limit@#20+300``,
-        ``unplug@900+10``. Kinds are the :class:`FaultKind` values.
+        ``unplug@900+10``, ``hang@#5+60``. Kinds are the :class:`FaultKind` values.
 
         Raises:
             ValueError: an item is not understood.

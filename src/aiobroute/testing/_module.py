@@ -327,6 +327,7 @@ class SimulatedModule:
 
         # Environment.
         self.silent = self.faults.silent
+        self.hung = False
         self._port: DevicePort | None = None
         self._reader: asyncio.Task[None] | None = None
         self._radio_tasks: set[asyncio.Task[None]] = set()
@@ -409,6 +410,22 @@ class SimulatedModule:
             raise RuntimeError("a port is already attached")
         self._power_on()
         self._port = port
+        self._reader = self._start(self._read_loop(port), self._finished_reader)
+
+    def swap_port(self, port: DevicePort) -> None:
+        """Serve on ``port`` instead, without a power cycle (the host reopened the port).
+
+        The module keeps its registers, session and state (a hang too); a half-typed
+        command line is lost with the old port.
+        """
+        if self._port is None:
+            raise RuntimeError("no port is attached")
+        if self._reader is not None:
+            self._reader.cancel()
+            self._finished.append(self._reader)
+        old, self._port = self._port, port
+        old.close_nowait()
+        self._uart = UartInput()
         self._reader = self._start(self._read_loop(port), self._finished_reader)
 
     def detach(self) -> None:
@@ -515,7 +532,7 @@ class SimulatedModule:
         self._raw_write(data)
 
     def _raw_write(self, data: bytes) -> None:
-        if self._port is None:
+        if self._port is None or self.hung:
             return
         self.output.append(data)
         try:
@@ -579,6 +596,8 @@ class SimulatedModule:
                 data = await port.read()
             except PortClosedError:
                 return
+            if self.hung:
+                continue  # the firmware reads nothing while it hangs
             for item in self._uart.feed(data):
                 if isinstance(item, SendToCommand):
                     await self._handle_sendto(item)
@@ -1346,6 +1365,13 @@ class SimulatedModule:
         self._end_session()
         self._emit_event(EventNum.SESSION_TERMINATE_REQUESTED, session.paa)
         return True
+
+    def set_hung(self, hung: bool) -> None:
+        """The firmware hangs (True): it reads no command and prints nothing, not even
+        an event or a received datagram, until released (False). The radio state (the
+        session) is kept, as after a real hang that ends by itself.
+        """
+        self.hung = hung
 
     def set_silent(self, silent: bool) -> None:
         """Make the meter stop (or resume) answering anything on the radio."""

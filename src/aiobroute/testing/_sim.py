@@ -122,8 +122,8 @@ class Simulator:
     async def memory(self) -> AsyncIterator[MemoryStream]:
         """Serve on an in-memory pipe; yields the host end.
 
-        After :meth:`unplug` / :meth:`replug` the host end changes: get the current one
-        from :meth:`host_stream`.
+        After :meth:`unplug` / :meth:`replug`, or after the host closed its end, the
+        host end changes: get the current one from :meth:`host_stream`.
         """
         async with self._serving("memory"):
             yield self.host_stream()
@@ -214,6 +214,12 @@ class Simulator:
             raise RuntimeError("the simulator is not serving in memory")
         if self._host is None or not self.module.attached:
             raise PortClosedError("sim://host: unplugged")
+        if self._host.closed:
+            # The host closed its end: like reopening a serial port, a new pipe to the
+            # same module, still powered (its state and session are kept).
+            host, device = memory_pipe(host_name="sim://host", device_name="sim://device")
+            self._host = host
+            self.module.swap_port(device)
         return self._host
 
     @property
@@ -271,6 +277,10 @@ class Simulator:
         """Make the meter stop (True) or resume (False) answering on the radio."""
         self.module.set_silent(silent)
 
+    def set_hung(self, hung: bool) -> None:
+        """Hang the module's firmware (True: no answer, no output) or release it (False)."""
+        self.module.set_hung(hung)
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
@@ -307,6 +317,11 @@ class Simulator:
             if duration is not None:
                 await self.clock.sleep(duration)
                 self.set_silent(False)
+        elif kind is FaultKind.HANG:
+            self.set_hung(True)
+            if duration is not None:
+                await self.clock.sleep(duration)
+                self.set_hung(False)
 
     # ----------------------------------------------------------- ground truth
 
