@@ -390,3 +390,16 @@ async def test_late_answer_of_an_abandoned_command_is_not_taken_for_the_next(  #
     assert module.lines[-2:] == ["SKVER", "SKINFO"]  # resynchronised before SKINFO
     assert await client.version() == "1.2.10"
     assert module.lines[-1] == "SKVER"  # no second resync once in step
+
+
+async def test_subscription_overflow_warning_is_rate_limited(scripted, caplog) -> None:  # type: ignore[no-untyped-def]
+    client, module = scripted(lambda module, line, payload: None)
+    with client.subscribe() as events, caplog.at_level(logging.WARNING, logger="aiobroute"):
+        module.send(*[f"EVENT 29 {ADDR}"] * (4096 + 300))
+        async with asyncio.timeout(5):
+            while events.dropped < 300:  # noqa: ASYNC110 - the reader task fills it
+                await asyncio.sleep(0.01)
+        first = await events.get(timeout=1)
+    assert isinstance(first, Event)
+    overflow = [r for r in caplog.records if "not keeping up" in r.getMessage()]
+    assert len(overflow) == 1  # 300 drops, one warning

@@ -250,3 +250,49 @@ async def test_simulators_can_share_a_clock() -> None:
             host_a, host_b = Host(a), Host(b)
             assert b"EVER 1.2.10" in await host_a.until(b"OK\r\n")
             assert b"EVER 1.5.2" in await host_b.until(b"OK\r\n")
+
+
+async def test_scheduled_hang_silences_the_module_until_it_ends() -> None:
+    plan = FaultPlan.parse("hang@10+30")
+    assert plan.scheduled == (ScheduledFault(kind=FaultKind.HANG, at_s=10, duration_s=30),)
+    sim = Simulator(timing="instant", faults=plan, clock=SimClock(speed=1e-6))
+    async with sim.memory() as stream:
+        host = Host(stream)
+        await join(sim, host)
+        sim.clock.advance(10)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert sim.module.hung
+        written = len(sim.output)
+        await host.send(b"SKVER\r\n")
+        await sendto(sim, host)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert len(sim.output) == written  # nothing at all: no echo, OK, EVENT or ERXUDP
+        assert sim.frames_to_meter == 0  # the hung module sent nothing either
+        sim.clock.advance(30)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not sim.module.hung
+        host.buf.clear()
+        await host.send(b"\r\nSKVER\r\n")
+        assert b"EVER 1.2.10" in await host.until(b"OK\r\n")
+        assert sim.session_active  # the radio side survived the hang
+
+
+async def test_host_reopening_the_memory_port_keeps_the_module_state() -> None:
+    sim = Simulator(timing="instant")
+    async with sim.memory() as stream:
+        host = Host(stream)
+        await join(sim, host)
+        await stream.close()  # the host closes its end, as a client closing the port
+        again = sim.host_stream()
+        assert again is not stream
+        assert not again.closed
+        assert sim.session_active  # no power cycle: the session is still up
+        reopened = Host(again)
+        await reopened.send(b"SKVER\r\n")
+        answer = await reopened.until(b"OK\r\n")
+        assert answer.endswith(b"EVER 1.2.10\r\nOK\r\n")
+        assert b"SKVER" not in answer  # echo is still off: the registers were kept
+        assert sim.host_stream() is again
