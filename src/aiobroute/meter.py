@@ -326,7 +326,7 @@ class SmartMeter:
             queue.end()
         else:
             self._state_queues.add(queue)
-        return _Feed(queue, self._state_queues)
+        return _Feed(queue, self._state_queues, self._check_loop)
 
     def _set_state(self, state: ConnectionState) -> None:
         if state is self._state:
@@ -1523,7 +1523,7 @@ class SmartMeter:
             queue.end()
         else:
             self._subscribers.add(queue)
-        return _Feed(queue, self._subscribers)
+        return _Feed(queue, self._subscribers, self._check_loop)
 
 
 class _Queue(Generic[_T]):
@@ -1567,9 +1567,15 @@ class _Feed(AsyncIterator[_T]):
     dropped, iterated or not, takes its queue with it: nothing piles up for nobody.
     """
 
-    def __init__(self, queue: _Queue[_T], registry: weakref.WeakSet[_Queue[_T]]) -> None:
+    def __init__(
+        self,
+        queue: _Queue[_T],
+        registry: weakref.WeakSet[_Queue[_T]],
+        check_loop: Callable[[], None],
+    ) -> None:
         self._queue: _Queue[_T] | None = queue
         self._registry = registry
+        self._check_loop = check_loop
 
     def __aiter__(self) -> Self:
         return self
@@ -1578,6 +1584,7 @@ class _Feed(AsyncIterator[_T]):
         queue = self._queue
         if queue is None:
             raise StopAsyncIteration
+        self._check_loop()
         item = await queue.get()
         if item is None:
             self._stop()

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import gc
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -47,7 +47,9 @@ QUICK_SK = SkTimeouts(
 # ----------------------------------------------------------------- 1: a hung module
 
 
-async def test_hung_module_is_probed_rejoined_and_reopened() -> None:
+async def test_hung_module_is_probed_rejoined_and_reopened(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # The module's firmware hangs 10 s into the session and comes back 60 s later.
     plan = FaultPlan(scheduled=(ScheduledFault(kind=FaultKind.HANG, at_s=10, duration_s=60),))
     sim = make_sim(faults=plan)
@@ -55,6 +57,7 @@ async def test_hung_module_is_probed_rejoined_and_reopened() -> None:
     # push_grace=None: only the failed requests can reveal the hang.
     watchdog = WatchdogSettings(timeouts_before_probe=2, push_grace=None, probe_timeout=0.6)
     timeouts = MeterTimeouts(attempt=0.3, single=0.8, sequence=2.0, instance_list=0.3)
+    caplog.set_level(logging.INFO, logger="aiobroute.meter")
     async with running(sim, sk_timeouts=QUICK_SK, timeouts=timeouts, watchdog=watchdog) as meter:
         recorder = asyncio.create_task(record_states(meter, states))
         await assert_reads_truth(sim, meter)
@@ -65,6 +68,9 @@ async def test_hung_module_is_probed_rejoined_and_reopened() -> None:
             with pytest.raises((ResponseTimeoutError, ReconnectingError)):
                 await meter.instant_power()
         await wait_for(lambda: ConnectionState.RECONNECTING in states)
+        # Probe, then rejoin on the same link, then reopen the port.
+        await wait_for(lambda: "reopening the port" in caplog.text)
+        assert caplog.text.index("probing the meter") < caplog.text.index("reopening the port")
         sim.clock.advance(60)  # the module answers again
         await wait_for(lambda: meter.state is ConnectionState.READY, timeout=10)
         await assert_reads_truth(sim, meter)
@@ -185,20 +191,26 @@ async def test_use_from_another_event_loop_fails_at_once() -> None:
     sim = make_sim()
     async with running(sim) as meter:
 
-        def in_another_loop() -> BaseException | None:
-            async def read() -> None:
-                await meter.instant_power()
+        def in_another_loop(use: Callable[[], Awaitable[object]]) -> BaseException | None:
+            async def run() -> None:
+                await use()
 
             try:
-                asyncio.run(read())
+                asyncio.run(run())
             except BaseException as exc:
                 return exc
             return None
 
-        error = await asyncio.to_thread(in_another_loop)
-        assert isinstance(error, UsageError)
-        assert isinstance(error, RuntimeError)
-        assert "another event loop" in str(error)
+        for use in (
+            meter.instant_power,
+            lambda: anext(meter.notifications()),
+            lambda: anext(meter.states()),
+            meter.close,
+        ):
+            error = await asyncio.to_thread(in_another_loop, use)
+            assert isinstance(error, UsageError)
+            assert isinstance(error, RuntimeError)
+            assert "another event loop" in str(error)
         await assert_reads_truth(sim, meter)  # still fine in its own loop
     assert_no_leaks()
 
