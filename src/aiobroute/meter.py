@@ -1044,6 +1044,7 @@ class SmartMeter:
         # The module itself failed (no status line to SKSENDTO, a transient FAIL): the
         # request failed as surely as when the meter stays silent; it counts the same.
         module_failed = False
+        refused: CommandError | None = None
         async with self._request_lock:
             if not gate:
                 # Internal requests (the probe, the connection reads) get their whole
@@ -1060,7 +1061,9 @@ class SmartMeter:
                 waiter = _Waiter(tid, deoj, esv, epcs, loop.create_future())
                 self._waiters[tid] = waiter
                 try:
-                    await self._send_within(frame, deadline)
+                    # The module's own timeouts may exceed what is left of the budget.
+                    async with asyncio.timeout(max(deadline - loop.time(), 0.0)):
+                        await self._send_frame(frame)
                     sent = True
                     wait = min(self.timeouts.attempt, max(deadline - loop.time(), 0.0))
                     async with asyncio.timeout(wait):
@@ -1079,6 +1082,7 @@ class SmartMeter:
                         raise
                     # ER09: the line was damaged on the UART; the module sent nothing.
                     module_failed = True
+                    refused = exc
                     _LOGGER.info("sending %s failed (%s); retrying", esv.name, exc)
                 except ReconnectingError:
                     if not (gate and self.wait_for_reconnect):
@@ -1117,23 +1121,14 @@ class SmartMeter:
             self._timeouts_in_a_row += 1
             if self._timeouts_in_a_row >= self.watchdog.timeouts_before_probe:
                 self._signal("probe")
-        raise ResponseTimeoutError(
-            f"the meter did not answer {esv.name} {_hex(epcs)} ({stage}) within {budget:.0f} s",
-            epcs=epcs,
+        if refused is not None and not sent:
+            raise refused  # every attempt was refused by the module: say so
+        who = (
+            "the module did not send" if module_failed and not sent else "the meter did not answer"
         )
-
-    async def _send_within(self, frame: Frame, deadline: float) -> None:
-        """Send one frame; a module that does not take it before ``deadline`` times out."""
-        remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
-        try:
-            async with asyncio.timeout(remaining):
-                await self._send_frame(frame)
-        except CommandTimeoutError:
-            raise
-        except TimeoutError:
-            raise CommandTimeoutError(
-                "the module did not accept the request within its budget"
-            ) from None
+        raise ResponseTimeoutError(
+            f"{who} {esv.name} {_hex(epcs)} ({stage}) within {budget:.0f} s", epcs=epcs
+        )
 
     async def transmit_time_ms(self) -> int:
         """The module's accumulated transmit time in ms (register SFD), for pacing fast polls.

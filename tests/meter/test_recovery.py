@@ -13,6 +13,7 @@ import pytest
 
 from aiobroute import (
     ClientClosedError,
+    CommandError,
     MeterError,
     ReconnectingError,
     ResponseTimeoutError,
@@ -139,6 +140,12 @@ async def test_transient_fail_er09_is_retried() -> None:
             assert values[0xE7] == sim.meter.instant_power_watts()
             assert uart.damaged == 2
             assert meter.state is ConnectionState.READY
+            uart.damage = 3  # every attempt (retries=2) damaged: the module's error, typed
+            with pytest.raises(CommandError) as info:
+                await meter.instant_power()
+            assert info.value.transient
+            assert uart.damaged == 5
+            assert await meter.instant_power() == sim.meter.instant_power_watts()
     assert_no_leaks()
 
 
