@@ -1136,6 +1136,7 @@ class SmartMeter:
         ARIB STD-T108 limits the transmit time per hour; past it the module refuses to
         send (EVENT 32) until the budget frees (EVENT 33).
         """
+        self._check_loop()
         return int(await self.sk.read_register("SFD"), 16)
 
     # ------------------------------------------------------------------ Get machinery
@@ -1631,9 +1632,9 @@ def _coefficient(value: object, *, listed: bool) -> int:
     if isinstance(value, int) and 1 <= value <= MAX_COEFFICIENT:
         return value
     if listed:
+        sent = "none" if value is None else f"an invalid one ({value!r})"
         raise MeterError(
-            f"the meter lists a coefficient (0xD3) but sent an invalid one ({value!r}); "
-            "energy cannot be scaled",
+            f"the meter lists a coefficient (0xD3) but sent {sent}; energy cannot be scaled",
             epc=0xD3,
             stage="connect",
         )
