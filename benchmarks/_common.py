@@ -151,7 +151,7 @@ def scaled_meter_options(speed: float, *, min_interval: float = 1.0) -> dict[str
     sk_timeouts = scaled(
         SkTimeouts(), "command", "reset_settle", "scan_margin", "join", "send", "send_event_grace"
     )
-    reconnect = scaled(ReconnectPolicy(), "initial", "cap")
+    reconnect = scaled(ReconnectPolicy(), "initial", "cap", "local_cap")
     watchdog = attrs.evolve(
         scaled(WatchdogSettings(), "probe_timeout", "reauth_timeout"), push_grace=None
     )

@@ -11,7 +11,8 @@ Each good reading is checked against the E7 values the simulated meter actually 
 Faults: session expiry with automatic re-authentication (EVENT 29, 25), expiry whose
 re-authentication fails (EVENT 29, 24), termination by the meter (EVENT 26), the ARIB
 transmit limit (EVENT 32 ... 33), 20 % of the meter's replies lost (mean time per good
-reading against a fault-free baseline), a silent link that comes back, a module reset,
+reading against a fault-free baseline), a silent link that comes back, a module whose
+firmware hangs (no answer to any command) and comes back, a module reset,
 the pseudo-terminal unplugged and plugged back under the same path, and a cold start
 (active scan) against a warm start (PAN cache file).
 
@@ -51,6 +52,7 @@ class Options:
         self.speed: float = namespace.speed
         self.tx_limit_s: float = namespace.tx_limit
         self.silent_s: float = namespace.silent
+        self.hang_s: float = namespace.hang
         self.unplug_s: float = namespace.unplug
         self.readings: int = namespace.readings
         self.models: list[str] = namespace.models
@@ -173,15 +175,16 @@ async def one_fault(kind: str, model: str, seed: int, opts: Options) -> dict[str
             sim.inject_tx_limit(fault_s)
         elif kind == "reset":
             sim.inject_reset()
-        elif kind == "silent":
-            fault_s = opts.silent_s
-            sim.set_silent(True)
+        elif kind in ("silent", "hang"):
+            fault_s = opts.silent_s if kind == "silent" else opts.hang_s
+            switch = sim.set_silent if kind == "silent" else sim.set_hung
+            switch(True)
 
-            async def heal() -> None:
-                await sim.clock.sleep(opts.silent_s)
-                sim.set_silent(False)
+            async def heal(switch: Callable[[bool], None], after: float) -> None:
+                await sim.clock.sleep(after)
+                switch(False)
 
-            healer = asyncio.create_task(heal())
+            healer = asyncio.create_task(heal(switch, fault_s))
         else:  # pragma: no cover - the table below lists every kind
             raise ValueError(kind)
         ok, sim_s, real_s = await timed(sim, recovery.good_reading)
@@ -260,6 +263,7 @@ SCENARIOS: tuple[tuple[str, str], ...] = (
     ("termination", "meter ends the session (EVENT 26)"),
     ("tx-limit", "ARIB transmit limit (EVENT 32 -> 33)"),
     ("silent", "meter silent, then back"),
+    ("hang", "module firmware hangs, then back"),
     ("reset", "module reset (power cycle, port stays)"),
     ("unplug", "pty unplugged, replugged at the same path"),
 )
@@ -292,6 +296,7 @@ def summarise(
     durations = {
         "tx-limit": f"limit lasts {opts.tx_limit_s:g} s",
         "silent": f"silent for {opts.silent_s:g} s",
+        "hang": f"hung for {opts.hang_s:g} s",
         "unplug": f"unplugged for {opts.unplug_s:g} s",
     }
     labelled: list[tuple[str, str]] = [
@@ -378,6 +383,7 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=20.0, help="simulated s per real s")
     parser.add_argument("--tx-limit", type=float, default=60.0, help="ARIB limit length (s)")
     parser.add_argument("--silent", type=float, default=60.0, help="silent link length (s)")
+    parser.add_argument("--hang", type=float, default=60.0, help="module hang length (s)")
     parser.add_argument("--unplug", type=float, default=5.0, help="time unplugged (s)")
     parser.add_argument("--readings", type=int, default=20, help="readings for the loss rows")
     parser.add_argument("--models", nargs="+", default=["BP35A1", "BP35C2"])
@@ -389,6 +395,7 @@ def main() -> int:
     if namespace.quick:
         namespace.runs, namespace.speed, namespace.readings = 1, 50.0, 5
         namespace.tx_limit, namespace.silent, namespace.models = 30.0, 30.0, ["BP35C2"]
+        namespace.hang = 30.0
     opts = Options(namespace)
     logs = common.LogTally.install()
     started = time.perf_counter()
@@ -407,6 +414,7 @@ def main() -> int:
                 "speed": opts.speed,
                 "tx_limit_s": opts.tx_limit_s,
                 "silent_s": opts.silent_s,
+                "hang_s": opts.hang_s,
                 "unplug_s": opts.unplug_s,
                 "readings": opts.readings,
                 "models": opts.models,

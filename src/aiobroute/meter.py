@@ -244,6 +244,7 @@ class SmartMeter:
         self._supervisor: asyncio.Task[None] | None = None
         self._push_watch: asyncio.Task[None] | None = None
         self._recovering = False
+        self._unusable_log = RateLimitedLog(_LOGGER)
         self._reauth: asyncio.Future[bool] | None = None
         self._pana_outcome: bool | None = None
         self._timeouts_in_a_row = 0
@@ -758,8 +759,12 @@ class SmartMeter:
         self._set_state(ConnectionState.RECONNECTING)
         self._fail_waiters(None)
         reopenable = not isinstance(self._port, ByteStream)
-        for attempt, delay in enumerate(self.reconnect_policy.delays(self._rng)):
+        policy = self.reconnect_policy
+        local = False  # the last attempt failed at the port or the module, not the radio
+        for attempt, backoff in enumerate(policy.delays(self._rng)):
             if attempt:
+                # No airtime is spent on the port or the module: notice it back soon.
+                delay = min(backoff, policy.local_cap) if local else backoff
                 _LOGGER.info("retrying in %.1f s (attempt %d)", delay, attempt + 1)
                 await asyncio.sleep(delay)
             sk = self._sk
@@ -776,10 +781,11 @@ class SmartMeter:
                     self._joined = await self._join(sk, first=False)
                     self._remember(self._joined.pan, sk.family)
             except (TransportError, CommandTimeoutError) as exc:
-                _LOGGER.warning("the module is unusable (%s); reopening the port", exc)
-                reopen = True
+                self._unusable_log.log("the module is unusable (%s); reopening the port", exc)
+                reopen = local = True
             except Exception as exc:  # noqa: BLE001 - every failure is retried by policy
                 _LOGGER.warning("recovery failed: %s: %s", type(exc).__name__, exc)
+                local = False
             else:
                 self._after_recovery()
                 return

@@ -42,12 +42,18 @@ class ReconnectPolicy:
     Attempt ``n`` (0-based) waits ``min(cap, initial * factor**n)`` seconds, scaled by a
     random factor in ``[1 - jitter, 1 + jitter]``. ``max_attempts=None`` never gives up.
 
+    While the port itself or the module fails (the port cannot be opened, the module
+    does not answer commands), trying again costs no airtime: the delay after such an
+    attempt is at most ``local_cap``, so the meter is back within seconds of the dongle.
+
     Attributes:
         initial: the first delay, in seconds.
         factor: the growth of each next delay.
         cap: the longest delay.
         jitter: relative randomisation (0 disables it).
         max_attempts: give up (the meter closes) after this many failed attempts.
+        local_cap: the longest delay after an attempt that failed at the port or the
+            module rather than on the radio.
     """
 
     initial: float = 1.0
@@ -55,9 +61,16 @@ class ReconnectPolicy:
     cap: float = 300.0
     jitter: float = 0.2
     max_attempts: int | None = None
+    local_cap: float = 5.0
 
     def __attrs_post_init__(self) -> None:
-        if self.initial < 0 or self.factor < 1 or self.cap < 0 or not 0 <= self.jitter < 1:
+        if (
+            self.initial < 0
+            or self.factor < 1
+            or self.cap < 0
+            or self.local_cap < 0
+            or not 0 <= self.jitter < 1
+        ):
             raise InvalidArgumentError("invalid reconnect policy")
         if self.max_attempts is not None and self.max_attempts < 1:
             raise InvalidArgumentError("max_attempts must be at least 1 (or None)")

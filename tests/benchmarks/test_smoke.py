@@ -78,7 +78,7 @@ def test_recovery_quick(tmp_path: Path) -> None:
     assert "time to the next good reading" in done.stdout
     rows = load(output)["models"]["BP35C2"]["rows"]
     keys = {r["key"] for r in rows}
-    assert {"cold", "warm", "expiry-reauth", "termination", "unplug", "loss-20"} <= keys
+    assert {"cold", "warm", "expiry-reauth", "termination", "unplug", "hang", "loss-20"} <= keys
     for result in rows:
         assert result["recovered"] == result["runs"], result["key"]
         assert result["wrong_values"] == 0, result["key"]

@@ -81,6 +81,38 @@ async def test_hung_module_is_probed_rejoined_and_reopened(
     assert_no_leaks()
 
 
+async def test_reconnect_delays_stay_short_while_the_module_is_hung(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sim = make_sim()
+    # Without local_cap the fifth attempt would wait 0.05 * 4**4 = 12.8 s.
+    policy = ReconnectPolicy(initial=0.05, factor=4.0, cap=300.0, jitter=0.0, local_cap=0.1)
+    watchdog = WatchdogSettings(timeouts_before_probe=1, push_grace=None, probe_timeout=0.6)
+    timeouts = MeterTimeouts(attempt=0.3, single=0.8, sequence=2.0, instance_list=0.3)
+    caplog.set_level(logging.INFO, logger="aiobroute.meter")
+
+    def delays() -> list[float]:
+        return [
+            float(r.args[0])  # type: ignore[index]
+            for r in caplog.records
+            if r.msg.startswith("retrying in")
+        ]
+
+    async with running(
+        sim, sk_timeouts=QUICK_SK, timeouts=timeouts, watchdog=watchdog, reconnect=policy
+    ) as meter:
+        sim.set_hung(True)
+        with pytest.raises((ResponseTimeoutError, ReconnectingError)):
+            await meter.instant_power()
+        await wait_for(lambda: len(delays()) >= 5, timeout=10)
+        sim.set_hung(False)
+        await wait_for(lambda: meter.state is ConnectionState.READY, timeout=10)
+        await assert_reads_truth(sim, meter)
+    # Capped by local_cap: not 0.2, 0.8, 3.2, 12.8 ... as the backoff alone would wait.
+    assert delays() == pytest.approx([0.1] * len(delays()))
+    assert_no_leaks()
+
+
 # ------------------------------------------------------ 2: a transient FAIL ER09
 
 
