@@ -14,8 +14,10 @@ from aiobroute import (
     ReconnectPolicy,
     SmartMeter,
     TimedEnergy,
+    UsageError,
 )
 from aiobroute.echonet import Frame, MeterProperties
+from aiobroute.errors import CommandError
 from aiobroute.skstack import LineParser, Message
 
 
@@ -25,7 +27,7 @@ async def usage() -> None:
         rbid="00112233445566778899AABBCCDDEEFF",
         password="0123456789AB",
         cache_path="pan.json",
-        reconnect=ReconnectPolicy(cap=60.0),
+        reconnect=ReconnectPolicy(cap=60.0, local_cap=2.0),
     ) as meter:
         watts: int | None = await meter.instant_power()
         current: InstantCurrent = await meter.instant_current()
@@ -45,6 +47,14 @@ async def usage() -> None:
             del received
             break
         del watts, amps, kwh, usage, recent, values, info, state
+        try:
+            await meter.instant_power()
+        except UsageError as exc:
+            misuse: RuntimeError = exc
+            del misuse
+        except CommandError as exc:
+            transient: bool = exc.transient
+            del transient
 
 
 def codecs() -> None:
