@@ -1047,8 +1047,9 @@ class SmartMeter:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget
         sent = False
-        # The module itself failed (no status line to SKSENDTO, a transient FAIL): the
-        # request failed as surely as when the meter stays silent; it counts the same.
+        # The module itself failed (no status line to SKSENDTO, a transient FAIL, a failed
+        # transmission): the request failed as surely as when the meter stays silent; it
+        # counts the same toward the probe.
         module_failed = False
         refused: CommandError | None = None
         async with self._request_lock:
@@ -1112,6 +1113,7 @@ class SmartMeter:
                     if not gate:
                         raise
                 except SendError as exc:
+                    module_failed = True  # EVENT 21 01: the module could not transmit
                     _LOGGER.info("sending %s failed (%s); retrying", esv.name, exc)
                     await asyncio.sleep(min(1.0, max(deadline - loop.time(), 0.0)))
                 finally:

@@ -26,7 +26,14 @@ from aiobroute.skstack import RxUdp
 from aiobroute.skstack._wire import encode
 from aiobroute.skstack.client import SkTimeouts
 from aiobroute.supervisor import ConnectionState, ReconnectPolicy, WatchdogSettings
-from aiobroute.testing import FaultKind, FaultPlan, ScheduledFault, SimClock, Simulator
+from aiobroute.testing import (
+    FaultKind,
+    FaultPlan,
+    RadioConfig,
+    ScheduledFault,
+    SimClock,
+    Simulator,
+)
 from aiobroute.transport import MemoryStream
 from tests.meter._sim import (
     FROZEN,
@@ -110,6 +117,27 @@ async def test_reconnect_delays_stay_short_while_the_module_is_hung(
         await assert_reads_truth(sim, meter)
     # Capped by local_cap: not 0.2, 0.8, 3.2, 12.8 ... as the backoff alone would wait.
     assert delays() == pytest.approx([0.1] * len(delays()))
+    assert_no_leaks()
+
+
+async def test_failed_transmissions_count_toward_the_probe() -> None:
+    # Without a neighbour cache, each send to a silent meter ends in EVENT 21 01.
+    sim = make_sim(radio=RadioConfig(neighbor_cache=False))
+    states: list[ConnectionState] = []
+    watchdog = WatchdogSettings(timeouts_before_probe=2, push_grace=None, probe_timeout=0.6)
+    timeouts = MeterTimeouts(attempt=0.3, single=0.8, sequence=2.0, instance_list=0.3)
+    async with running(sim, timeouts=timeouts, watchdog=watchdog) as meter:
+        recorder = asyncio.create_task(record_states(meter, states))
+        sim.set_silent(True)
+        for _ in range(2):
+            with pytest.raises((ResponseTimeoutError, ReconnectingError)):
+                await meter.instant_power()
+        await wait_for(lambda: ConnectionState.RECONNECTING in states)
+        sim.set_silent(False)
+        await wait_for(lambda: meter.state is ConnectionState.READY, timeout=10)
+        await assert_reads_truth(sim, meter)
+    await recorder
+    assert any(e.num == 0x21 and e.param == 1 for e in sim.events)
     assert_no_leaks()
 
 
