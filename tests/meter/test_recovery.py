@@ -292,7 +292,11 @@ async def test_warm_cache_still_reads_the_meters_clock(tmp_path: Path) -> None:
     sim = Simulator("BP35A1", seed=3, timing="instant", clock=SimClock(skewed, speed=FROZEN))
     async with running(sim, cache_path=cache):
         pass
+    before = len(sim.payloads_to_meter)
     async with running(sim, cache_path=cache) as meter:
+        # Cheaply: the warm connect sent one Get, of the clock only.
+        sent = [Frame.decode(p) for p in sim.payloads_to_meter[before:]]
+        assert [(f.esv, sorted(f.epcs)) for f in sent] == [(Esv.GET, [0x97, 0x98])]
         drift = abs(meter.meter_now() - sim.clock.now())
         assert drift < dt.timedelta(minutes=2)  # the meter's clock, not the host's
         entries = await meter.history(1)
