@@ -245,6 +245,7 @@ class SmartMeter:
         self._push_watch: asyncio.Task[None] | None = None
         self._recovering = False
         self._unusable_log = RateLimitedLog(_LOGGER)
+        self._peer_logs: dict[str, RateLimitedLog] = {}
         self._reauth: asyncio.Future[bool] | None = None
         self._pana_outcome: bool | None = None
         self._timeouts_in_a_row = 0
@@ -915,12 +916,12 @@ class SmartMeter:
             _LOGGER.debug("ignoring ECHONET datagram from %s port %d", rx.sender, rx.rport)
             return
         if rx.secured is False:
-            _LOGGER.warning("ignoring an unsecured ECHONET datagram from %s", rx.sender)
+            self._warn_peer("ignoring an unsecured ECHONET datagram from %s", rx.sender)
             return
         try:
             frame = Frame.decode(rx.data)
         except FrameDecodeError as exc:
-            _LOGGER.warning("ignoring a malformed ECHONET frame: %s", exc)
+            self._warn_peer("ignoring a malformed ECHONET frame: %s", exc)
             return
         self.frames_received += 1
         if frame.esv in (Esv.INF, Esv.INFC):
@@ -936,9 +937,16 @@ class SmartMeter:
             or frame.deoj != CONTROLLER
             or sorted(frame.epcs) != sorted(waiter.epcs)
         ):
-            _LOGGER.warning("dropping an answer that does not match its request (%04X)", frame.tid)
+            self._warn_peer("dropping an answer that does not match its request (%04X)", frame.tid)
             return
         waiter.future.set_result(frame)
+
+    def _warn_peer(self, message: str, *args: object) -> None:
+        """Warn about bad input from the radio: at most once a minute per kind of message."""
+        limited = self._peer_logs.get(message)
+        if limited is None:
+            limited = self._peer_logs[message] = RateLimitedLog(_LOGGER)
+        limited.log(message, *args)
 
     def _on_notification(self, frame: Frame) -> None:
         if frame.esv is Esv.INFC:
@@ -948,7 +956,7 @@ class SmartMeter:
             try:
                 values[prop.epc] = self._convert(frame.seoj, prop.epc, prop.edt)
             except PropertyDecodeError as exc:
-                _LOGGER.warning("ignoring an undecodable notified property: %s", exc)
+                self._warn_peer("ignoring an undecodable notified property: %s", exc)
         if frame.seoj.class_id == NODE_PROFILE.class_id and 0xD5 in values:
             instances = values[0xD5]
             if isinstance(instances, tuple):

@@ -380,13 +380,10 @@ async def test_absurd_meter_date_is_ignored_with_a_warning(
 # ------------------------------------------------ 13: iterators nobody reads
 
 
-def inf_lines(sim: Simulator, count: int) -> bytes:
-    """``count`` ERXUDP lines of the meter pushing 0xE7 (INF), as the module prints them."""
+def erxudp_lines(sim: Simulator, payloads: list[bytes]) -> bytes:
+    """ERXUDP lines of the meter sending ``payloads`` to us, as the module prints them."""
     lines = []
-    for index in range(count):
-        frame = Frame(
-            index + 1, SMART_METER, CONTROLLER, Esv.INF, (Property(0xE7, b"\x00\x00\x01\x00"),)
-        )
+    for data in payloads:
         rx = RxUdp(
             sender=sim.meter_address,
             dest=sim.module_address,
@@ -394,11 +391,41 @@ def inf_lines(sim: Simulator, count: int) -> bytes:
             lport=3610,
             sender_lla=sim.module.pan.mac,
             secured=True,
-            data=frame.encode(),
+            data=data,
             hex_payload=sim.module.hex_payload,
         )
         lines.append(encode(rx))
     return b"".join(lines)
+
+
+def inf_lines(sim: Simulator, count: int) -> bytes:
+    """``count`` ERXUDP lines of the meter pushing 0xE7 (INF)."""
+    return erxudp_lines(
+        sim,
+        [
+            Frame(
+                index + 1,
+                SMART_METER,
+                CONTROLLER,
+                Esv.INF,
+                (Property(0xE7, b"\x00\x00\x01\x00"),),
+            ).encode()
+            for index in range(count)
+        ],
+    )
+
+
+async def test_warnings_about_bad_frames_are_rate_limited(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sim = make_sim()
+    async with running(sim) as meter:
+        with caplog.at_level(logging.WARNING, logger="aiobroute.meter"):
+            sim.inject_garbage(erxudp_lines(sim, [b"\x10\x81\x00"] * 200))  # truncated frames
+            await assert_reads_truth(sim, meter)  # the frames were all handled before
+        bad = [r for r in caplog.records if "malformed ECHONET frame" in r.getMessage()]
+        assert len(bad) == 1
+    assert_no_leaks()
 
 
 async def test_unread_iterators_are_dropped_and_overflow_is_rate_limited(
