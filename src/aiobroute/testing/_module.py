@@ -422,6 +422,7 @@ class SimulatedModule:
             raise RuntimeError("no port is attached")
         if self._reader is not None:
             self._reader.cancel()
+            self._finished = [task for task in self._finished if not task.done()]
             self._finished.append(self._reader)
         old, self._port = self._port, port
         old.close_nowait()
