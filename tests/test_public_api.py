@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiobroute
 import aiobroute.echonet
 import aiobroute.errors
+import aiobroute.link
 import aiobroute.skstack
 import aiobroute.testing
 import aiobroute.transport
@@ -64,6 +65,7 @@ def test_every_subpackage_exports_what_it_declares() -> None:
     for module in (
         aiobroute.echonet,
         aiobroute.errors,
+        aiobroute.link,
         aiobroute.skstack,
         aiobroute.testing,
         aiobroute.transport,
@@ -83,9 +85,34 @@ def test_core_subpackage_names() -> None:
         "energy_kwh",
         "counter_delta",
     } <= set(aiobroute.echonet.__all__)
-    assert {"LineParser", "Event", "RxUdp", "PanDescriptor", "Ok", "Fail", "Unrecognized"} <= set(
-        aiobroute.skstack.__all__
-    )
+    assert {
+        "LineParser",
+        "Event",
+        "RxUdp",
+        "PanDescriptor",
+        "Ok",
+        "Fail",
+        "Unrecognized",
+        "SkStackLink",
+    } <= set(aiobroute.skstack.__all__)
+    assert set(aiobroute.link.__all__) == {
+        "ECHONET_PORT",
+        "LinkEvent",
+        "LinkListener",
+        "LinkLost",
+        "MeterDatagram",
+        "MeterLink",
+        "MeterPan",
+        "ModuleIdentity",
+        "ReauthenticationFailed",
+        "SendVerdict",
+        "SessionEndReason",
+        "SessionEnded",
+        "SessionExpired",
+        "SessionReauthenticated",
+        "TransmitLimitReleased",
+        "TransmitLimitStarted",
+    }
     assert {
         "Simulator",
         "MeterConfig",

@@ -16,7 +16,9 @@ from aiobroute import (
     TimedEnergy,
 )
 from aiobroute.echonet import Frame, MeterProperties
-from aiobroute.skstack import LineParser, Message
+from aiobroute.link import MeterLink
+from aiobroute.skstack import LineParser, Message, SkStackLink
+from aiobroute.transport import ByteStream
 
 
 async def usage() -> None:
@@ -52,3 +54,8 @@ def codecs() -> None:
     power: int | None = MeterProperties.INSTANT_POWER.decode(frame.properties[0].edt)
     messages: list[Message] = LineParser().feed(b"OK\r\n")
     del power, messages
+
+
+def links(stream: ByteStream) -> None:
+    link: MeterLink = SkStackLink(stream)
+    del link
