@@ -96,6 +96,8 @@ def test_core_subpackage_names() -> None:
         "SkStackLink",
     } <= set(aiobroute.skstack.__all__)
     assert set(aiobroute.link.__all__) == {
+        "DIALECT_J11",
+        "DIALECT_SKSTACK",
         "ECHONET_PORT",
         "LinkEvent",
         "LinkListener",
@@ -104,6 +106,7 @@ def test_core_subpackage_names() -> None:
         "MeterLink",
         "MeterPan",
         "ModuleIdentity",
+        "ProbeTimings",
         "ReauthenticationFailed",
         "SendVerdict",
         "SessionEndReason",
@@ -112,6 +115,7 @@ def test_core_subpackage_names() -> None:
         "SessionReauthenticated",
         "TransmitLimitReleased",
         "TransmitLimitStarted",
+        "probe_dialect",
     }
     assert {
         "Simulator",

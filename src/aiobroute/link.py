@@ -28,6 +28,9 @@ Session events
     :meth:`~MeterLink.connect` or :meth:`~MeterLink.rejoin`, the end of the session after
     :meth:`~MeterLink.terminate`) are reported by that call, not as events.
 
+Which dialect a dongle speaks can be found out on the open port with
+:func:`probe_dialect`, which is harmless to both kinds of module.
+
 This module imports no dialect; dialects import it.
 """
 
@@ -38,9 +41,12 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from aiobroute._probe import DIALECT_J11, DIALECT_SKSTACK, ProbeTimings, probe_dialect
 from aiobroute.errors import InvalidArgumentError
 
 __all__ = [
+    "DIALECT_J11",
+    "DIALECT_SKSTACK",
     "ECHONET_PORT",
     "LinkEvent",
     "LinkListener",
@@ -49,6 +55,7 @@ __all__ = [
     "MeterLink",
     "MeterPan",
     "ModuleIdentity",
+    "ProbeTimings",
     "ReauthenticationFailed",
     "SendVerdict",
     "SessionEndReason",
@@ -57,6 +64,7 @@ __all__ = [
     "SessionReauthenticated",
     "TransmitLimitReleased",
     "TransmitLimitStarted",
+    "probe_dialect",
 ]
 
 #: UDP port of ECHONET Lite (0x0E1A), at both ends of the B route.

@@ -21,6 +21,7 @@ from aiobroute.errors import (
     TransmitLimitError,
 )
 from aiobroute.link import (
+    DIALECT_SKSTACK,
     ECHONET_PORT,
     LinkEvent,
     LinkListener,
@@ -52,7 +53,7 @@ __all__ = ["SKSTACK_EVENT_MAP", "SkStackLink"]
 
 _LOGGER = logging.getLogger("aiobroute.skstack")
 
-DIALECT = "skstack"
+DIALECT = DIALECT_SKSTACK
 _FIRST_CHANNEL = 0x21
 _LAST_CHANNEL = 0x3C
 _DEFAULT_DURATIONS = (4, 5, 6, 7)
