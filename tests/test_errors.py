@@ -13,6 +13,7 @@ from aiobroute.errors import (
     AiobrouteError,
     CommandError,
     FrameDecodeError,
+    J11FrameError,
     MeterError,
     PropertyDecodeError,
     ResponseTimeoutError,
@@ -24,6 +25,7 @@ from aiobroute.errors import (
 # non-default value so that a round trip that drops one is caught.
 SAMPLES: dict[str, Callable[[], AiobrouteError]] = {
     "FrameDecodeError": lambda: FrameDecodeError("OPC is 0", 11),
+    "J11FrameError": lambda: J11FrameError("header checksum mismatch", 8),
     "PropertyDecodeError": lambda: PropertyDecodeError(0x0288, 0xE7, b"\x00\x01", "too short"),
     "CommandError": lambda: CommandError(4, "SKSETPWD C ********", "command not supported"),
     "ResponseTimeoutError": lambda: ResponseTimeoutError(

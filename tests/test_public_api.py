@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiobroute
 import aiobroute.echonet
 import aiobroute.errors
+import aiobroute.j11
 import aiobroute.link
 import aiobroute.skstack
 import aiobroute.testing
@@ -65,6 +66,7 @@ def test_every_subpackage_exports_what_it_declares() -> None:
     for module in (
         aiobroute.echonet,
         aiobroute.errors,
+        aiobroute.j11,
         aiobroute.link,
         aiobroute.skstack,
         aiobroute.testing,
@@ -126,6 +128,21 @@ def test_core_subpackage_names() -> None:
         "DEFAULT_PASSWORD",
     } <= set(aiobroute.testing.__all__)
     assert {"open_port", "memory_pipe", "ByteStream"} <= set(aiobroute.transport.__all__)
+    assert {
+        "J11Frame",
+        "FrameReassembler",
+        "MessageReader",
+        "Skipped",
+        "ResultCode",
+        "decode_message",
+        "decode_request",
+        "is_error_reply",
+        "ErrorReply",
+        "SetRouteBCredentials",
+        "TransmitData",
+        "DataReceived",
+        "PanaResult",
+    } <= set(aiobroute.j11.__all__)
 
 
 def test_exceptions_form_one_tree() -> None:

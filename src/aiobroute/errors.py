@@ -8,6 +8,7 @@ Timeouts also derive from the built-in :class:`TimeoutError`, and caller mistake
     ├── InvalidArgumentError (ValueError)     the caller passed something we refuse to send
     ├── ProtocolError                         the peer sent something we cannot understand
     │   ├── FrameDecodeError                  malformed ECHONET Lite frame (what + where)
+    │   ├── J11FrameError                     malformed J11 frame or message data (what + where)
     │   └── PropertyDecodeError               an EDT that does not fit its property
     ├── TransportError                        the serial port / socket failed or vanished
     │   └── PortClosedError                   the port was closed (unplugged, peer closed)
@@ -45,6 +46,7 @@ __all__ = [
     "CommandTimeoutError",
     "FrameDecodeError",
     "InvalidArgumentError",
+    "J11FrameError",
     "JoinError",
     "JoinTimeoutError",
     "MeterError",
@@ -100,6 +102,23 @@ class FrameDecodeError(ProtocolError):
 
     def __init__(self, reason: str, offset: int) -> None:
         super().__init__(f"malformed ECHONET Lite frame at byte {offset}: {reason}")
+        self.reason = reason
+        self.offset = offset
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), (self.reason, self.offset), {}), self.__dict__
+
+
+class J11FrameError(ProtocolError):
+    """A byte string is not a well-formed ROHM J11 frame, or its data does not fit its command.
+
+    Attributes:
+        reason: what is wrong, in words.
+        offset: the byte offset (from the start of the frame) at which the problem was found.
+    """
+
+    def __init__(self, reason: str, offset: int) -> None:
+        super().__init__(f"malformed J11 frame at byte {offset}: {reason}")
         self.reason = reason
         self.offset = offset
 
