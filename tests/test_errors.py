@@ -13,6 +13,7 @@ from aiobroute.errors import (
     AiobrouteError,
     CommandError,
     FrameDecodeError,
+    J11CommandError,
     J11FrameError,
     MeterError,
     PropertyDecodeError,
@@ -28,6 +29,7 @@ SAMPLES: dict[str, Callable[[], AiobrouteError]] = {
     "J11FrameError": lambda: J11FrameError("header checksum mismatch", 8),
     "PropertyDecodeError": lambda: PropertyDecodeError(0x0288, 0xE7, b"\x00\x01", "too short"),
     "CommandError": lambda: CommandError(4, "SKSETPWD C ********", "command not supported"),
+    "J11CommandError": lambda: J11CommandError(0x0E, "StartRouteB (0x0053)", "MAC failed"),
     "ResponseTimeoutError": lambda: ResponseTimeoutError(
         "no answer to Get 0xE7", epcs=(0xE7, 0xE8)
     ),
@@ -133,6 +135,9 @@ def test_messages_are_unchanged() -> None:
         "cannot decode property 0xE7 of class 0x0288 from AB: short"
     )
     assert str(CommandError(4, "SKVER")) == "module answered FAIL ER04 to 'SKVER'"
+    assert str(J11CommandError(0x3D, "GetStatus (0x0001)")) == (
+        "J11 module answered result 0x3D to 'GetStatus (0x0001)'"
+    )
     assert str(CommandError(4, "SKVER", "command not supported")) == (
         "module answered FAIL ER04 (command not supported) to 'SKVER'"
     )

@@ -6,6 +6,8 @@ import aiobroute
 import aiobroute.echonet
 import aiobroute.errors
 import aiobroute.j11
+import aiobroute.j11.client
+import aiobroute.j11.link
 import aiobroute.link
 import aiobroute.skstack
 import aiobroute.testing
@@ -67,6 +69,8 @@ def test_every_subpackage_exports_what_it_declares() -> None:
         aiobroute.echonet,
         aiobroute.errors,
         aiobroute.j11,
+        aiobroute.j11.client,
+        aiobroute.j11.link,
         aiobroute.link,
         aiobroute.skstack,
         aiobroute.testing,
@@ -143,6 +147,12 @@ def test_core_subpackage_names() -> None:
         "DataReceived",
         "PanaResult",
     } <= set(aiobroute.j11.__all__)
+
+
+def test_dialect_links() -> None:
+    assert set(aiobroute.j11.client.__all__) == {"J11Client", "J11Timeouts", "LinkDown"}
+    assert aiobroute.j11.link.__all__ == ["J11Link"]
+    assert issubclass(aiobroute.errors.J11CommandError, aiobroute.CommandError)
 
 
 def test_exceptions_form_one_tree() -> None:

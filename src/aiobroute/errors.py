@@ -19,6 +19,7 @@ Timeouts also derive from the built-in :class:`TimeoutError`, and caller mistake
     │   ├── JoinTimeoutError                  PANA never ended with EVENT 24 or 25
     │   └── ResponseTimeoutError              the meter did not answer an ECHONET request
     ├── CommandError                          FAIL ERxx from the module (code + redacted command)
+    │   └── J11CommandError                   a J11 module's result byte was not success
     ├── ScanError                             the active scan found no usable PAN
     ├── JoinError                             PANA authentication failed
     │   └── AuthenticationError               EVENT 24: the B-route ID/password are the likely cause
@@ -46,6 +47,7 @@ __all__ = [
     "CommandTimeoutError",
     "FrameDecodeError",
     "InvalidArgumentError",
+    "J11CommandError",
     "J11FrameError",
     "JoinError",
     "JoinTimeoutError",
@@ -213,6 +215,29 @@ class CommandError(AiobrouteError):
     def __reduce__(self) -> tuple[Any, ...]:
         args = (self.code, self.command, self.meaning)
         return _rebuild, (type(self), args, {}), self.__dict__
+
+
+class J11CommandError(CommandError):
+    """A J11 module answered a request with a result other than success (0x01).
+
+    Also raised for the error replies 0x2FFF / 0xFFFF, which answer the one request in
+    flight. ``code`` and ``result`` are the result byte (see
+    :class:`aiobroute.j11.ResultCode`); ``command`` names the request (never its data).
+    """
+
+    def __init__(self, code: int, command: str, meaning: str = "") -> None:
+        detail = f" ({meaning})" if meaning else ""
+        AiobrouteError.__init__(
+            self, f"J11 module answered result 0x{code:02X}{detail} to {command!r}"
+        )
+        self.code = code
+        self.command = command
+        self.meaning = meaning
+
+    @property
+    def result(self) -> int:
+        """The result byte (same as ``code``)."""
+        return self.code
 
 
 class ScanError(AiobrouteError):

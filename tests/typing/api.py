@@ -16,6 +16,8 @@ from aiobroute import (
     TimedEnergy,
 )
 from aiobroute.echonet import Frame, MeterProperties
+from aiobroute.j11.client import J11Timeouts
+from aiobroute.j11.link import J11Link
 from aiobroute.link import MeterLink
 from aiobroute.skstack import LineParser, Message, SkStackLink
 from aiobroute.transport import ByteStream
@@ -58,4 +60,5 @@ def codecs() -> None:
 
 def links(stream: ByteStream) -> None:
     link: MeterLink = SkStackLink(stream)
-    del link
+    j11: MeterLink = J11Link(stream, timeouts=J11Timeouts(join=60.0))
+    del link, j11
