@@ -449,3 +449,12 @@ async def test_the_probe_recognises_the_j11_module_and_leaves_it_usable() -> Non
             assert watts_of(await recorder.answer(8)) == module.meter.instant_power_watts()
         finally:
             await link.close()
+
+
+async def test_bad_payloads_are_refused_before_sending() -> None:
+    async with linked() as (link, _recorder, module):
+        sent = len(module.requests)
+        for payload, port in ((b"", 3610), (b"x" * 1233, 3610), (b"\x10\x81", 0)):
+            with pytest.raises(InvalidArgumentError):
+                await link.send(payload, port=port)
+        assert len(module.requests) == sent

@@ -352,3 +352,13 @@ async def test_skstack_link_satisfies_meter_link() -> None:
     assert isinstance(link, MeterLink)
     await link.close()
     assert link.closed
+
+
+async def test_bad_payloads_are_refused_before_sending() -> None:
+    sim = make_sim("BP35C2")
+    async with linked(sim) as (link, _recorder):
+        sent = list(sim.commands_received)
+        for payload, port in ((b"", 3610), (b"x" * 1233, 3610), (b"\x10\x81", 0)):
+            with pytest.raises(InvalidArgumentError):
+                await link.send(payload, port=port)
+        assert sim.commands_received == sent
