@@ -458,3 +458,16 @@ async def test_bad_payloads_are_refused_before_sending() -> None:
             with pytest.raises(InvalidArgumentError):
                 await link.send(payload, port=port)
         assert len(module.requests) == sent
+
+
+async def test_a_module_that_does_not_answer_is_reset_at_open() -> None:
+    timeouts = J11Timeouts(command=0.2, boot=1.0)
+    async with fake_j11() as (stream, module):
+        module.script.reply_with = []  # the first request goes unanswered
+        link = J11Link(stream, timeouts=timeouts)
+        try:
+            identity = await link.open()
+            assert identity.version == "1.3.1234"
+            assert module.names() == ["GetVersion", "HardwareReset", "GetVersion", "GetMacAddress"]
+        finally:
+            await link.close()

@@ -292,15 +292,25 @@ class J11Link:
     # ------------------------------------------------------------------ open
 
     async def open(self, *, reset: bool = False) -> ModuleIdentity:
-        """Start the reader; reset if asked; read the version and the module's MAC."""
+        """Start the reader; reset if asked; read the version and the module's MAC.
+
+        A module that does not answer the version request (still booting, or stuck) is
+        reset once and asked again.
+        """
         if self._closing:
             raise ClientClosedError("link is closed")
         self._client.start()
         if reset:
-            with self._own_change():
-                self._session_active = False
-                await self._client.reset()
-        version = await self._client.request(GetVersion())
+            await self._reset()
+        try:
+            version = await self._client.request(GetVersion())
+        except CommandTimeoutError:
+            if reset:
+                raise
+            # Still booting, or stuck in a long operation: a reset works in every state.
+            _LOGGER.info("the J11 module did not answer; resetting it")
+            await self._reset()
+            version = await self._client.request(GetVersion())
         mac = await self._client.request(GetMacAddress())
         self._identity = ModuleIdentity(
             dialect=DIALECT_J11,
@@ -310,6 +320,11 @@ class J11Link:
         )
         _LOGGER.info("J11 module ready: firmware %s", self._identity.version or "unknown")
         return self._identity
+
+    async def _reset(self) -> None:
+        with self._own_change():
+            self._session_active = False
+            await self._client.reset()
 
     # ------------------------------------------------------------------ join
 
