@@ -4,7 +4,8 @@ The simulator plays both ends of the B route a HEMS application talks to: a Wi-S
 dongle speaking SKSTACK IP on a serial port (BP35A1 and BP35C2 families, with their
 quirks) and the low-voltage smart meter behind it (ECHONET Lite object 0x028801). Attach
 a client to it in memory, on a pseudo-terminal, or from the command line
-(``python -m aiobroute.testing``)::
+(``python -m aiobroute.testing``). The J11 models (BP35C1-J11-T01, BP35C2-J11-T01,
+RS-WSUHA-J11, BP35C0-J11) speak ROHM's binary protocol in front of the same meter::
 
     from aiobroute.testing import Simulator
 
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 from aiobroute.testing._clock import JST, SimClock
 from aiobroute.testing._faults import FaultKind, FaultPlan, ScheduledFault
+from aiobroute.testing._j11module import SimulatedJ11Module
+from aiobroute.testing._j11presets import J11Faults, J11Preset, J11Timing
 from aiobroute.testing._meter import MeterConfig, SimulatedMeter
 from aiobroute.testing._module import DevicePort, MeterLike, SessionInfo, SimulatedModule
 from aiobroute.testing._presets import (
@@ -42,6 +45,9 @@ __all__ = [
     "DevicePort",
     "FaultKind",
     "FaultPlan",
+    "J11Faults",
+    "J11Preset",
+    "J11Timing",
     "MeterConfig",
     "MeterLike",
     "ModulePreset",
@@ -52,6 +58,7 @@ __all__ = [
     "SendRefusal",
     "SessionInfo",
     "SimClock",
+    "SimulatedJ11Module",
     "SimulatedMeter",
     "SimulatedModule",
     "Simulator",
