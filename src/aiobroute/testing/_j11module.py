@@ -459,7 +459,7 @@ class SimulatedJ11Module:
         self._spawn(self._boot_done())
 
     async def _boot_done(self) -> None:
-        await self._pause(self.preset.boot_s)
+        await self._pause(self.preset.boot_s * self.timing.boot_factor)
         self.booting = False
         self._input.clear()
         self._notify(BootCompleted())

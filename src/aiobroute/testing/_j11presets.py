@@ -160,6 +160,7 @@ class J11Timing:
         push_jitter_s: Delay of a periodic push after :00/:30.
         ed_scan_s: ED scan time per channel.
         inter_byte_timeout_s: Longest gap between two bytes of a request (1 s).
+        boot_factor: Scales the preset's ``boot_s`` (0 in ``instant``).
     """
 
     command_s: float = 0.02
@@ -176,6 +177,7 @@ class J11Timing:
     push_jitter_s: tuple[float, float] = attrs.field(default=(1.0, 60.0), validator=_range)
     ed_scan_s: float = 0.32
     inter_byte_timeout_s: float = 1.0
+    boot_factor: float = 1.0
 
     @classmethod
     def realistic(cls) -> J11Timing:
@@ -200,6 +202,7 @@ class J11Timing:
             response_s=zero,
             push_jitter_s=zero,
             ed_scan_s=0.0,
+            boot_factor=0.0,
         )
 
     @classmethod
