@@ -4,14 +4,17 @@ The simulator plays both ends of the B route a HEMS application talks to: a Wi-S
 dongle speaking SKSTACK IP on a serial port (BP35A1 and BP35C2 families, with their
 quirks) and the low-voltage smart meter behind it (ECHONET Lite object 0x028801). Attach
 a client to it in memory, on a pseudo-terminal, or from the command line
-(``python -m aiobroute.testing``). The J11 models (BP35C1-J11-T01, BP35C2-J11-T01,
-RS-WSUHA-J11, BP35C0-J11) speak ROHM's binary protocol in front of the same meter::
+(``python -m aiobroute.testing``)::
 
     from aiobroute.testing import Simulator
 
     sim = Simulator("BP35C2", timing="instant")
     async with sim.pty() as path:
         ...  # open `path` with any serial client; B-route ID sim.rbid, password sim.password
+
+The J11 models (``Simulator("RS_WSUHA_J11")``: BP35C1-J11-T01, BP35C2-J11-T01,
+RS-WSUHA-J11, BP35C0-J11) speak ROHM's binary protocol (:mod:`aiobroute.j11`) in front of
+the same meter; see :class:`J11Preset`, :class:`J11Faults` and :class:`SimulatedJ11Module`.
 
 Time is simulated (:class:`SimClock`): ``speed`` scales it and ``clock.advance()`` jumps.
 Faults (:class:`FaultPlan`) are seeded and deterministic; every kind can also be injected
