@@ -470,3 +470,26 @@ async def test_nothing_is_written_to_flash() -> None:
         await host.send(HardwareReset())
         await host.take_until(lambda m: m.command == 0x6019)
         assert sim.flash_writes == 0
+
+
+async def test_a_silent_module_never_answers() -> None:
+    async with running(j11_faults=J11Faults(silent_module=True), boot=False) as (sim, host):
+        await host.send(GetStatus())
+        await host.send(HardwareReset())
+        assert await host.idle() == []
+        assert host.raw == b""
+        sim.module.set_module_silent(False)  # type: ignore[union-attr]
+        reply, _ = await host.request(GetStatus())
+        assert isinstance(reply, StatusResponse)
+
+
+async def test_scheduled_faults_reach_a_j11_module() -> None:
+    from aiobroute.testing import FaultKind, ScheduledFault
+
+    plan = FaultPlan(scheduled=(ScheduledFault(kind=FaultKind.TERMINATION, after_frames=1),))
+    async with running(faults=plan) as (sim, host):
+        await authenticate(sim, host)
+        assert (await transmit(sim, host)).sent
+        taken = await host.take_until(lambda m: isinstance(m, ConnectionStatusChanged))
+        assert taken[-1].command == 0x601A
+        assert not sim.session_active

@@ -338,6 +338,7 @@ class SimulatedJ11Module:
         self._transmissions = 0
 
         self.silent = self.faults.silent
+        self.module_silent = self.j11_faults.silent_module
         self._port: DevicePort | None = None
         self._reader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -533,7 +534,7 @@ class SimulatedJ11Module:
         self._raw_write(data)
 
     def _raw_write(self, data: bytes) -> None:
-        if self._port is None:
+        if self._port is None or self.module_silent:
             return
         self.output.append(data)
         try:
@@ -1131,6 +1132,10 @@ class SimulatedJ11Module:
     def set_silent(self, silent: bool) -> None:
         """Make the meter stop (or resume) answering anything on the radio."""
         self.silent = silent
+
+    def set_module_silent(self, silent: bool) -> None:
+        """Make the module itself stop (or resume) writing anything to the UART (hung)."""
+        self.module_silent = silent
 
     def inject_tx_limit(self, duration_s: float) -> None:
         """The hourly radio budget is exhausted: transmissions get status 0x02 for a while."""

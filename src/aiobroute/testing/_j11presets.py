@@ -231,9 +231,13 @@ class J11Faults:
         no_ack_first: The first this many transmissions get status 0x05.
         pana_no_answer: The meter never answers PANA (0x6028 0x03 after
             ``pana_no_answer_s``); ECHONET Lite is unaffected.
+        silent_module: The module itself is hung: it reads but never writes a byte (not
+            even the boot notification). Also settable at runtime with
+            :meth:`SimulatedJ11Module.set_module_silent`.
     """
 
     route_b_failures: int = 0
     no_ack: float = attrs.field(default=0.0, validator=_probability)
     no_ack_first: int = 0
     pana_no_answer: bool = False
+    silent_module: bool = False
