@@ -130,6 +130,10 @@ def test_core_subpackage_names() -> None:
         "SimClock",
         "DEFAULT_RBID",
         "DEFAULT_PASSWORD",
+        "J11Preset",
+        "J11Timing",
+        "J11Faults",
+        "SimulatedJ11Module",
     } <= set(aiobroute.testing.__all__)
     assert {"open_port", "memory_pipe", "ByteStream"} <= set(aiobroute.transport.__all__)
     assert {

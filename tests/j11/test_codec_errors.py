@@ -175,3 +175,25 @@ def test_clear_forgets_a_partial_frame() -> None:
     assert reassembler.clear() == PAN_ID_REPLY[:9]
     assert reassembler.buffered == 0
     assert [type(i) for i in reassembler.feed(PAN_ID_REPLY)] == [J11Frame]
+
+
+def test_accepted_results() -> None:
+    from aiobroute.j11 import ResultResponse, is_accepted
+
+    assert ResultResponse(0x2005, 0x0A).accepted
+    assert not ResultResponse(0x2005, 0x0A).ok
+    assert ResultResponse(0x2054, 0x58).accepted
+    assert not ResultResponse(0x2056, 0x58).accepted
+    assert not ResultResponse(0x2006, 0x0A).accepted
+    assert is_accepted(0x0001, 0x01)
+    assert not is_accepted(0x0053, 0x0E)
+
+
+def test_partial_tells_when_a_frame_has_started() -> None:
+    reassembler = FrameReassembler()
+    reassembler.feed(b"noise\xd0\xf9")
+    assert not reassembler.partial
+    reassembler.feed(b"\xee\x5d\x20")
+    assert reassembler.partial
+    reassembler.feed(PAN_ID_REPLY[5:])
+    assert not reassembler.partial

@@ -29,8 +29,9 @@ Layers, bottom up:
     :attr:`ResultCode.SUCCESS`): :class:`StatusResponse`, :class:`VersionResponse`,
     :class:`StartRouteBResponse`, :class:`TransmitResponse`, :class:`PanIdResponse`...,
     and :class:`ResultResponse` for result-only or untyped responses. Every response has
-    ``command``, ``result``, ``ok`` and ``request_code`` (the request it answers:
-    ``command & 0x1FFF``).
+    ``command``, ``result``, ``ok``, ``accepted`` (success, or "already so": 0x0A to Open
+    UDP port, 0x58 to Set credentials; :func:`is_accepted`) and ``request_code`` (the
+    request it answers: ``command & 0x1FFF``).
   - error replies 0x2FFF (bad header checksum) and 0xFFFF (not a request):
     :class:`ErrorReply`; :func:`is_error_reply` tells them apart so a client can route
     them to its one outstanding request.
@@ -92,6 +93,7 @@ from aiobroute.j11._messages import (
     EdScan,
     EdScanResponse,
     ErrorReply,
+    GetConnections,
     GetInitialSettings,
     GetIpAddress,
     GetMacAddress,
@@ -144,6 +146,7 @@ from aiobroute.j11._messages import (
     VersionResponse,
     decode_message,
     decode_request,
+    is_accepted,
     is_error_reply,
     is_notification,
     is_response,
@@ -172,6 +175,7 @@ __all__ = [
     "EdScanResponse",
     "ErrorReply",
     "FrameReassembler",
+    "GetConnections",
     "GetInitialSettings",
     "GetIpAddress",
     "GetMacAddress",
@@ -230,6 +234,7 @@ __all__ = [
     "decode_message",
     "decode_request",
     "header_checksum",
+    "is_accepted",
     "is_error_reply",
     "is_notification",
     "is_response",

@@ -257,6 +257,15 @@ class FrameReassembler:
         return len(self._buf)
 
     @property
+    def partial(self) -> bool:
+        """Whether a frame has started (unique code seen) but is not complete yet.
+
+        A client starts its stall timer when this becomes true and restarts it whenever
+        more bytes arrive; on expiry it calls :meth:`discard_partial`.
+        """
+        return self._buf.startswith(self._marker)
+
+    @property
     def discarded_bytes(self) -> int:
         """Total bytes discarded since creation."""
         return self._discarded

@@ -39,6 +39,7 @@ __all__ = [
     "EdScan",
     "EdScanResponse",
     "ErrorReply",
+    "GetConnections",
     "GetInitialSettings",
     "GetIpAddress",
     "GetMacAddress",
@@ -91,6 +92,7 @@ __all__ = [
     "VersionResponse",
     "decode_message",
     "decode_request",
+    "is_accepted",
     "is_error_reply",
     "is_notification",
     "is_response",
@@ -342,6 +344,21 @@ def is_error_reply(code_or_message: int | Message) -> bool:
     """
     code = code_or_message if isinstance(code_or_message, int) else code_or_message.command
     return code in (Command.HEADER_CHECKSUM_ERROR, Command.INVALID_COMMAND)
+
+
+def is_accepted(request: int, result: int) -> bool:
+    """Whether ``result`` answering ``request`` leaves things as the request wanted.
+
+    :attr:`ResultCode.SUCCESS` always; also 0x0A ("port already open") for Open UDP port
+    (0x0005) and 0x58 ("authentication information already set") for Set route-B
+    credentials (0x0054).
+    """
+    if result == ResultCode.SUCCESS:
+        return True
+    return (request, result) in {
+        (Command.OPEN_UDP_PORT, ResultCode.PORT_ALREADY_OPEN),
+        (Command.SET_ROUTE_B_CREDENTIALS, ResultCode.PANA_ALREADY_SET),
+    }
 
 
 def is_response(code: int) -> bool:
@@ -630,6 +647,13 @@ class GetMacAddress(_Request):
 
 
 @attrs.frozen
+class GetConnections(_Request):
+    """0x0011: the MAC-level connections (route B: the meter, once started)."""
+
+    code: ClassVar[int] = Command.GET_CONNECTIONS
+
+
+@attrs.frozen
 class ActiveScan(_Request):
     """0x0051: active scan; one 0x4051 per channel, then the 0x2051 response.
 
@@ -897,6 +921,7 @@ Request: TypeAlias = (
     | TransmitData
     | GetIpAddress
     | GetMacAddress
+    | GetConnections
     | ActiveScan
     | StartRouteB
     | SetRouteBCredentials
@@ -928,6 +953,7 @@ _REQUEST_TYPES: Final[dict[int, Any]] = {
         TransmitData,
         GetIpAddress,
         GetMacAddress,
+        GetConnections,
         ActiveScan,
         StartRouteB,
         SetRouteBCredentials,
@@ -1013,6 +1039,16 @@ class _Result(_FromModule):
     def ok(self) -> bool:
         """Whether the result is :attr:`ResultCode.SUCCESS`."""
         return self.result == ResultCode.SUCCESS
+
+    @property
+    def accepted(self) -> bool:
+        """Success, or a result that means the wanted state already holds.
+
+        True for :attr:`ResultCode.SUCCESS`, for 0x0A (port already open) answering Open
+        UDP port, and for 0x58 (authentication information already set) answering Set
+        route-B credentials (note §10.8, unverified that it happens).
+        """
+        return is_accepted(self.request_code, self.result)
 
     @property
     def request_code(self) -> int:
