@@ -5,7 +5,7 @@ BP35C0/C2, RL7023, RS-WSUHA-P) or ROHM's binary J11 protocol (BP35C0/C1/C2-J11,
 RS-WSUHA-J11). Each dialect has its own client; each offers the same :class:`MeterLink`
 to the meter layer, which therefore never cares which dongle it talks to::
 
-    link: MeterLink = SkStackLink(stream)          # or J11Link(stream)
+    link: MeterLink = SkStackLink(stream)          # or J11Link(stream); see probe_dialect()
     link.set_listener(my_listener)                 # datagrams + session events, synchronously
     identity = await link.open()                   # initialise the module
     pan = await link.connect(rbid=..., password=..., pan=remembered)   # scan if needed, join
@@ -330,7 +330,8 @@ class MeterLink(Protocol):
     Cancellation: every call may be cancelled; the cancellation propagates unchanged and
     the link stays usable (it resynchronises with the module before its next command).
     Every wait inside a call has a timeout from the dialect's timeout object
-    (:class:`~aiobroute.skstack.client.SkTimeouts` for SKSTACK), so no call hangs.
+    (:class:`~aiobroute.skstack.client.SkTimeouts` for SKSTACK,
+    :class:`~aiobroute.j11.client.J11Timeouts` for J11), so no call hangs.
     """
 
     @property

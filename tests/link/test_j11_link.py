@@ -471,3 +471,23 @@ async def test_a_module_that_does_not_answer_is_reset_at_open() -> None:
             assert module.names() == ["GetVersion", "HardwareReset", "GetVersion", "GetMacAddress"]
         finally:
             await link.close()
+
+
+async def test_a_cancelled_join_propagates_and_leaves_the_link_usable() -> None:
+    timeouts = J11Timeouts(command=1.0, boot=1.0, join=30.0)
+    async with linked(connect=False, timeouts=timeouts) as (link, recorder, module):
+        module.script.pana = None
+        task = asyncio.create_task(
+            link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=REMEMBERED)
+        )
+        for _ in range(200):
+            await asyncio.sleep(0)
+            if "StartPana" in module.names():
+                break
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        module.script.pana = PanaStatus.SUCCESS
+        await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=REMEMBERED)
+        await link.send(get_e7(4).encode())
+        assert watts_of(await recorder.answer(4)) == module.meter.instant_power_watts()

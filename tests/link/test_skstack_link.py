@@ -362,3 +362,22 @@ async def test_bad_payloads_are_refused_before_sending() -> None:
             with pytest.raises(InvalidArgumentError):
                 await link.send(payload, port=port)
         assert sim.commands_received == sent
+
+
+async def test_a_cancelled_join_propagates_and_leaves_the_link_usable() -> None:
+    sim = make_sim("BP35A1", faults=FaultPlan(silent=True))
+    async with linked(sim, connect=False) as (link, recorder):
+        task = asyncio.create_task(
+            link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=truth_pan(sim))
+        )
+        for _ in range(200):
+            await asyncio.sleep(0)
+            if any(c.startswith("SKJOIN") for c in sim.commands_received):
+                break
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        sim.set_silent(False)
+        await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=truth_pan(sim))
+        await link.send(get_e7(4).encode())
+        assert watts_of(await recorder.answer(4)) == sim.meter.instant_power_watts()
