@@ -24,9 +24,12 @@ from aiobroute.j11 import (
     BootCompleted,
     ConnectionStatusChanged,
     ErrorReply,
+    GetMacAddress,
     InitialSettings,
+    MacAddressResponse,
     PanaResult,
     PanaStatus,
+    ResultCode,
     StartRouteB,
 )
 from aiobroute.j11.client import J11Timeouts
@@ -491,3 +494,25 @@ async def test_a_cancelled_join_propagates_and_leaves_the_link_usable() -> None:
         await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=REMEMBERED)
         await link.send(get_e7(4).encode())
         assert watts_of(await recorder.answer(4)) == module.meter.instant_power_watts()
+
+
+async def test_a_stalled_partial_frame_is_abandoned() -> None:
+    timeouts = J11Timeouts(command=2.0, boot=1.0, partial_frame=0.05)
+    async with linked(connect=False, timeouts=timeouts) as (link, _recorder, module):
+        # A frame start that never completes (announces 100 bytes of data) ...
+        module.device.write_nowait(bytes.fromhex("D0F9EE5D6018006803A0"))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert link.client.skipped_bytes == 0  # held as a partial frame
+        # ... must not swallow the next response once the stall timer gave it up.
+        module.script.reply_with = []
+        task = asyncio.create_task(link.client.request(GetMacAddress()))
+        # The stall timer is real time (the module's silence): wait for its effect.
+        for _ in range(100):
+            if link.client.skipped_bytes:
+                break
+            await asyncio.sleep(timeouts.partial_frame)
+        module.send(MacAddressResponse(ResultCode.SUCCESS, bytes(8)))
+        response = await task
+        assert isinstance(response, MacAddressResponse)
+        assert link.client.skipped_bytes >= 10

@@ -210,7 +210,7 @@ class J11Client:
 
     async def _read_chunk(self) -> bytes | None:
         """The next bytes; None when a partial frame stopped growing (abandon it)."""
-        if not self._reader_codec.reassembler.buffered:
+        if not self._reader_codec.reassembler.partial:
             return await self._stream.read()
         try:
             async with asyncio.timeout(self.timeouts.partial_frame):
