@@ -20,6 +20,7 @@ from aiobroute.j11 import (
     BootCompleted,
     FrameReassembler,
     GetMacAddress,
+    GetStatus,
     GetVersion,
     HardwareReset,
     InitialSettings,
@@ -36,6 +37,7 @@ from aiobroute.j11 import (
     StartPana,
     StartRouteB,
     StartRouteBResponse,
+    StatusResponse,
     TerminatePana,
     TerminateRouteB,
     TransmitData,
@@ -75,6 +77,7 @@ class Script:
         meter_silent: the meter does not answer ECHONET Lite requests.
         answer_mac: the MAC reported by 0x2053 (another meter if different).
         reply_with: answer the next request (other than a reset) with these instead.
+        reply_to: answer the next request of a type (by class name) with these instead.
     """
 
     pana: int | None = PanaStatus.SUCCESS
@@ -87,6 +90,7 @@ class Script:
     meter_silent: bool = False
     answer_mac: bytes = METER_MAC
     reply_with: list[object] | None = None
+    reply_to: dict[str, list[object]] = attrs.Factory(dict)
 
 
 class FakeJ11:
@@ -145,6 +149,10 @@ class FakeJ11:
             self.ports.clear()
             self.send(BootCompleted())
             return
+        replies = script.reply_to.pop(type(request).__name__, None)
+        if replies is not None:
+            self.send(*replies)
+            return
         if script.reply_with is not None:
             replies, script.reply_with = script.reply_with, None
             self.send(*replies)
@@ -155,6 +163,9 @@ class FakeJ11:
             return
         if isinstance(request, GetVersion):
             self.send(VersionResponse(ResultCode.SUCCESS, 0x0400, 1, 3, 0x00001234))
+        elif isinstance(request, GetStatus):
+            route_b = 3 if self.session else 2 if self.route_b else 1
+            self.send(StatusResponse(ResultCode.SUCCESS, 3 if self.channel else 2, route_b, 1))
         elif isinstance(request, GetMacAddress):
             self.send(MacAddressResponse(ResultCode.SUCCESS, MODULE_MAC))
         elif isinstance(request, InitialSettings):

@@ -30,6 +30,7 @@ from aiobroute.j11 import (
     PanaResult,
     PanaStatus,
     ResultCode,
+    ResultResponse,
     StartRouteB,
 )
 from aiobroute.j11.client import J11Timeouts
@@ -336,18 +337,42 @@ async def test_reauthentication_after_a_failure_brings_the_session_back() -> Non
         assert len(recorder.events) == 2
 
 
-async def test_rejoin_after_the_meter_ended_the_session() -> None:
+async def test_rejoin_after_the_meter_ended_the_session_restarts_only_pana() -> None:
     async with linked() as (link, recorder, module):
+        module.session = False  # route B falls back to operating (j11.md 3.3)
         module.send(ConnectionStatusChanged(0x04, METER_MAC, -60))
         await recorder.event_count(1)
         module.requests.clear()
         pan = await link.rejoin()
         assert pan == link.pan
-        assert module.names() == JOIN_SEQUENCE  # j11.md 5.2: no scan
+        assert module.names() == ["GetStatus", "OpenUdpPort", "StartPana"]  # no reset, no scan
+        assert module.resets == 1
         assert link.session_active
         await link.send(get_e7(9).encode())
         assert watts_of(await recorder.answer(9)) == module.meter.instant_power_watts()
         assert len(recorder.events) == 1
+
+
+async def test_rejoin_from_a_reset_when_route_b_is_gone_or_pana_is_refused() -> None:
+    async with linked() as (link, recorder, module):
+        module.route_b = module.session = False  # e.g. MAC disconnected: route B not started
+        module.requests.clear()
+        await link.rejoin()
+        assert module.names() == ["GetStatus", *JOIN_SEQUENCE]
+        # Route B operating, but the module refuses to restart PANA: a full rejoin.
+        module.session = False
+        module.script.reply_to["StartPana"] = [ResultResponse(0x2056, 0x52)]
+        module.requests.clear()
+        await link.rejoin()
+        assert module.names() == [
+            "GetStatus",
+            "OpenUdpPort",
+            "StartPana",
+            *JOIN_SEQUENCE,
+        ]
+        assert link.session_active
+        await link.send(get_e7(10).encode())
+        assert watts_of(await recorder.answer(10)) == module.meter.instant_power_watts()
 
 
 async def test_unplugging_gives_link_lost_and_fails_calls() -> None:

@@ -269,7 +269,9 @@ async def test_rejoin_after_the_meter_ended_the_session() -> None:
     async with linked(sim) as (link, recorder):
         assert sim.inject_termination()
         await recorder.event_count(1)
+        resets = j11(sim).resets
         await link.rejoin()
+        assert j11(sim).resets == resets  # route B was still operating: only PANA again
         assert link.session_active
         assert sim.session_active
         await link.send(get_e7(9).encode())

@@ -5,11 +5,13 @@ The B-route sequences of j11.md section 5 on top of :class:`~aiobroute.j11.clien
 * pairing (:meth:`J11Link.connect` without a PAN): reset and boot notification, initial
   settings (Dual mode, provisional channel 4), credentials, active scan with the pairing
   ID (escalating durations), then the join below on the channel found;
-* join (also :meth:`J11Link.rejoin`, without a scan): reset, initial settings with the
+* join (``connect(pan=...)``, without a scan): reset, initial settings with the
   channel, credentials, start route B (resent on "MAC connection failed" 0x0E), a check
   that the MAC that answered is the expected meter's, open UDP 3610, start PANA and its
   result (0x6028, armed before the request: it may come before or after 0x2056, or
   without it);
+* rejoin: when route B is still operating (the meter ended PANA), PANA only; else the
+  join above;
 * data: transmit (0x0008) with its status as a :class:`~aiobroute.link.SendVerdict`; data
   received (0x6018, port 3610) to the listener;
 * unsolicited connection-status changes (0x601A), PANA results (0x6028) and boot
@@ -47,7 +49,9 @@ from aiobroute.j11 import (
     ConnectionStatusChanged,
     DataReceived,
     GetMacAddress,
+    GetStatus,
     GetVersion,
+    GlobalState,
     InitialSettings,
     MacAddressResponse,
     Message,
@@ -56,11 +60,13 @@ from aiobroute.j11 import (
     PanaStatus,
     ReceptionFailure,
     ResultCode,
+    RouteBState,
     ScanResult,
     SetRouteBCredentials,
     StartPana,
     StartRouteB,
     StartRouteBResponse,
+    StatusResponse,
     TerminatePana,
     TerminateRouteB,
     TransmitData,
@@ -363,13 +369,45 @@ class J11Link:
             return await self._join_candidates(candidates)
 
     async def rejoin(self) -> MeterPan:
-        """Join the remembered PAN again from a reset, without a scan (j11.md 5.2)."""
+        """Join the remembered PAN again, without a scan.
+
+        When route B is still operating with the meter (after the meter ended PANA, 0x601A
+        state 04), only PANA is started again (j11.md 6, recovery step 2); otherwise, or
+        when the module refuses that, the join starts from a reset (j11.md 5.2).
+        """
         pan = self._pan
         if pan is None or self._credentials is None:
             raise SessionError("nothing to rejoin: the link never joined a PAN")
+        mac = bytes.fromhex(pan.mac)
         with self._own_change():
             self._session_active = False
-            return await self._join(pan.channel, bytes.fromhex(pan.mac))
+            if await self._route_b_operating():
+                try:
+                    await self._client.request(
+                        OpenUdpPort(ECHONET_PORT),
+                        accept=(ResultCode.SUCCESS, ResultCode.PORT_ALREADY_OPEN),
+                    )
+                    await self._pana(mac)
+                except J11CommandError as exc:
+                    _LOGGER.info("restarting PANA was refused (%s); rejoining from a reset", exc)
+                else:
+                    self._mac = mac
+                    self._session_active = True
+                    _LOGGER.info("PANA session re-established with %s", _address_text(mac))
+                    return pan
+            return await self._join(pan.channel, mac)
+
+    async def _route_b_operating(self) -> bool:
+        """True when route B is associated (not authenticated) with the remembered meter."""
+        try:
+            status = await self._client.request(GetStatus())
+        except J11CommandError:
+            return False
+        return (
+            isinstance(status, StatusResponse)
+            and status.global_state == GlobalState.STARTED
+            and status.route_b_state == RouteBState.OPERATING
+        )
 
     async def _scan(
         self, credentials: SetRouteBCredentials, durations: tuple[int, ...], mask: int
