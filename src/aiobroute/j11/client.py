@@ -237,7 +237,9 @@ class J11Client:
             return
         if isinstance(item, Malformed):
             self.malformed_frames += 1
-            _LOGGER.warning("malformed J11 frame 0x%04X: %s", item.frame.command, item.error)
+            count = self.malformed_frames
+            if count <= 20 or not count % 100:  # a wrong baud rate would flood the log
+                _LOGGER.warning("malformed J11 frame 0x%04X: %s", item.frame.command, item.error)
             pending = self._pending
             if (
                 pending is not None
