@@ -16,6 +16,7 @@ from aiobroute.errors import (
     JoinError,
     JoinTimeoutError,
     PortClosedError,
+    ProtocolError,
     SessionError,
     TransmitLimitError,
 )
@@ -26,6 +27,7 @@ from aiobroute.j11 import (
     ErrorReply,
     GetMacAddress,
     InitialSettings,
+    J11Frame,
     MacAddressResponse,
     PanaResult,
     PanaStatus,
@@ -541,3 +543,14 @@ async def test_a_stalled_partial_frame_is_abandoned() -> None:
         response = await task
         assert isinstance(response, MacAddressResponse)
         assert link.client.skipped_bytes >= 10
+
+
+async def test_a_malformed_response_fails_its_request_with_a_protocol_error() -> None:
+    async with linked(connect=False) as (link, _recorder, module):
+        # 0x2053 success must carry 13 bytes; this one is cut short (checksums valid).
+        module.script.reply_to["StartRouteB"] = [J11Frame(0x2053, b"\x01\x0f")]
+        with pytest.raises(ProtocolError):
+            await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=REMEMBERED)
+        assert link.client.malformed_frames == 1
+        await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=REMEMBERED)
+        assert link.session_active
