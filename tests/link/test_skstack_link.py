@@ -241,6 +241,22 @@ async def test_sending_during_the_transmit_limit_is_refused() -> None:
         assert await link.refresh_tx_limit() is True  # the module (register SFB) agrees
         await pump(sim, recorder, 2)
         assert await link.send(get_e7(3).encode()) is SendVerdict.SENT
+        assert recorder.events == EXPECTED[FaultKind.TX_LIMIT]  # no duplicate from SFB
+
+
+async def test_a_lost_release_is_found_in_register_sfb() -> None:
+    sim = make_sim("BP35A1")
+    async with linked(sim) as (link, recorder):
+        # An EVENT 32 whose EVENT 33 never comes: the module is not limited at all.
+        sim.inject_garbage(f"EVENT 32 {sim.module_address}\r\n".encode())
+        await recorder.event_count(1)
+        assert link.tx_limited
+        assert await link.refresh_tx_limit() is False
+        assert recorder.events == [
+            TransmitLimitStarted(source="EVENT 32"),
+            TransmitLimitReleased(source="register SFB"),
+        ]
+        assert await link.send(get_e7(4).encode()) is SendVerdict.SENT
 
 
 async def test_unplugging_gives_link_lost_and_fails_calls() -> None:

@@ -107,6 +107,7 @@ class SkStackLink:
         self._credentials: tuple[str, str] | None = None
         self._session_active = False
         self._own_pana = 0
+        self._limit_reported = False
         self._closing = False
         self._lost = False
 
@@ -182,7 +183,9 @@ class SkStackLink:
         event = SKSTACK_EVENT_MAP.get(kind)
         if event is None:
             return
-        if kind not in _TX_EVENTS:
+        if kind in _TX_EVENTS:
+            self._limit_reported = kind is EventNum.TX_LIMIT_STARTED
+        else:
             if self._own_pana:
                 return  # the outcome of our own join, rejoin or terminate
             if self._joined is None:
@@ -295,6 +298,9 @@ class SkStackLink:
             return SendVerdict.FAILED  # EVENT 21 01
         except CommandError as exc:
             raise SendError(f"the module refused to send: {exc}") from exc
+        finally:
+            # A stale limit (EVENT 33 lost) is re-read from register SFB by the client.
+            self._sync_limit()
         return SendVerdict.SENT if confirmed else SendVerdict.UNCONFIRMED
 
     async def terminate(self) -> None:
@@ -319,13 +325,19 @@ class SkStackLink:
 
     async def refresh_tx_limit(self) -> bool:
         """Register SFB; reports :class:`TransmitLimitReleased` if a release was missed."""
-        before = self._client.tx_limited
-        limited = await self._client.refresh_tx_limit()
-        if before and not limited:
-            self._deliver_event(TransmitLimitReleased(source="register SFB"))
-        elif limited and not before:
-            self._deliver_event(TransmitLimitStarted(source="register SFB"))
-        return limited
+        try:
+            return await self._client.refresh_tx_limit()
+        finally:
+            self._sync_limit()
+
+    def _sync_limit(self) -> None:
+        """Report a change of the ARIB flag that came from register SFB, not an EVENT."""
+        now = self._client.tx_limited
+        if now == self._limit_reported:
+            return
+        self._limit_reported = now
+        event = TransmitLimitStarted if now else TransmitLimitReleased
+        self._deliver_event(event(source="register SFB"))
 
     async def close(self) -> None:
         """Close the client (waiters get ClientClosedError) and its stream; idempotent."""
