@@ -207,7 +207,7 @@ class LinkEvent:
 
 @attrs.frozen(kw_only=True)
 class SessionExpired(LinkEvent):
-    """The PANA session's lifetime ended (SKSTACK EVENT 29).
+    """The PANA session's lifetime ended (SKSTACK EVENT 29; J11 does not notify it).
 
     The module (or the meter) normally re-authenticates by itself:
     :class:`SessionReauthenticated` or :class:`ReauthenticationFailed` follows. Until
@@ -261,16 +261,23 @@ class SessionEnded(LinkEvent):
 
 @attrs.frozen(kw_only=True)
 class TransmitLimitStarted(LinkEvent):
-    """The ARIB STD-T108 hourly transmit-time limit is reached (SKSTACK EVENT 32).
+    """The ARIB STD-T108 hourly transmit-time limit is reached.
 
-    Sends raise :class:`~aiobroute.errors.TransmitLimitError` until
-    :class:`TransmitLimitReleased`; reception continues.
+    SKSTACK: EVENT 32 (or register SFB read as 1). J11: the first transmit status 0x2
+    (hourly radio budget exhausted). Sends raise
+    :class:`~aiobroute.errors.TransmitLimitError` until :class:`TransmitLimitReleased`
+    (SKSTACK refuses them at once; J11 still tries, the module decides); reception
+    continues.
     """
 
 
 @attrs.frozen(kw_only=True)
 class TransmitLimitReleased(LinkEvent):
-    """The ARIB transmit-time limit is over (SKSTACK EVENT 33, or the module says so)."""
+    """The ARIB transmit-time limit is over.
+
+    SKSTACK: EVENT 33 (or register SFB read as 0). J11: the next transmit status 0x0, or
+    :meth:`MeterLink.refresh_tx_limit` an hour after the limit started.
+    """
 
 
 @attrs.frozen(kw_only=True)
