@@ -14,6 +14,8 @@ from aiobroute.errors import (
     AiobrouteTimeoutError,
     CommandError,
     FrameDecodeError,
+    J11CommandError,
+    J11FrameError,
     JoinError,
     JoinTimeoutError,
     MeterError,
@@ -30,8 +32,10 @@ from aiobroute.errors import (
 # non-default value so that a round trip that drops one is caught.
 SAMPLES: dict[str, Callable[[], AiobrouteError]] = {
     "FrameDecodeError": lambda: FrameDecodeError("OPC is 0", 11),
+    "J11FrameError": lambda: J11FrameError("header checksum mismatch", 8),
     "PropertyDecodeError": lambda: PropertyDecodeError(0x0288, 0xE7, b"\x00\x01", "too short"),
     "CommandError": lambda: CommandError(4, "SKSETPWD C ********", "command not supported"),
+    "J11CommandError": lambda: J11CommandError(0x0E, "StartRouteB (0x0053)", "MAC failed"),
     "ResponseTimeoutError": lambda: ResponseTimeoutError(
         "no answer to Get 0xE7", epcs=(0xE7, 0xE8)
     ),
@@ -137,6 +141,9 @@ def test_messages_are_unchanged() -> None:
         "cannot decode property 0xE7 of class 0x0288 from AB: short"
     )
     assert str(CommandError(4, "SKVER")) == "module answered FAIL ER04 to 'SKVER'"
+    assert str(J11CommandError(0x3D, "GetStatus (0x0001)")) == (
+        "J11 module answered result 0x3D to 'GetStatus (0x0001)'"
+    )
     assert str(CommandError(4, "SKVER", "command not supported")) == (
         "module answered FAIL ER04 (command not supported) to 'SKVER'"
     )

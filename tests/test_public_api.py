@@ -5,6 +5,10 @@ from __future__ import annotations
 import aiobroute
 import aiobroute.echonet
 import aiobroute.errors
+import aiobroute.j11
+import aiobroute.j11.client
+import aiobroute.j11.link
+import aiobroute.link
 import aiobroute.skstack
 import aiobroute.testing
 import aiobroute.transport
@@ -65,6 +69,10 @@ def test_every_subpackage_exports_what_it_declares() -> None:
     for module in (
         aiobroute.echonet,
         aiobroute.errors,
+        aiobroute.j11,
+        aiobroute.j11.client,
+        aiobroute.j11.link,
+        aiobroute.link,
         aiobroute.skstack,
         aiobroute.testing,
         aiobroute.transport,
@@ -84,9 +92,38 @@ def test_core_subpackage_names() -> None:
         "energy_kwh",
         "counter_delta",
     } <= set(aiobroute.echonet.__all__)
-    assert {"LineParser", "Event", "RxUdp", "PanDescriptor", "Ok", "Fail", "Unrecognized"} <= set(
-        aiobroute.skstack.__all__
-    )
+    assert {
+        "LineParser",
+        "Event",
+        "RxUdp",
+        "PanDescriptor",
+        "Ok",
+        "Fail",
+        "Unrecognized",
+        "SkStackLink",
+    } <= set(aiobroute.skstack.__all__)
+    assert set(aiobroute.link.__all__) == {
+        "DIALECT_J11",
+        "DIALECT_SKSTACK",
+        "ECHONET_PORT",
+        "LinkEvent",
+        "LinkListener",
+        "LinkLost",
+        "MeterDatagram",
+        "MeterLink",
+        "MeterPan",
+        "ModuleIdentity",
+        "ProbeTimings",
+        "ReauthenticationFailed",
+        "SendVerdict",
+        "SessionEndReason",
+        "SessionEnded",
+        "SessionExpired",
+        "SessionReauthenticated",
+        "TransmitLimitReleased",
+        "TransmitLimitStarted",
+        "probe_dialect",
+    }
     assert {
         "Simulator",
         "MeterConfig",
@@ -94,8 +131,33 @@ def test_core_subpackage_names() -> None:
         "SimClock",
         "DEFAULT_RBID",
         "DEFAULT_PASSWORD",
+        "J11Preset",
+        "J11Timing",
+        "J11Faults",
+        "SimulatedJ11Module",
     } <= set(aiobroute.testing.__all__)
     assert {"open_port", "memory_pipe", "ByteStream"} <= set(aiobroute.transport.__all__)
+    assert {
+        "J11Frame",
+        "FrameReassembler",
+        "MessageReader",
+        "Skipped",
+        "ResultCode",
+        "decode_message",
+        "decode_request",
+        "is_error_reply",
+        "ErrorReply",
+        "SetRouteBCredentials",
+        "TransmitData",
+        "DataReceived",
+        "PanaResult",
+    } <= set(aiobroute.j11.__all__)
+
+
+def test_dialect_links() -> None:
+    assert set(aiobroute.j11.client.__all__) == {"J11Client", "J11Timeouts", "LinkDown"}
+    assert aiobroute.j11.link.__all__ == ["J11Link"]
+    assert issubclass(aiobroute.errors.J11CommandError, aiobroute.CommandError)
 
 
 def test_exceptions_form_one_tree() -> None:

@@ -11,6 +11,7 @@ timeouts derive from both their stage's error and the timeout base, so both
     ├── InvalidArgumentError (ValueError)     the caller passed something we refuse to send
     ├── ProtocolError                         the peer sent something we cannot understand
     │   ├── FrameDecodeError                  malformed ECHONET Lite frame (what + where)
+    │   ├── J11FrameError                     malformed J11 frame or message data (what + where)
     │   └── PropertyDecodeError               an EDT that does not fit its property
     ├── TransportError                        the serial port / socket failed or vanished
     │   └── PortClosedError                   the port was closed (unplugged, peer closed)
@@ -22,6 +23,7 @@ timeouts derive from both their stage's error and the timeout base, so both
     │   ├── JoinTimeoutError (JoinError)      PANA never ended with EVENT 24 or 25
     │   └── ResponseTimeoutError              the meter did not answer an ECHONET request
     ├── CommandError                          FAIL ERxx from the module (code + redacted command)
+    │   └── J11CommandError                   a J11 module's result byte was not success
     ├── ScanError                             the active scan found no usable PAN
     │   └── ScanTimeoutError                  (also a timeout, see above)
     ├── JoinError                             joining failed
@@ -51,6 +53,8 @@ __all__ = [
     "CommandTimeoutError",
     "FrameDecodeError",
     "InvalidArgumentError",
+    "J11CommandError",
+    "J11FrameError",
     "JoinError",
     "JoinTimeoutError",
     "MeterError",
@@ -107,6 +111,23 @@ class FrameDecodeError(ProtocolError):
 
     def __init__(self, reason: str, offset: int) -> None:
         super().__init__(f"malformed ECHONET Lite frame at byte {offset}: {reason}")
+        self.reason = reason
+        self.offset = offset
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), (self.reason, self.offset), {}), self.__dict__
+
+
+class J11FrameError(ProtocolError):
+    """A byte string is not a well-formed ROHM J11 frame, or its data does not fit its command.
+
+    Attributes:
+        reason: what is wrong, in words.
+        offset: the byte offset (from the start of the frame) at which the problem was found.
+    """
+
+    def __init__(self, reason: str, offset: int) -> None:
+        super().__init__(f"malformed J11 frame at byte {offset}: {reason}")
         self.reason = reason
         self.offset = offset
 
@@ -216,6 +237,29 @@ class CommandError(AiobrouteError):
     def __reduce__(self) -> tuple[Any, ...]:
         args = (self.code, self.command, self.meaning)
         return _rebuild, (type(self), args, {}), self.__dict__
+
+
+class J11CommandError(CommandError):
+    """A J11 module answered a request with a result other than success (0x01).
+
+    Also raised for the error replies 0x2FFF / 0xFFFF, which answer the one request in
+    flight. ``code`` and ``result`` are the result byte (see
+    :class:`aiobroute.j11.ResultCode`); ``command`` names the request (never its data).
+    """
+
+    def __init__(self, code: int, command: str, meaning: str = "") -> None:
+        detail = f" ({meaning})" if meaning else ""
+        AiobrouteError.__init__(
+            self, f"J11 module answered result 0x{code:02X}{detail} to {command!r}"
+        )
+        self.code = code
+        self.command = command
+        self.meaning = meaning
+
+    @property
+    def result(self) -> int:
+        """The result byte (same as ``code``)."""
+        return self.code
 
 
 class ScanError(AiobrouteError):

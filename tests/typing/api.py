@@ -18,7 +18,11 @@ from aiobroute import (
 )
 from aiobroute.echonet import Frame, MeterProperties
 from aiobroute.errors import CommandError
-from aiobroute.skstack import LineParser, Message
+from aiobroute.j11.client import J11Timeouts
+from aiobroute.j11.link import J11Link
+from aiobroute.link import MeterLink
+from aiobroute.skstack import LineParser, Message, SkStackLink
+from aiobroute.transport import ByteStream
 
 
 async def usage() -> None:
@@ -62,3 +66,9 @@ def codecs() -> None:
     power: int | None = MeterProperties.INSTANT_POWER.decode(frame.properties[0].edt)
     messages: list[Message] = LineParser().feed(b"OK\r\n")
     del power, messages
+
+
+def links(stream: ByteStream) -> None:
+    link: MeterLink = SkStackLink(stream)
+    j11: MeterLink = J11Link(stream, timeouts=J11Timeouts(join=60.0))
+    del link, j11

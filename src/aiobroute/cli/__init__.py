@@ -287,6 +287,12 @@ async def _simulator(args: argparse.Namespace) -> AsyncIterator[tuple[ByteStream
             "RS-WSUHA-P or RL7023_DSS",
             EXIT_USAGE,
         ) from exc
+    if sim.is_j11:
+        raise CliError(
+            f"--model {args.model}: the meter cannot be read over a J11 module yet; "
+            "'aiobroute simulate --model ...' serves it on a pty",
+            EXIT_USAGE,
+        )
     async with sim.memory() as stream:
         yield stream, sim.rbid, sim.password
 

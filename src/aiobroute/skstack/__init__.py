@@ -25,6 +25,7 @@ from aiobroute.skstack._events import (
     Unrecognized,
     Version,
 )
+from aiobroute.skstack._link import SkStackLink
 from aiobroute.skstack._parser import LineParser
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "PortTable",
     "RegisterValue",
     "RxUdp",
+    "SkStackLink",
     "Unrecognized",
     "Version",
 ]

@@ -301,6 +301,7 @@ class SkStackClient:
         self._lock = asyncio.Lock()
         self._pending: _Pending | None = None
         self._subscribers: list[Subscription] = []
+        self._listeners: list[Callable[[Message], None]] = []
         self._reader: asyncio.Task[None] | None = None
         self._closed = False
         self._lost: PortClosedError | None = None
@@ -424,9 +425,12 @@ class SkStackClient:
             buffer += rest
 
     def _port_lost(self, exc: PortClosedError) -> None:
+        first = self._lost is None
         if self._lost is None:
             self._lost = exc
         self._fail_pending(exc)
+        if first:
+            self._notify(PortLost(str(exc)))
         for sub in list(self._subscribers):
             sub._put(PortLost(str(exc)))
             sub._end()
@@ -449,6 +453,7 @@ class SkStackClient:
                     # The late verdict of an earlier send: not the next send's.
                     self._orphan_verdicts -= 1
                     return
+            self._notify(message)
             for sub in list(self._subscribers):
                 sub._put(message)
             return
@@ -505,6 +510,30 @@ class SkStackClient:
             _LOGGER.info("session event %s", EventNum(event.num).name)
 
     # ------------------------------------------------------------------ subscriptions
+
+    def add_listener(self, callback: Callable[[Message], None]) -> Callable[[], None]:
+        """Call ``callback(message)`` from the reader for every asynchronous message.
+
+        The same messages as :meth:`subscribe` (EVENT, EPANDESC, ERXUDP, EEDSCAN, EPONG,
+        and :class:`PortLost` once at the end), delivered synchronously in the reader's
+        receive path, before any subscription sees them: the callback must be quick and
+        must not block. Its exceptions are logged and swallowed. Returns a function that
+        removes the listener (idempotent).
+        """
+        self._listeners.append(callback)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(callback)
+
+        return remove
+
+    def _notify(self, message: Message) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(message)
+            except Exception:
+                _LOGGER.exception("a listener failed on %s", type(message).__name__)
 
     def subscribe(self, accept: Callable[[Message], bool] | None = None) -> Subscription:
         """Receive asynchronous messages from now on (optionally only those ``accept``\\ ed)."""
@@ -1009,11 +1038,12 @@ class SkStackClient:
         port: int = ECHONET_PORT,
         handle: int = 1,
         security: int = 1,
-    ) -> None:
+    ) -> bool:
         """``SKSENDTO``: send one UDP datagram and wait for the module's verdict.
 
         Waits for OK and for EVENT 21 (``00`` sent, ``01`` failed), which may arrive
-        before or shortly after the OK.
+        before or shortly after the OK. Returns True when EVENT 21 ``00`` confirmed the
+        transmission, False when no verdict came within ``timeouts.send_event_grace``.
 
         Raises:
             TransmitLimitError: the ARIB transmit-time limit is active (EVENT 32).
@@ -1034,13 +1064,13 @@ class SkStackClient:
         async with self._lock:
             self._sending = True
             try:
-                await self._send_locked(dest, payload, port, handle, security)
+                return await self._send_locked(dest, payload, port, handle, security)
             finally:
                 self._sending = False
 
     async def _send_locked(
         self, dest: str, payload: bytes, port: int, handle: int, security: int
-    ) -> None:
+    ) -> bool:
         with self.subscribe(_udp_sent_message(dest)) as sub:
             flipped = False
             while True:
@@ -1064,9 +1094,9 @@ class SkStackClient:
                             f"module refused to send (no PANA session?): {exc}"
                         ) from exc
                     raise
-            await self._wait_sent(sub)
+            return await self._wait_sent(sub)
 
-    async def _wait_sent(self, sub: Subscription) -> None:
+    async def _wait_sent(self, sub: Subscription) -> bool:
         try:
             async with asyncio.timeout(self.timeouts.send_event_grace):
                 while True:
@@ -1077,7 +1107,7 @@ class SkStackClient:
                             self._orphan_verdicts -= 1
                             continue
                         if message.param == 0:
-                            return
+                            return True
                         if self._tx_limited:
                             raise TransmitLimitError("transmission refused: ARIB limit active")
                         raise SendError("the module reported a failed transmission (EVENT 21 01)")
@@ -1085,6 +1115,7 @@ class SkStackClient:
             _LOGGER.debug("no EVENT 21 verdict after SKSENDTO; assuming it was sent")
             # If it comes later, it must not be taken for the next send's verdict.
             self._orphan_verdicts = min(self._orphan_verdicts + 1, 8)
+            return False
 
 
 def _register(register: str) -> str:

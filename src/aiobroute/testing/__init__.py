@@ -12,6 +12,10 @@ a client to it in memory, on a pseudo-terminal, or from the command line
     async with sim.pty() as path:
         ...  # open `path` with any serial client; B-route ID sim.rbid, password sim.password
 
+The J11 models (``Simulator("RS_WSUHA_J11")``: BP35C1-J11-T01, BP35C2-J11-T01,
+RS-WSUHA-J11, BP35C0-J11) speak ROHM's binary protocol (:mod:`aiobroute.j11`) in front of
+the same meter; see :class:`J11Preset`, :class:`J11Faults` and :class:`SimulatedJ11Module`.
+
 Time is simulated (:class:`SimClock`): ``speed`` scales it and ``clock.advance()`` jumps.
 Faults (:class:`FaultPlan`) are seeded and deterministic; every kind can also be injected
 at runtime (``sim.inject_session_expiry()``, ``sim.unplug()`` ...).
@@ -21,6 +25,8 @@ from __future__ import annotations
 
 from aiobroute.testing._clock import JST, SimClock
 from aiobroute.testing._faults import FaultKind, FaultPlan, ScheduledFault
+from aiobroute.testing._j11module import SimulatedJ11Module
+from aiobroute.testing._j11presets import J11Faults, J11Preset, J11Timing
 from aiobroute.testing._meter import MeterConfig, SimulatedMeter
 from aiobroute.testing._module import DevicePort, MeterLike, SessionInfo, SimulatedModule
 from aiobroute.testing._presets import (
@@ -42,6 +48,9 @@ __all__ = [
     "DevicePort",
     "FaultKind",
     "FaultPlan",
+    "J11Faults",
+    "J11Preset",
+    "J11Timing",
     "MeterConfig",
     "MeterLike",
     "ModulePreset",
@@ -52,6 +61,7 @@ __all__ = [
     "SendRefusal",
     "SessionInfo",
     "SimClock",
+    "SimulatedJ11Module",
     "SimulatedMeter",
     "SimulatedModule",
     "Simulator",

@@ -4,6 +4,8 @@ Prints the tty path and the test credentials, then serves until Ctrl-C (or SIGTE
 exits cleanly::
 
     python -m aiobroute.testing --model BP35C2 --speed 10 --link /tmp/ttyWISUN
+
+J11 models (ROHM's binary protocol) are served the same way: ``--model rs_wsuha_j11``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import sys
 from typing import TextIO
 
 from aiobroute.testing._faults import FaultPlan
+from aiobroute.testing._j11presets import J11Preset
 from aiobroute.testing._presets import ModulePreset
-from aiobroute.testing._sim import Simulator
+from aiobroute.testing._sim import Simulator, model_preset
 
 __all__ = ["main"]
 
@@ -26,8 +29,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m aiobroute.testing",
         description="Serve a simulated Wi-SUN B-route dongle and smart meter on a pty.",
     )
-    names = ", ".join(preset.name for preset in ModulePreset.all())
-    parser.add_argument("--model", default="BP35A1", help=f"module model ({names})")
+    names = ", ".join(
+        [preset.name for preset in ModulePreset.all()] + [preset.name for preset in J11Preset.all()]
+    )
+    parser.add_argument("--model", default="BP35A1", help=f"module model, any case ({names})")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     parser.add_argument("--timing", choices=("realistic", "instant"), default="realistic")
     parser.add_argument("--seed", type=int, default=0, help="seed of the module's choices")
@@ -66,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        ModulePreset.by_name(args.model)
+        model_preset(args.model)
         if args.fault:
             FaultPlan.parse(args.fault)
     except ValueError as error:

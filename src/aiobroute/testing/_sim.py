@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from aiobroute.errors import PortClosedError
-from aiobroute.skstack._events import Event
 from aiobroute.skstack._wire import link_local_from_mac
 from aiobroute.testing._clock import SimClock
 from aiobroute.testing._faults import FaultKind, FaultPlan, ScheduledFault
+from aiobroute.testing._j11module import SimulatedJ11Module
+from aiobroute.testing._j11presets import J11Faults, J11Preset, J11Timing
 from aiobroute.testing._meter import MeterConfig, SimulatedMeter
 from aiobroute.testing._module import DevicePort, SessionInfo, SimulatedModule
 from aiobroute.testing._presets import (
@@ -28,12 +29,28 @@ from aiobroute.transport._memory import MemoryStream, memory_pipe
 if TYPE_CHECKING:
     from aiobroute.meter import SmartMeter
 
-__all__ = ["DEFAULT_PASSWORD", "DEFAULT_RBID", "Simulator"]
+__all__ = ["DEFAULT_PASSWORD", "DEFAULT_RBID", "Simulator", "model_preset"]
 
 #: The B-route ID the simulated meter accepts by default (test value, not a real one).
 DEFAULT_RBID = "00112233445566778899AABBCCDDEEFF"
 #: The B-route password the simulated meter accepts by default (test value).
 DEFAULT_PASSWORD = "0123456789AB"  # noqa: S105 (a published test value)
+
+
+def model_preset(name: str) -> ModulePreset | J11Preset:
+    """The SKSTACK or J11 preset of a model name (case, ``-`` and ``_`` do not matter).
+
+    Raises:
+        ValueError: no preset has that name (the message lists the known ones).
+    """
+    j11 = J11Preset.find(name)
+    if j11 is not None:
+        return j11
+    try:
+        return ModulePreset.by_name(name)
+    except ValueError:
+        names = ", ".join([p.name for p in ModulePreset.all()] + [p.name for p in J11Preset.all()])
+        raise ValueError(f"unknown module model {name!r}; known: {names}") from None
 
 
 class Simulator:
@@ -48,11 +65,15 @@ class Simulator:
         assert sim.meter.instant_power_watts() > 0
 
     Args:
-        model: A :class:`ModulePreset` or its name (``"BP35A1"``, ``"RL7023_IPS"``,
-            ``"BP35C2"``, ``"RS-WSUHA-P"``, ``"RL7023_DSS"``).
+        model: A :class:`ModulePreset` or :class:`J11Preset`, or a model name: SKSTACK
+            ``"BP35A1"``, ``"RL7023_IPS"``, ``"BP35C2"``, ``"RS-WSUHA-P"``,
+            ``"RL7023_DSS"``; J11 (binary protocol) ``"BP35C1-J11-T01"`` (or
+            ``"bp35c1_j11"``), ``"BP35C2-J11-T01"`` (``"bp35c2_j11"``),
+            ``"RS-WSUHA-J11"``, ``"BP35C0-J11"``. Case does not matter.
         seed: Seed of the module's random choices (the meter has its own in ``meter``).
         speed: Simulated seconds per real second (ignored when ``clock`` is given).
-        timing: ``"realistic"``, ``"instant"`` or a :class:`Timing`.
+        timing: ``"realistic"``, ``"instant"``, a :class:`Timing` (SKSTACK) or a
+            :class:`J11Timing` (J11).
         meter: The meter's configuration.
         faults: What goes wrong.
         rbid: The B-route ID the meter accepts.
@@ -63,16 +84,22 @@ class Simulator:
         neighbour_pan: A neighbour's PAN also in range.
         radio: Airtime (ARIB) and reception knobs.
         scan_event_address: Address printed by EVENT 20/22 (default: the module's own).
-        pana_exchanges: PANA-Auth-Request messages in a successful join.
+        pana_exchanges: PANA-Auth-Request messages in a successful join (SKSTACK).
+        j11_faults: Faults only a J11 module has (:class:`J11Faults`).
+
+    With a J11 model, :attr:`module` is a :class:`SimulatedJ11Module` speaking ROHM's
+    binary protocol (see :mod:`aiobroute.j11`), in front of the same meter; ``pan``
+    defaults to J11 channel 15 and ``scan_event_address`` / ``pana_exchanges`` do not
+    apply. :attr:`events` then lists the J11 notifications sent.
     """
 
     def __init__(
         self,
-        model: str | ModulePreset = "BP35A1",
+        model: str | ModulePreset | J11Preset = "BP35A1",
         *,
         seed: int = 0,
         speed: float = 1.0,
-        timing: str | Timing = "realistic",
+        timing: str | Timing | J11Timing = "realistic",
         meter: MeterConfig | None = None,
         faults: FaultPlan | None = None,
         rbid: str = DEFAULT_RBID,
@@ -84,15 +111,74 @@ class Simulator:
         radio: RadioConfig | None = None,
         scan_event_address: str | None = None,
         pana_exchanges: int = 4,
+        j11_faults: J11Faults | None = None,
     ) -> None:
-        preset = ModulePreset.by_name(model) if isinstance(model, str) else model
-        self.preset = preset
+        preset = model_preset(model) if isinstance(model, str) else model
+        self.preset: ModulePreset | J11Preset = preset
         self.rbid = rbid
         self.password = password
         self.faults = faults or FaultPlan()
         self.clock = clock if clock is not None else SimClock(speed=speed)
         self.meter = SimulatedMeter(self.clock, meter)
-        self.module = SimulatedModule(
+        self.module: SimulatedModule | SimulatedJ11Module
+        if isinstance(preset, J11Preset):
+            if isinstance(timing, Timing):
+                raise TypeError("a J11 model takes a J11Timing, not a Timing")
+            self.module = SimulatedJ11Module(
+                preset,
+                clock=self.clock,
+                meter=self.meter,
+                rbid=rbid,
+                password=password,
+                seed=seed,
+                timing=timing,
+                faults=self.faults,
+                j11_faults=j11_faults,
+                radio=radio,
+                pan=pan,
+                neighbour_pan=neighbour_pan,
+                mac=module_mac,
+            )
+        else:
+            if isinstance(timing, J11Timing):
+                raise TypeError("an SKSTACK model takes a Timing, not a J11Timing")
+            self.module = self._skstack_module(
+                preset,
+                seed=seed,
+                timing=timing,
+                rbid=rbid,
+                password=password,
+                radio=radio,
+                pan=pan,
+                neighbour_pan=neighbour_pan,
+                module_mac=module_mac,
+                scan_event_address=scan_event_address,
+                pana_exchanges=pana_exchanges,
+            )
+        self._running = False
+        self._mode: str | None = None
+        self._link: str | None = None
+        self._host: MemoryStream | None = None
+        self._pty: PtyPort | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._started_at = 0.0
+
+    def _skstack_module(
+        self,
+        preset: ModulePreset,
+        *,
+        seed: int,
+        timing: str | Timing,
+        rbid: str,
+        password: str,
+        radio: RadioConfig | None,
+        pan: PanConfig | None,
+        neighbour_pan: PanConfig | None,
+        module_mac: str,
+        scan_event_address: str | None,
+        pana_exchanges: int,
+    ) -> SimulatedModule:
+        return SimulatedModule(
             preset,
             clock=self.clock,
             meter=self.meter,
@@ -108,13 +194,11 @@ class Simulator:
             scan_event_address=scan_event_address,
             pana_exchanges=pana_exchanges,
         )
-        self._running = False
-        self._mode: str | None = None
-        self._link: str | None = None
-        self._host: MemoryStream | None = None
-        self._pty: PtyPort | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._started_at = 0.0
+
+    @property
+    def is_j11(self) -> bool:
+        """True when the simulated module speaks ROHM's binary J11 protocol."""
+        return isinstance(self.module, SimulatedJ11Module)
 
     # ------------------------------------------------------------- attaching
 
@@ -336,13 +420,17 @@ class Simulator:
         return b"".join(self.module.output)
 
     @property
-    def events(self) -> list[Event]:
-        """Every EVENT the module printed, in order."""
+    def events(self) -> list[Any]:
+        """Every EVENT the module printed (SKSTACK), or notification it sent (J11), in order.
+
+        The items are :class:`aiobroute.skstack.Event` for an SKSTACK model and
+        :mod:`aiobroute.j11` notification messages for a J11 model.
+        """
         return self.module.events
 
     @property
     def flash_writes(self) -> int:
-        """Flash writes so far (WOPT, WUART, SKSAVE, SKERASE)."""
+        """Flash writes so far (WOPT, WUART, SKSAVE, SKERASE; always 0 for J11)."""
         return self.module.flash_writes
 
     @property
@@ -352,7 +440,7 @@ class Simulator:
 
     @property
     def frames_from_meter(self) -> int:
-        """Datagrams from the meter printed as ERXUDP."""
+        """Datagrams from the meter printed as ERXUDP (or sent as 0x6018 by J11)."""
         return self.module.frames_from_meter
 
     @property

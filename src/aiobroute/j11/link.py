@@ -1,0 +1,686 @@
+"""J11Link: the :class:`~aiobroute.link.MeterLink` of ROHM J11 modules.
+
+The B-route sequences of j11.md section 5 on top of :class:`~aiobroute.j11.client.J11Client`:
+
+* pairing (:meth:`J11Link.connect` without a PAN): reset and boot notification, initial
+  settings (Dual mode, provisional channel 4), credentials, active scan with the pairing
+  ID (escalating durations), then the join below on the channel found;
+* join (``connect(pan=...)``, without a scan): reset, initial settings with the
+  channel, credentials, start route B (resent on "MAC connection failed" 0x0E), a check
+  that the MAC that answered is the expected meter's, open UDP 3610, start PANA and its
+  result (0x6028, armed before the request: it may come before or after 0x2056, or
+  without it);
+* rejoin: when route B is still operating (the meter ended PANA), PANA only; else the
+  join above;
+* data: transmit (0x0008) with its status as a :class:`~aiobroute.link.SendVerdict`; data
+  received (0x6018, port 3610) to the listener;
+* unsolicited connection-status changes (0x601A), PANA results (0x6028) and boot
+  notifications (0x6019) mapped to the session events of :mod:`aiobroute.link`.
+
+Nothing is written to non-volatile memory: J11 settings live until the next reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from aiobroute.errors import (
+    AuthenticationError,
+    ClientClosedError,
+    CommandTimeoutError,
+    InvalidArgumentError,
+    J11CommandError,
+    JoinError,
+    JoinTimeoutError,
+    ScanError,
+    ScanTimeoutError,
+    SendError,
+    SessionError,
+    TransmitLimitError,
+)
+from aiobroute.j11 import (
+    ActiveScan,
+    Beacon,
+    BootCompleted,
+    ConnectionEvent,
+    ConnectionStatusChanged,
+    DataReceived,
+    GetMacAddress,
+    GetStatus,
+    GetVersion,
+    GlobalState,
+    InitialSettings,
+    MacAddressResponse,
+    Message,
+    OpenUdpPort,
+    PanaResult,
+    PanaStatus,
+    ReceptionFailure,
+    ResultCode,
+    RouteBState,
+    ScanResult,
+    SetRouteBCredentials,
+    StartPana,
+    StartRouteB,
+    StartRouteBResponse,
+    StatusResponse,
+    TerminatePana,
+    TerminateRouteB,
+    TransmitData,
+    TransmitOutcome,
+    TransmitResponse,
+    VersionResponse,
+    link_local_address,
+    pairing_id,
+)
+from aiobroute.j11.client import J11Client, J11Timeouts, LinkDown
+from aiobroute.link import (
+    DIALECT_J11,
+    ECHONET_PORT,
+    LinkEvent,
+    LinkListener,
+    LinkLost,
+    MeterDatagram,
+    MeterPan,
+    ModuleIdentity,
+    ReauthenticationFailed,
+    SendVerdict,
+    SessionEnded,
+    SessionEndReason,
+    SessionReauthenticated,
+    TransmitLimitReleased,
+    TransmitLimitStarted,
+)
+from aiobroute.transport._base import ByteStream
+
+__all__ = ["J11Link"]
+
+_LOGGER = logging.getLogger("aiobroute.j11")
+
+_FIRST_CHANNEL = 4
+_LAST_CHANNEL = 17
+_ALL_CHANNELS = 0x0003FFF0
+_PROVISIONAL_CHANNEL = 4
+_DEFAULT_DURATIONS = (6, 7, 8)
+_DWELL_S = 0.00964
+_START_ATTEMPTS = 3
+_TX_LIMIT_WINDOW_S = 3600.0
+_ANY_RESULT = range(256)
+# Results of a refused transmit that mean "no session" (route B not authenticated...).
+_NO_SESSION = frozenset(
+    {
+        ResultCode.NOT_ALLOWED_NOT_STARTED,
+        ResultCode.NOT_ALLOWED_ROUTE_B_OPERATING,
+        ResultCode.NOT_ALLOWED_GLOBAL_NOT_STARTED,
+        ResultCode.NOT_ALLOWED_IN_MODE,
+    }
+)
+_VERDICTS: dict[TransmitOutcome, SendVerdict] = {
+    TransmitOutcome.SENT: SendVerdict.SENT,
+    TransmitOutcome.CCA_FAILURE: SendVerdict.CHANNEL_BUSY,
+    TransmitOutcome.NO_ACK: SendVerdict.NO_ACK,
+    TransmitOutcome.OTHER: SendVerdict.FAILED,
+    TransmitOutcome.QUEUED_ONLY: SendVerdict.UNCONFIRMED,
+}
+
+
+class J11Link:
+    """A :class:`~aiobroute.link.MeterLink` over a ROHM J11 module.
+
+    Args:
+        stream: an open byte stream to the module (115200 8N1, no flow control).
+        timeouts: the J11 timeouts; they bound every wait of the link's calls.
+
+    The underlying :class:`~aiobroute.j11.client.J11Client` is available as :attr:`client`.
+    """
+
+    def __init__(self, stream: ByteStream, *, timeouts: J11Timeouts | None = None) -> None:
+        self._client = J11Client(stream, timeouts=timeouts)
+        self._client.add_listener(self._on_message)
+        self._listener: LinkListener | None = None
+        self._identity: ModuleIdentity | None = None
+        self._pan: MeterPan | None = None
+        self._mac: bytes | None = None
+        self._credentials: tuple[str, str] | None = None
+        self._session_active = False
+        self._own = 0
+        self._closing = False
+        self._lost = False
+        self._tx_limited_since: float | None = None
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def client(self) -> J11Client:
+        """The J11 client under this link."""
+        return self._client
+
+    @property
+    def timeouts(self) -> J11Timeouts:
+        """The J11 timeouts in use."""
+        return self._client.timeouts
+
+    @property
+    def dialect(self) -> str:
+        """``"j11"``."""
+        return DIALECT_J11
+
+    @property
+    def closed(self) -> bool:
+        """True once the link was closed or its port was lost."""
+        return self._closing or self._client.closed
+
+    @property
+    def identity(self) -> ModuleIdentity | None:
+        """What the module told in :meth:`open`, or None before it."""
+        return self._identity
+
+    @property
+    def pan(self) -> MeterPan | None:
+        """The PAN of the last successful join, or None."""
+        return self._pan
+
+    @property
+    def meter_address(self) -> str | None:
+        """The meter's link-local IPv6 address once joined, or None."""
+        return None if self._mac is None else _address_text(self._mac)
+
+    @property
+    def session_active(self) -> bool:
+        """True between a successful join and the loss of the session."""
+        return self._session_active and not self.closed
+
+    @property
+    def tx_limited(self) -> bool:
+        """True since a transmit status 0x2 (hourly radio budget), until a send succeeds."""
+        return self._tx_limited_since is not None
+
+    def set_listener(self, listener: LinkListener | None) -> None:
+        """Register the listener of datagrams and session events (None: stop)."""
+        self._listener = listener
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else ("joined" if self.session_active else "open")
+        return f"<J11Link {state}>"
+
+    # ------------------------------------------------------------------ receiving
+
+    def _on_message(self, message: Message | LinkDown) -> None:
+        """Translate one notification (called synchronously from the client's reader)."""
+        if isinstance(message, DataReceived):
+            if message.destination_port == ECHONET_PORT:
+                self._deliver_datagram(
+                    MeterDatagram(
+                        source=message.source.exploded.upper(),
+                        source_port=message.source_port,
+                        payload=message.payload,
+                        secured=message.encrypted,
+                        rssi_dbm=float(message.rssi_dbm),
+                        multicast=message.multicast,
+                    )
+                )
+            return
+        if isinstance(message, LinkDown):
+            self._session_active = False
+            if not self._lost and not self._closing:
+                self._lost = True
+                self._deliver_event(LinkLost(source="port", reason=message.reason))
+            return
+        if isinstance(message, ReceptionFailure):
+            _LOGGER.debug(
+                "reception failure 0x%02X from %s", message.reason, message.source.exploded
+            )
+            return
+        if self._own or self._mac is None:
+            return  # our own reset/join/terminate, or no session of ours to speak of
+        event = self._session_event(message)
+        if event is not None:
+            self._deliver_event(event)
+
+    def _session_event(self, message: Message) -> LinkEvent | None:
+        if isinstance(message, PanaResult):
+            source = f"0x6028 result {message.result:02X}"
+            if message.mac != self._mac:
+                _LOGGER.debug("PANA result about another peer ignored")
+                return None
+            if message.result == PanaStatus.SUCCESS:
+                self._session_active = True
+                return SessionReauthenticated(source=source)
+            self._session_active = False
+            return ReauthenticationFailed(source=source)
+        if isinstance(message, ConnectionStatusChanged):
+            source = f"0x601A state {message.state:02X}"
+            if message.state == ConnectionEvent.PANA_DISCONNECTED:
+                self._session_active = False
+                return SessionEnded(source=source, reason=SessionEndReason.BY_METER)
+            if message.state == ConnectionEvent.MAC_DISCONNECTED:
+                self._session_active = False
+                return SessionEnded(source=source, reason=SessionEndReason.MAC_DISCONNECTED)
+            if message.state == ConnectionEvent.PANA_CONNECTED and not self._session_active:
+                self._session_active = True
+                return SessionReauthenticated(source=source)
+            return None
+        if isinstance(message, BootCompleted):
+            _LOGGER.warning("the J11 module restarted by itself; its settings are lost")
+            self._session_active = False
+            return SessionEnded(source="0x6019", reason=SessionEndReason.MODULE_RESTARTED)
+        return None
+
+    def _deliver_datagram(self, datagram: MeterDatagram) -> None:
+        listener = self._listener
+        if listener is None:
+            return
+        try:
+            listener.datagram_received(datagram)
+        except Exception:
+            _LOGGER.exception("the link listener failed on a datagram")
+
+    def _deliver_event(self, event: LinkEvent) -> None:
+        listener = self._listener
+        if listener is None:
+            return
+        try:
+            listener.session_event(event)
+        except Exception:
+            _LOGGER.exception("the link listener failed on %s", type(event).__name__)
+
+    @contextlib.contextmanager
+    def _own_change(self) -> Iterator[None]:
+        self._own += 1
+        try:
+            yield
+        finally:
+            self._own -= 1
+
+    # ------------------------------------------------------------------ open
+
+    async def open(self, *, reset: bool = False) -> ModuleIdentity:
+        """Start the reader; reset if asked; read the version and the module's MAC.
+
+        A module that does not answer the version request (still booting, or stuck) is
+        reset once and asked again.
+        """
+        if self._closing:
+            raise ClientClosedError("link is closed")
+        self._client.start()
+        if reset:
+            await self._reset()
+        try:
+            version = await self._client.request(GetVersion())
+        except CommandTimeoutError:
+            if reset:
+                raise
+            # Still booting, or stuck in a long operation: a reset works in every state.
+            _LOGGER.info("the J11 module did not answer; resetting it")
+            await self._reset()
+            version = await self._client.request(GetVersion())
+        mac = await self._client.request(GetMacAddress())
+        self._identity = ModuleIdentity(
+            dialect=DIALECT_J11,
+            family="J11",
+            version=version.version if isinstance(version, VersionResponse) else None,
+            mac=mac.mac.hex().upper() if isinstance(mac, MacAddressResponse) and mac.mac else None,
+        )
+        _LOGGER.info("J11 module ready: firmware %s", self._identity.version or "unknown")
+        return self._identity
+
+    async def _reset(self) -> None:
+        with self._own_change():
+            self._session_active = False
+            await self._client.reset()
+
+    # ------------------------------------------------------------------ join
+
+    async def connect(
+        self,
+        *,
+        rbid: str,
+        password: str,
+        pan: MeterPan | None = None,
+        durations: tuple[int, ...] = (),
+        channels: tuple[int, ...] = (),
+    ) -> MeterPan:
+        """Pair (scan with the pairing ID, channels 4..17) or join ``pan``; see the module doc."""
+        credentials = _credentials(rbid, password)
+        self._client.redactor.add(rbid, password, credentials.route_b_id)
+        if pan is not None and pan.dialect != DIALECT_J11:
+            raise InvalidArgumentError(
+                f"a PAN remembered by a {pan.dialect!r} module cannot be joined by a J11 one"
+            )
+        mask = 0
+        for channel in channels:
+            if isinstance(channel, bool) or not _FIRST_CHANNEL <= channel <= _LAST_CHANNEL:
+                raise InvalidArgumentError(f"J11 channels are 4..17, got {channel!r}")
+            mask |= 1 << channel
+        steps = durations or _DEFAULT_DURATIONS
+        if any(isinstance(d, bool) or not 1 <= d <= 14 for d in steps):
+            raise InvalidArgumentError("J11 scan durations are 1..14")
+        if pan is not None and not _FIRST_CHANNEL <= pan.channel <= _LAST_CHANNEL:
+            raise InvalidArgumentError(f"J11 channels are 4..17, got {pan.channel}")
+        self._credentials = (credentials.route_b_id, credentials.password)
+        with self._own_change():
+            self._session_active = False
+            if pan is not None:
+                return await self._join(pan.channel, bytes.fromhex(pan.mac))
+            candidates = await self._scan(credentials, steps, mask or _ALL_CHANNELS)
+            return await self._join_candidates(candidates)
+
+    async def rejoin(self) -> MeterPan:
+        """Join the remembered PAN again, without a scan.
+
+        When route B is still operating with the meter (after the meter ended PANA, 0x601A
+        state 04), only PANA is started again (j11.md 6, recovery step 2); otherwise, or
+        when the module refuses that, the join starts from a reset (j11.md 5.2).
+        """
+        pan = self._pan
+        if pan is None or self._credentials is None:
+            raise SessionError("nothing to rejoin: the link never joined a PAN")
+        mac = bytes.fromhex(pan.mac)
+        with self._own_change():
+            self._session_active = False
+            if await self._route_b_operating():
+                try:
+                    await self._client.request(
+                        OpenUdpPort(ECHONET_PORT),
+                        accept=(ResultCode.SUCCESS, ResultCode.PORT_ALREADY_OPEN),
+                    )
+                    await self._pana(mac)
+                except J11CommandError as exc:
+                    _LOGGER.info("restarting PANA was refused (%s); rejoining from a reset", exc)
+                else:
+                    self._mac = mac
+                    self._session_active = True
+                    _LOGGER.info("PANA session re-established with %s", _address_text(mac))
+                    return pan
+            return await self._join(pan.channel, mac)
+
+    async def _route_b_operating(self) -> bool:
+        """True when route B is associated (not authenticated) with the remembered meter."""
+        try:
+            status = await self._client.request(GetStatus())
+        except J11CommandError:
+            return False
+        return (
+            isinstance(status, StatusResponse)
+            and status.global_state == GlobalState.STARTED
+            and status.route_b_state == RouteBState.OPERATING
+        )
+
+    async def _scan(
+        self, credentials: SetRouteBCredentials, durations: tuple[int, ...], mask: int
+    ) -> list[tuple[int, Beacon]]:
+        client = self._client
+        await client.reset()
+        await client.request(InitialSettings(channel=_PROVISIONAL_CHANNEL))
+        await self._set_credentials(credentials)
+        expected = bin(mask).count("1")
+        pid = pairing_id(credentials.route_b_id)
+        for duration in durations:
+            collector = _ScanCollector(expected)
+            budget = expected * _DWELL_S * 2**duration * 1.1 + 2 + self.timeouts.scan_margin
+            deadline = asyncio.get_running_loop().time() + budget
+            remove = client.add_listener(collector.add)
+            try:
+                _LOGGER.info("J11 active scan (duration %d, up to %.0f s)", duration, budget)
+                try:
+                    await client.request(
+                        ActiveScan(duration=duration, channel_mask=mask, pairing_id=pid),
+                        timeout=budget,
+                    )
+                except CommandTimeoutError:
+                    raise ScanTimeoutError(
+                        f"active scan (duration {duration}) did not finish within {budget:.0f} s"
+                    ) from None
+                # The response normally follows the last result; some modules send it first.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(deadline):
+                        await collector.complete.wait()
+            finally:
+                remove()
+            found = collector.found
+            client.check_usable()
+            if found:
+                found.sort(key=lambda item: item[1].rssi_dbm, reverse=True)
+                for channel, beacon in found:
+                    _LOGGER.info(
+                        "found PAN %04X on channel %d (%d dBm)",
+                        beacon.pan_id,
+                        channel,
+                        beacon.rssi_dbm,
+                    )
+                return found
+        return []
+
+    async def _join_candidates(self, candidates: list[tuple[int, Beacon]]) -> MeterPan:
+        if not candidates:
+            raise ScanError(
+                "no smart meter answered the active scan: check the dongle's distance to the "
+                "meter, the B-route ID, and that the B route has been activated"
+            )
+        fresh = True  # right after the scan: no reset needed for the first candidate
+        for channel, beacon in candidates[:-1]:
+            try:
+                return await self._join(channel, beacon.mac, fresh=fresh)
+            except (AuthenticationError, JoinError, JoinTimeoutError) as exc:
+                _LOGGER.warning(
+                    "join of PAN %04X failed (%s); trying the next PAN",
+                    beacon.pan_id,
+                    type(exc).__name__,
+                )
+            fresh = False
+        channel, beacon = candidates[-1]
+        return await self._join(channel, beacon.mac, fresh=fresh)
+
+    async def _join(self, channel: int, mac: bytes, *, fresh: bool = False) -> MeterPan:
+        """Reset, settings with ``channel``, credentials, route B, port 3610, PANA.
+
+        ``fresh``: the module was just reset and given the credentials (pairing after a
+        scan, j11.md 5.1 step 6): only the channel is set.
+        """
+        client = self._client
+        if self._credentials is None:  # pragma: no cover - connect() sets them first
+            raise SessionError("no credentials")
+        rbid, password = self._credentials
+        if not fresh:
+            await client.reset()
+        await client.request(InitialSettings(channel=channel))
+        if not fresh:
+            await self._set_credentials(SetRouteBCredentials(rbid, password))
+        started = await self._start_route_b(channel)
+        if started.mac != mac:
+            raise JoinError(
+                f"another meter answered on channel {channel} "
+                f"({(started.mac or b'').hex().upper()}, expected {mac.hex().upper()})"
+            )
+        await client.request(
+            OpenUdpPort(ECHONET_PORT),
+            accept=(ResultCode.SUCCESS, ResultCode.PORT_ALREADY_OPEN),
+        )
+        await self._pana(mac)
+        self._mac = mac
+        self._session_active = True
+        self._pan = MeterPan(
+            dialect=DIALECT_J11,
+            channel=channel,
+            pan_id=started.pan_id if started.pan_id is not None else 0xFFFF,
+            mac=mac.hex().upper(),
+            pair_id=rbid[-8:],
+            rssi_dbm=None if started.rssi_dbm is None else float(started.rssi_dbm),
+        )
+        _LOGGER.info("joined: PANA session established with %s", _address_text(mac))
+        return self._pan
+
+    async def _set_credentials(self, credentials: SetRouteBCredentials) -> None:
+        # 0x58 "already set" is reported by some hosts as harmless (j11.md 10.8).
+        await self._client.request(
+            credentials, accept=(ResultCode.SUCCESS, ResultCode.PANA_ALREADY_SET)
+        )
+
+    async def _start_route_b(self, channel: int) -> StartRouteBResponse:
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            try:
+                response = await self._client.request(
+                    StartRouteB(), timeout=self.timeouts.start_route_b
+                )
+            except J11CommandError as exc:
+                if exc.code != ResultCode.MAC_CONNECTION_FAILED:
+                    raise
+                if attempt == _START_ATTEMPTS:
+                    raise JoinError(
+                        f"no beacon from the meter on channel {channel} after {attempt} "
+                        "attempts (MAC connection failed): scan again"
+                    ) from exc
+                _LOGGER.info("start route B: MAC connection failed; retrying")
+                await asyncio.sleep(self.timeouts.start_retry)
+                continue
+            if not isinstance(response, StartRouteBResponse):  # pragma: no cover - codec
+                raise JoinError("start route B gave no PAN details")
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _pana(self, mac: bytes) -> None:
+        client = self._client
+        limit = self.timeouts.join
+        with client.expect(PanaResult, lambda m: m.mac == mac) as result:
+            # The result (0x6028) may come before the response (0x2056), after it, or
+            # without it (j11.md 10.11): whichever comes first, the result decides.
+            start = asyncio.ensure_future(client.request(StartPana()))
+            try:
+                async with asyncio.timeout(limit):
+                    await asyncio.wait((start, result), return_when=asyncio.FIRST_COMPLETED)
+                    if start.done() and not result.done():
+                        try:
+                            start.result()
+                        except CommandTimeoutError:
+                            _LOGGER.debug("no response to start PANA; waiting for its result")
+                    outcome = await result
+            except TimeoutError:
+                raise JoinTimeoutError(
+                    f"PANA authentication did not finish within {limit:.0f} s"
+                ) from None
+            finally:
+                if not start.done():
+                    start.cancel()
+                await asyncio.gather(start, return_exceptions=True)
+        if outcome.result == PanaStatus.SUCCESS:
+            return
+        if outcome.result == PanaStatus.REJECTED:
+            raise AuthenticationError(
+                "PANA authentication was rejected (0x6028 result 02): check the B-route ID "
+                "and password, and that the grid company has activated the B route"
+            )
+        if outcome.result == PanaStatus.NO_RESPONSE:
+            raise JoinTimeoutError("the meter did not answer PANA (0x6028 result 03)")
+        raise JoinError(f"PANA failed (0x6028 result {outcome.result:02X})")
+
+    # ------------------------------------------------------------------ data
+
+    async def send(self, payload: bytes, *, port: int = ECHONET_PORT) -> SendVerdict:
+        """Transmit data (0x0008) to the meter; the transmit status gives the verdict."""
+        mac = self._mac
+        if mac is None:
+            raise SessionError("not joined: connect() first")
+        request = TransmitData(link_local_address(mac), ECHONET_PORT, port, payload)
+        response = await self._client.request(
+            request, timeout=self.timeouts.send, accept=_ANY_RESULT
+        )
+        if not isinstance(response, TransmitResponse):  # pragma: no cover - codec
+            raise SendError("transmit data gave no status")
+        if not response.ok:
+            if response.result in _NO_SESSION:
+                self._session_active = False
+                raise SessionError(
+                    f"the module refused to send: {ResultCode.describe(response.result)}"
+                )
+            raise SendError(f"the module refused to send: {ResultCode.describe(response.result)}")
+        outcome = response.outcome
+        if outcome == TransmitOutcome.RADIO_BUDGET_EXHAUSTED:
+            self._limit_started()
+            raise TransmitLimitError("the hourly radio budget is exhausted (transmit status 2)")
+        if outcome == TransmitOutcome.SENT:
+            self._limit_released("transmit status 0")
+        if outcome is None:
+            return SendVerdict.UNCONFIRMED
+        try:
+            return _VERDICTS[TransmitOutcome(outcome)]
+        except (ValueError, KeyError):
+            return SendVerdict.FAILED
+
+    def _limit_started(self) -> None:
+        if self._tx_limited_since is None:
+            self._tx_limited_since = asyncio.get_running_loop().time()
+            _LOGGER.warning("ARIB transmit-time limit reached (transmit status 2)")
+            self._deliver_event(TransmitLimitStarted(source="0x2008 status 2"))
+
+    def _limit_released(self, source: str) -> None:
+        if self._tx_limited_since is not None:
+            self._tx_limited_since = None
+            _LOGGER.info("ARIB transmit-time limit released (%s)", source)
+            self._deliver_event(TransmitLimitReleased(source=source))
+
+    async def terminate(self) -> None:
+        """End PANA (0x0057, the meter is told), then route B (0x0058); refusals are fine."""
+        with self._own_change():
+            try:
+                for request in (TerminatePana(), TerminateRouteB()):
+                    try:
+                        await self._client.request(request)
+                    except J11CommandError as exc:
+                        _LOGGER.debug("%s refused: %s", type(request).__name__, exc)
+            finally:
+                self._session_active = False
+
+    async def transmit_time_ms(self) -> int | None:
+        """None: a J11 module does not report its transmit time."""
+        return None
+
+    async def refresh_tx_limit(self) -> bool:
+        """J11 cannot be asked: the limit is assumed over an hour after it started."""
+        since = self._tx_limited_since
+        if since is not None and asyncio.get_running_loop().time() - since >= _TX_LIMIT_WINDOW_S:
+            self._limit_released("one hour elapsed")
+        return self.tx_limited
+
+    async def close(self) -> None:
+        """Close the client (waiters get ClientClosedError) and its stream; idempotent."""
+        self._closing = True
+        self._session_active = False
+        await self._client.close()
+
+
+class _ScanCollector:
+    """Collects the scan results (0x4051, one per channel) of one active scan."""
+
+    def __init__(self, channels: int) -> None:
+        self.channels = channels
+        self.seen: set[int] = set()
+        self.found: list[tuple[int, Beacon]] = []
+        self.complete = asyncio.Event()
+
+    def add(self, message: Message | LinkDown) -> None:
+        if isinstance(message, ScanResult):
+            self.seen.add(message.channel)
+            self.found.extend((message.channel, beacon) for beacon in message.beacons)
+            if len(self.seen) >= self.channels:
+                self.complete.set()
+        elif isinstance(message, LinkDown):
+            self.complete.set()
+
+
+def _credentials(rbid: str, password: str) -> SetRouteBCredentials:
+    """Validate before anything is sent; J11 takes the ID in upper case."""
+    if not isinstance(rbid, str) or not isinstance(password, str):
+        raise InvalidArgumentError("the B-route ID and password must be strings")
+    try:
+        return SetRouteBCredentials(rbid.upper(), password)
+    except (InvalidArgumentError, ValueError):
+        raise InvalidArgumentError(
+            "J11 needs a 32-character hex B-route ID and a 12-character alphanumeric password"
+        ) from None
+
+
+def _address_text(mac: bytes) -> str:
+    return link_local_address(mac).exploded.upper()
