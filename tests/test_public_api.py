@@ -82,6 +82,8 @@ def test_core_subpackage_names() -> None:
         "encode_property",
         "energy_kwh",
         "counter_delta",
+        "MANUFACTURERS",
+        "manufacturer_name",
     } <= set(aiobroute.echonet.__all__)
     assert {"LineParser", "Event", "RxUdp", "PanDescriptor", "Ok", "Fail", "Unrecognized"} <= set(
         aiobroute.skstack.__all__

@@ -368,7 +368,7 @@ def test_info_reports_module_and_meter(hook: Hook, capsys: pytest.CaptureFixture
     assert rows["module version"] == sim.preset.version
     assert rows["module app version"] == "-"  # the DSS has no SKAPPVER
     assert rows["meter address"] == sim.meter_address
-    assert rows["manufacturer code"] == "000008"
+    assert rows["manufacturer"] == "Daikin Industries (000008)"
     assert rows["serial number"] == "SN0042"
     assert rows["release"] == "R"
     assert rows["fault"] == "no fault"

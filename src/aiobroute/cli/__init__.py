@@ -45,6 +45,7 @@ from aiobroute.cli._service import (
     reading_row,
     run_forever,
 )
+from aiobroute.echonet import manufacturer_name
 from aiobroute.errors import (
     AiobrouteError,
     AiobrouteTimeoutError,
@@ -709,7 +710,7 @@ async def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
         ]
     rows += [
         ("meter address", info.ipaddr),
-        ("manufacturer code", f"{info.manufacturer_code:06X}" if info.manufacturer_code else "-"),
+        ("manufacturer", _maker(info.manufacturer_code)),
         ("serial number", info.serial_number or "-"),
         ("release", info.release or "-"),
         ("fault", {True: "fault", False: "no fault", None: "-"}[info.fault]),
@@ -725,6 +726,14 @@ async def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _maker(code: int | None) -> str:
+    """``Toshiba (000016)``; an unknown code as hex alone; ``-`` when the meter did not say."""
+    if code is None:
+        return "-"
+    name = manufacturer_name(code)
+    return name if name == f"{code:06X}" else f"{name} ({code:06X})"
+
+
 def _cmd_simulate(argv: list[str]) -> int:
     from aiobroute.testing.__main__ import main as simulate_main
 
@@ -735,7 +744,10 @@ def _cmd_simulate(argv: list[str]) -> int:
 #: Each module defines ``add_arguments(parser)`` and ``async def run(args, out) -> int``;
 #: it is imported only when the parser is built, and should import optional
 #: dependencies (aiomqtt, prometheus_client, sqlite3) lazily inside ``run``.
-_MODULE_COMMANDS: dict[str, tuple[str, str]] = {}
+_MODULE_COMMANDS: dict[str, tuple[str, str]] = {
+    "mqtt": ("aiobroute.cli.mqtt", "publish to Home Assistant over MQTT until stopped"),
+    "exporter": ("aiobroute.cli.exporter", "serve Prometheus metrics until stopped"),
+}
 
 
 def _command(name: str) -> Callable[[argparse.Namespace, TextIO], Any]:

@@ -16,9 +16,9 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from decimal import Decimal
-from typing import TextIO
+from typing import Any, TextIO
 
 from aiobroute import columns
 from aiobroute.errors import AiobrouteError, AuthenticationError, InvalidArgumentError
@@ -37,6 +37,7 @@ __all__ = [
     "read_round",
     "reading_row",
     "run_forever",
+    "run_together",
 ]
 
 _LOGGER = logging.getLogger("aiobroute.cli")
@@ -238,3 +239,24 @@ async def read_round(
     log.reset("read")
     status("ok", "readings flow")
     return values
+
+
+async def run_together(*coros: Coroutine[Any, Any, None]) -> None:
+    """Run ``coros`` as tasks until the first one ends; then stop the others and wait.
+
+    The first one's exception (if any) is raised as is, not wrapped in a group. When the
+    caller is cancelled (SIGTERM, Ctrl-C), every task is cancelled and waited for, so
+    each can say goodbye (``offline``, the meter session's end) before this returns.
+    """
+    tasks = [asyncio.create_task(coro) for coro in coros]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
+    for task in tasks:
+        if task in done and not task.cancelled():
+            error = task.exception()
+            if error is not None:
+                raise error
