@@ -146,9 +146,7 @@ async def test_every_subcommand_over_a_pty(capsys: pytest.CaptureFixture[str]) -
         assert (code, err) == (0, "")
         lines = [json.loads(line) for line in out.splitlines()]
         assert [row["power_w"] for row in lines] == [meter.instant_power_watts()] * 2
-        assert {Decimal(row["bought_kwh"]) for row in lines} == {
-            meter.cumulative_raw() * unit
-        }
+        assert {Decimal(row["bought_kwh"]) for row in lines} == {meter.cumulative_raw() * unit}
 
         code = await asyncio.to_thread(main, ["history", "--port", path, "--days", "2"])
         out, err = capsys.readouterr()

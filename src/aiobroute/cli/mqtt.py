@@ -257,7 +257,6 @@ class _Hub:
         if self.info is None or self.info != info:
             self.info = info
             self.rediscover = True
-        self.identified.set()
         self.changed.set()
 
     def reading(self, row: dict[str, object]) -> None:
@@ -267,6 +266,8 @@ class _Hub:
             self.rediscover = True
         self.row = row
         self.available = True
+        # Discovery waits for the first reading: it tells whether there is a T phase.
+        self.identified.set()
         self.changed.set()
 
     def unavailable(self) -> None:
