@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import getpass
 import importlib
 import io
@@ -566,8 +567,7 @@ async def _recent_rows(
     except ServiceNotAvailableError as exc:
         raise CliError(
             "this meter does not keep the 30-minute history of both directions (0xEC, "
-            "release H and later); use --days instead. See 'history --hours' in "
-            "docs/guides/troubleshooting.md",
+            "release H and later); use --days instead." + _see("history-hours-is-refused"),
             EXIT_ERROR,
         ) from exc
     modulus: Decimal | None = None
@@ -768,6 +768,23 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Any]] = {
 }
 
 
+#: Where each message's troubleshooting row is (docs/guides/troubleshooting.md).
+_TROUBLESHOOTING = "https://aiobroute.readthedocs.io/en/latest/guides/troubleshooting/"
+
+
+def _see(anchor: str) -> str:
+    return f" See {_TROUBLESHOOTING}#{anchor}"
+
+
+def _permission_denied(exc: BaseException) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, PermissionError) or getattr(cause, "errno", None) == errno.EACCES:
+            return True
+        cause = cause.__cause__
+    return "Permission denied" in str(exc)
+
+
 def _explain(exc: BaseException) -> CliError:
     if isinstance(exc, CliError):
         return exc
@@ -775,30 +792,40 @@ def _explain(exc: BaseException) -> CliError:
         return CliError(
             "joining the meter failed: PANA authentication was refused. Likely cause: a wrong "
             "B-route ID or password, or a B route not yet activated. Check the credentials "
-            "sent by the grid company.",
+            "sent by the grid company." + _see("pana-authentication-was-refused"),
             EXIT_AUTH,
         )
     if isinstance(exc, ScanError):
         return CliError(
             "no smart meter answered the scan. Likely cause: the dongle is too far from the "
-            "meter or the B route is not activated. Move the dongle closer and try again.",
+            "meter or the B route is not activated. Move the dongle closer and try again."
+            + _see("no-smart-meter-answered-the-scan"),
             EXIT_NO_PAN,
+        )
+    if isinstance(exc, TransportError) and _permission_denied(exc):
+        return CliError(
+            f"cannot use the port: {exc}. Permission denied: add your user to the group that "
+            "owns the device (usually dialout: sudo usermod -aG dialout $USER, then log in "
+            "again)." + _see("permission-denied-on-the-port"),
+            EXIT_PORT,
         )
     if isinstance(exc, TransportError):
         return CliError(
             f"cannot use the port: {exc}. Check the --port path, that the dongle is plugged "
-            "in, and that no other program uses it.",
+            "in, and that no other program uses it." + _see("cannot-use-the-port"),
             EXIT_PORT,
         )
     if isinstance(exc, CommandTimeoutError):
         return CliError(
-            f"the dongle does not answer: {exc}. Check that --port is the Wi-SUN dongle, that "
-            "it runs at 115200 baud, and unplug and replug it.",
+            f"the dongle does not answer: {exc}. Check that --port is the Wi-SUN dongle (not "
+            "another serial port with nothing behind it), that it runs at 115200 baud, and "
+            "unplug and replug it." + _see("the-dongle-does-not-answer"),
             EXIT_PORT,
         )
     if isinstance(exc, AiobrouteTimeoutError):
         return CliError(
-            f"timed out: {exc}. The radio link may be weak; try again, or move the dongle.",
+            f"timed out: {exc}. The radio link may be weak; try again, or move the dongle."
+            + _see("timed-out"),
             EXIT_TIMEOUT,
         )
     if isinstance(exc, InvalidArgumentError):
