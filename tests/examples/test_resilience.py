@@ -133,11 +133,13 @@ def wait_for_rows(path: Path, rows: int, child: subprocess.Popen[str]) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("name", ["watch_csv", "mqtt_home_assistant"])
+@pytest.mark.parametrize("name", ["watch_csv", "mqtt_home_assistant", "prometheus_exporter"])
 def test_examples_stop_cleanly_on_sigterm(name: str, tmp_path: Path) -> None:
     argv = [sys.executable, str(EXAMPLES / f"{name}.py"), "--simulate", "--interval", "0.05"]
     if name == "mqtt_home_assistant":
         argv += ["--broker", "127.0.0.1", "--mqtt-port", "1"]  # nothing there: it retries
+    if name == "prometheus_exporter":
+        argv += ["--listen-address", "127.0.0.1", "--listen-port", "0"]
     # This checkout's package, even from another directory.
     src = str(Path(aiobroute.__file__).resolve().parents[1])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
@@ -147,6 +149,8 @@ def test_examples_stop_cleanly_on_sigterm(name: str, tmp_path: Path) -> None:
     assert child.stderr is not None
     if name == "watch_csv":
         wait_for_rows(tmp_path / "power.csv", 2, child)
+    elif name == "prometheus_exporter":
+        assert "metrics on http://127.0.0.1:" in child.stderr.readline()
     else:
         assert "MQTT broker" in child.stderr.readline()  # unreachable: waits, does not exit
     child.send_signal(signal.SIGTERM)
