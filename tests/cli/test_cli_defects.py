@@ -162,3 +162,32 @@ def test_history_hours_on_a_meter_without_ec_points_to_troubleshooting(
     assert "use --days instead" in err
     assert "troubleshooting" in err
     assert "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def test_permission_denied_on_the_port_points_to_the_dialout_group() -> None:
+    from aiobroute import cli
+    from aiobroute.errors import TransportError
+
+    try:
+        try:
+            raise PermissionError(13, "Permission denied", "/dev/ttyUSB0")
+        except PermissionError as exc:
+            raise TransportError("cannot open /dev/ttyUSB0: Permission denied") from exc
+    except TransportError as error:
+        explained = cli._explain(error)
+    assert explained.code == 3
+    assert "dialout" in str(explained)
+    assert str(explained).endswith("troubleshooting/#permission-denied-on-the-port")
+
+
+def test_a_port_with_nothing_behind_it_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
+    from aiobroute import cli
+    from aiobroute.errors import CommandTimeoutError
+
+    explained = cli._explain(CommandTimeoutError("SKVER got no answer within 2.0 s"))
+    assert explained.code == 3
+    assert "nothing behind it" in str(explained)
+    assert str(explained).endswith("#the-dongle-does-not-answer")
