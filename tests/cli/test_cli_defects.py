@@ -171,13 +171,9 @@ def test_permission_denied_on_the_port_points_to_the_dialout_group() -> None:
     from aiobroute import cli
     from aiobroute.errors import TransportError
 
-    try:
-        try:
-            raise PermissionError(13, "Permission denied", "/dev/ttyUSB0")
-        except PermissionError as exc:
-            raise TransportError("cannot open /dev/ttyUSB0: Permission denied") from exc
-    except TransportError as error:
-        explained = cli._explain(error)
+    error = TransportError("cannot open /dev/ttyUSB0: SerialException")
+    error.__cause__ = PermissionError(13, "Permission denied", "/dev/ttyUSB0")
+    explained = cli._explain(error)
     assert explained.code == 3
     assert "dialout" in str(explained)
     assert str(explained).endswith("troubleshooting/#permission-denied-on-the-port")
