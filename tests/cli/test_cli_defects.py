@@ -102,6 +102,7 @@ def test_watch_keeps_going_after_one_transient_error(
 
     monkeypatch.setattr(SmartMeter, "get", get)
     argv = ["watch", "--simulate", "--count", "3", "--interval", "0", "--format", "jsonl"]
+    argv += ["--retry-max", "0.05"]
     code, out, err = run(argv, capsys)
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]

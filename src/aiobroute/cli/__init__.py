@@ -39,6 +39,7 @@ from aiobroute._log import TRACE
 from aiobroute._time import JST, now_jst
 from aiobroute._version import __version__
 from aiobroute.cli._service import (
+    Backoff,
     RateLimitedLog,
     StatusLine,
     add_service_arguments,
@@ -466,10 +467,11 @@ async def _watch_loop(
 ) -> int:
     """Print a reading every ``--interval`` seconds; returns after ``--count`` readings."""
     log = RateLimitedLog()
+    backoff = Backoff(args.retry_max)
     writer = columns.csv_writer(sink) if fmt == "csv" else None
     while args.count is None or reads < args.count:
         started = time.monotonic()
-        values = await read_round(meter, _WATCH_EPCS, log=log, status=status)
+        values = await read_round(meter, _WATCH_EPCS, log=log, status=status, backoff=backoff)
         if values is not None:
             snapshot = _snapshot(values, _stamp(args, meter))
             reads += 1

@@ -221,8 +221,12 @@ async def read_round(
     *,
     log: RateLimitedLog,
     status: StatusLine,
+    backoff: Backoff,
 ) -> dict[int, object] | None:
     """One ``get``; None (logged, rate-limited) after a recoverable error.
+
+    After a failure it waits ``backoff``'s next delay before returning, so failures that
+    come at once (a session being re-established) never make a busy loop.
 
     Raises:
         AiobrouteError: not recoverable, or the meter closed (its supervisor gave up):
@@ -235,7 +239,9 @@ async def read_round(
             raise
         status("degraded", "no reading; the session is being re-established")
         log.report("read", f"no reading this round: {describe(exc)}")
+        await asyncio.sleep(backoff.next_delay())
         return None
+    backoff.reset()
     log.reset("read")
     status("ok", "readings flow")
     return values

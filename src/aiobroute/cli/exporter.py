@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, NamedTuple, TextIO
 from aiobroute import cli, columns
 from aiobroute.cli._service import (
     READING_EPCS,
+    Backoff,
     RateLimitedLog,
     StatusLine,
     add_service_arguments,
@@ -258,12 +259,15 @@ async def _poll(
     args: argparse.Namespace, collector: MeterCollector, status: StatusLine, log: RateLimitedLog
 ) -> None:
     async def body(meter: SmartMeter) -> None:
+        backoff = Backoff(args.retry_max)
         states = asyncio.create_task(_follow_states(meter, collector))
         try:
             collector.info = await meter.info()
             while True:
                 started = time.monotonic()
-                values = await read_round(meter, READING_EPCS, log=log, status=status)
+                values = await read_round(
+                    meter, READING_EPCS, log=log, status=status, backoff=backoff
+                )
                 collector.ok = values is not None
                 if values is None:
                     collector.errors += 1

@@ -280,11 +280,14 @@ async def _meter_side(
     args: argparse.Namespace, hub: _Hub, status: StatusLine, log: RateLimitedLog
 ) -> None:
     async def body(meter: SmartMeter) -> None:
+        backoff = Backoff(args.retry_max)
         try:
             hub.identify(await meter.info())
             while True:
                 started = asyncio.get_running_loop().time()
-                values = await read_round(meter, READING_EPCS, log=log, status=status)
+                values = await read_round(
+                    meter, READING_EPCS, log=log, status=status, backoff=backoff
+                )
                 if values is None:
                     hub.unavailable()
                 else:
