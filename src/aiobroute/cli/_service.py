@@ -195,8 +195,8 @@ async def run_forever(
     """
     log = log or RateLimitedLog()
     backoff = Backoff(retry_max)
+    status("connecting")  # not again on each retry: "waiting" stays until it works
     while True:
-        status("connecting")
         try:
             async with connect() as meter:
                 backoff.reset()
@@ -209,6 +209,7 @@ async def run_forever(
                 raise
             delay = backoff.next_delay()
             status("waiting", "the dongle or the meter cannot be reached; retrying")
+            # (the next success prints "connected" again)
             log.report(
                 "connect", f"cannot reach the meter: {describe(exc)}; retrying in {delay:.0f} s"
             )

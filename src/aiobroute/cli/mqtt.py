@@ -319,7 +319,8 @@ async def _broker_side(
         if hub.info is None:  # pragma: no cover - identified means known
             raise RuntimeError("the meter is not identified yet")
         topics = Topics(node_id(hub.info), args.discovery_prefix)
-        status("connecting", f"{args.broker.host}:{port}")
+        if status.state != "waiting":  # not again on each retry
+            status("connecting", f"{args.broker.host}:{port}")
         try:
             async with aiomqtt.Client(
                 args.broker.host,
