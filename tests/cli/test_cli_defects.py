@@ -6,7 +6,9 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -188,3 +190,23 @@ def test_a_port_with_nothing_behind_it_is_explained(capsys: pytest.CaptureFixtur
     assert explained.code == 3
     assert "nothing behind it" in str(explained)
     assert str(explained).endswith("#the-dongle-does-not-answer")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
+def test_watch_output_is_only_ever_a_regular_file(
+    kind: str, hook: Hook, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "power.csv"
+    elsewhere = tmp_path / "precious.txt"
+    elsewhere.write_text("keep me\n", encoding="utf-8")
+    if kind == "fifo":
+        os.mkfifo(target)  # opened plainly, it would block until a reader comes
+    elif kind == "symlink":
+        target.symlink_to(elsewhere)
+    else:
+        target.mkdir()
+    code, out, err = run(["watch", "--simulate", "--count", "1", "--output", str(target)], capsys)
+    assert (code, out) == (1, "")
+    assert "cannot use" in err
+    assert hook.sims == []  # refused before connecting
+    assert elsewhere.read_text(encoding="utf-8") == "keep me\n"

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
@@ -425,7 +426,7 @@ async def _cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
         sink = out
         if args.output:
             # Opened before connecting: a bad path fails at once, not after the scan.
-            sink = stack.enter_context(open(args.output, "a", encoding="utf-8", newline=""))  # noqa: SIM115, ASYNC230
+            sink = stack.enter_context(_open_for_append(args.output))
         writer = columns.csv_writer(sink) if fmt == "csv" else None
         if writer is not None and _needs_header(sink):
             writer.writerow(columns.WATCH_COLUMNS)
@@ -446,6 +447,33 @@ async def _cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
 
         await run_forever(_service_meter(args), body, retry_max=args.retry_max, status=status)
     return EXIT_OK
+
+
+def _open_for_append(path: str) -> TextIO:
+    """Open a regular file of ours (or a new one) for appending, without blocking.
+
+    A FIFO, a device node, a symlink or another user's file is refused: opening a FIFO
+    would block until a reader comes, and the others are not ours to write.
+    """
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO):  # a symlink; a FIFO without a reader
+            raise CliError(f"cannot use {path}: not a regular file") from exc
+        raise
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = "not a regular file"
+    elif info.st_uid != os.geteuid():
+        problem = "it belongs to another user"
+    if problem is not None:
+        os.close(fd)
+        raise CliError(f"cannot use {path}: {problem}")
+    os.set_blocking(fd, True)
+    return open(fd, "a", encoding="utf-8", newline="")
 
 
 def _needs_header(sink: TextIO) -> bool:
