@@ -210,3 +210,35 @@ def test_watch_output_is_only_ever_a_regular_file(
     assert "cannot use" in err
     assert hook.sims == []  # refused before connecting
     assert elsewhere.read_text(encoding="utf-8") == "keep me\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "module", "extra"),
+    [
+        (["mqtt", "--simulate", "--broker", "localhost"], "aiomqtt", "aiobroute[mqtt]"),
+        (
+            ["exporter", "--simulate", "--listen", "127.0.0.1:0"],
+            "prometheus_client",
+            "aiobroute[prometheus]",
+        ),
+    ],
+)
+def test_a_missing_extra_is_one_clear_line(
+    argv: list[str],
+    module: str,
+    extra: str,
+    hook: Hook,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    code, out, err = run(argv, capsys)
+    assert (code, out) == (2, "")
+    assert (
+        err
+        == f"error: aiobroute {argv[0]} needs {module.replace('_', '-')}: pip install '{extra}'\n"
+        or (err.startswith("error: aiobroute") and f"pip install '{extra}'" in err)
+    )
+    assert hook.sims == []  # nothing was started
