@@ -223,7 +223,7 @@ def test_watch_output_is_only_ever_a_regular_file(
         ),
     ],
 )
-def test_a_missing_extra_is_one_clear_line(
+def test_a_missing_extra_is_one_clear_line(  # noqa: PLR0917 - fixtures
     argv: list[str],
     module: str,
     extra: str,
@@ -236,9 +236,7 @@ def test_a_missing_extra_is_one_clear_line(
     monkeypatch.setitem(sys.modules, module, None)  # as if not installed
     code, out, err = run(argv, capsys)
     assert (code, out) == (2, "")
-    assert (
-        err
-        == f"error: aiobroute {argv[0]} needs {module.replace('_', '-')}: pip install '{extra}'\n"
-        or (err.startswith("error: aiobroute") and f"pip install '{extra}'" in err)
-    )
+    assert err.startswith(f"error: aiobroute {argv[0]} needs ")
+    assert f"pip install '{extra}'" in err
+    assert err.count("\n") == 1
     assert hook.sims == []  # nothing was started
