@@ -240,3 +240,17 @@ def test_a_missing_extra_is_one_clear_line(  # noqa: PLR0917 - fixtures
     assert f"pip install '{extra}'" in err
     assert err.count("\n") == 1
     assert hook.sims == []  # nothing was started
+
+
+def test_history_of_a_meter_without_the_reverse_direction_leaves_sold_empty(
+    hook: Hook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aiobroute.testing import MeterConfig
+
+    hook.meter = MeterConfig(reverse_direction=False)
+    code, out, err = run(["history", "--simulate", "--days", "1"], capsys)
+    assert (code, err) == (0, "")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 28
+    assert all(row["sold_kwh"] == row["sold_usage_kwh"] == "" for row in rows)
+    assert all(Decimal(row["bought_usage_kwh"]) >= 0 for row in rows)
