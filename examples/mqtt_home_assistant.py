@@ -1,18 +1,24 @@
 """Publish the meter to Home Assistant over MQTT (needs ``pip install 'aiobroute[mqtt]'``).
 
-Usage::
+For a service that runs for months, use the ``aiobroute mqtt`` command (see the service
+guide); this example shows how it is built on the library, in one loop::
 
-    export AIOBROUTE_RBID=... AIOBROUTE_PASSWORD=... MQTT_PASSWORD=...
+    export AIOBROUTE_RBID=... AIOBROUTE_PASSWORD=... AIOBROUTE_MQTT_PASSWORD=...
     python examples/mqtt_home_assistant.py --port /dev/ttyUSB0 --broker homeassistant.local \\
         --username aiobroute
     python examples/mqtt_home_assistant.py --simulate --broker localhost --interval 10
 
-On start it publishes Home Assistant MQTT discovery configs (retained) for five sensors
-of one device: power (W), the R and T phase currents (A), energy bought and energy sold
-(kWh, ``state_class: total_increasing``, so they feed the energy dashboard). Then every
-``--interval`` seconds it publishes one JSON state message that the sensors read with
-their ``value_template``. An availability topic says ``online``, and ``offline`` on
-exit (also as the MQTT last will if the process dies).
+After the first reading it publishes the same Home Assistant MQTT discovery as
+``aiobroute mqtt`` (``aiobroute.cli.mqtt.discovery_configs``: power, currents, energy
+bought and sold; no T-phase sensor on a two-wire meter), then every ``--interval``
+seconds one JSON state with the keys of ``aiobroute.columns``. The availability topic
+says ``online``, ``offline`` while no reading comes, on exit, and as the last will.
+
+Nothing recoverable stops it: a failed reading (timeout, ``FAIL ER09``, an unplugged
+dongle being reconnected by the library) publishes ``offline`` and waits for the next
+round; a broker that goes away (Mosquitto restarting with Home Assistant) is reconnected
+with a growing delay and the discovery published again. SIGTERM and Ctrl-C publish
+``offline`` and end the meter session.
 
 The MQTT client is injectable: ``main(client=...)`` takes a callable that receives the
 availability topic (for the last will) and returns an async context manager yielding
@@ -27,13 +33,20 @@ import contextlib
 import functools
 import json
 import os
-import re
+import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, Protocol
 
-from aiobroute import AiobrouteError, InstantCurrent, MeterInfo, SmartMeter
+from aiobroute import (
+    AiobrouteError,
+    AuthenticationError,
+    InstantCurrent,
+    InvalidArgumentError,
+    MeterInfo,
+    SmartMeter,
+)
+from aiobroute.cli.mqtt import Topics, discovery_configs, node_id, state_payload
 
 MeterFactory = Callable[[], contextlib.AbstractAsyncContextManager[SmartMeter]]
 
@@ -53,99 +66,39 @@ class Publisher(Protocol):
 ClientFactory = Callable[[str], contextlib.AbstractAsyncContextManager[Publisher]]
 
 
-class Sensor(NamedTuple):
-    """One Home Assistant sensor: its key in the state JSON and its discovery fields."""
-
-    key: str
-    name: str
-    unit: str
-    device_class: str
-    state_class: str
+def recoverable(error: BaseException) -> bool:
+    """Errors worth waiting out: every aiobroute error but bad credentials or arguments."""
+    return isinstance(error, AiobrouteError) and not isinstance(
+        error, AuthenticationError | InvalidArgumentError
+    )
 
 
-SENSORS = (
-    Sensor("power_w", "Power", "W", "power", "measurement"),
-    Sensor("current_r_a", "Current R", "A", "current", "measurement"),
-    Sensor("current_t_a", "Current T", "A", "current", "measurement"),
-    Sensor("energy_bought_kwh", "Energy bought", "kWh", "energy", "total_increasing"),
-    Sensor("energy_sold_kwh", "Energy sold", "kWh", "energy", "total_increasing"),
-)
-
-
-class Topics(NamedTuple):
-    """Where everything is published for one meter."""
-
-    node_id: str
-    discovery_prefix: str
-
-    @property
-    def state(self) -> str:
-        """The JSON state of every sensor."""
-        return f"aiobroute/{self.node_id}/state"
-
-    @property
-    def availability(self) -> str:
-        """``online`` / ``offline``."""
-        return f"aiobroute/{self.node_id}/availability"
-
-    def config(self, sensor: Sensor) -> str:
-        """The discovery topic of one sensor."""
-        return f"{self.discovery_prefix}/sensor/{self.node_id}/{sensor.key}/config"
-
-
-def node_id(info: MeterInfo) -> str:
-    """A stable MQTT-safe id of the meter: its serial number, else its address."""
-    raw = info.serial_number or info.ipaddr.replace(":", "")[-16:]
-    return "broute_" + re.sub(r"[^A-Za-z0-9_-]", "_", raw.strip())
-
-
-def discovery_configs(topics: Topics, info: MeterInfo) -> dict[str, dict[str, object]]:
-    """Topic -> discovery payload of every sensor, all attached to one device."""
-    maker = f"{info.manufacturer_code:06X}" if info.manufacturer_code is not None else "unknown"
-    device = {
-        "identifiers": [topics.node_id],
-        "name": "Smart meter",
-        "model": "Low-voltage smart electric energy meter (ECHONET Lite 0x0288)",
-        "manufacturer": f"ECHONET Lite manufacturer code {maker}",
-        "serial_number": info.serial_number or "",
-        "sw_version": f"Appendix release {info.release or '?'}",
-    }
-    return {
-        topics.config(sensor): {
-            "name": sensor.name,
-            "unique_id": f"{topics.node_id}_{sensor.key}",
-            "state_topic": topics.state,
-            "value_template": f"{{{{ value_json.{sensor.key} }}}}",
-            "unit_of_measurement": sensor.unit,
-            "device_class": sensor.device_class,
-            "state_class": sensor.state_class,
-            "availability_topic": topics.availability,
-            "device": device,
-        }
-        for sensor in SENSORS
-    }
-
-
-def _number(value: object) -> float | int | None:
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal):
-        return float(value)
-    return None
-
-
-def state_of(values: Mapping[int, object]) -> dict[str, float | int | None]:
-    """The state JSON from a ``get(0xE7, 0xE8, 0xE0, 0xE3)`` result (null: no data)."""
+def state_of(meter: SmartMeter, values: Mapping[int, object]) -> dict[str, object]:
+    """The state of a ``get(0xE7, 0xE8, 0xE0, 0xE3)`` result, keyed as aiobroute.columns."""
     current = values.get(0xE8)
     if not isinstance(current, InstantCurrent):
         current = InstantCurrent(None, None)
     return {
-        "power_w": _number(values.get(0xE7)),
-        "current_r_a": _number(current.r_amperes),
-        "current_t_a": _number(current.t_amperes),
-        "energy_bought_kwh": _number(values.get(0xE0)),
-        "energy_sold_kwh": _number(values.get(0xE3)),
+        "time": meter.meter_now().isoformat(timespec="seconds"),
+        "power_w": values.get(0xE7),
+        "current_r_a": current.r_amperes,
+        "current_t_a": current.t_amperes,
+        "bought_kwh": values.get(0xE0),
+        "sold_kwh": values.get(0xE3),
     }
+
+
+class Progress:
+    """How many states were published, across broker reconnections (``--count``)."""
+
+    def __init__(self, count: int | None) -> None:
+        self.count = count
+        self.states = 0
+
+    @property
+    def done(self) -> bool:
+        """True once ``count`` states were published (never without a count)."""
+        return self.count is not None and self.states >= self.count
 
 
 async def publish_loop(
@@ -155,35 +108,89 @@ async def publish_loop(
     info: MeterInfo,
     *,
     interval: float,
-    count: int | None = None,
+    progress: Progress,
 ) -> None:
-    """Announce the sensors, then publish the state every ``interval`` seconds."""
-    for topic, config in discovery_configs(topics, info).items():
-        await client.publish(topic, json.dumps(config), qos=1, retain=True)
-    await client.publish(topics.availability, "online", qos=1, retain=True)
+    """Announce the sensors after the first reading, then a state every ``interval`` s."""
+    announced = False
+    online: bool | None = None  # what the availability topic says
     try:
-        rounds = 0
-        while count is None or rounds < count:
-            if rounds:
+        while not progress.done:
+            if online is not None:
                 await asyncio.sleep(interval)
-            rounds += 1
-            state = state_of(await meter.get(*EPCS))
-            await client.publish(topics.state, json.dumps(state), qos=0, retain=True)
+            try:
+                values = await meter.get(*EPCS)
+            except AiobrouteError as error:
+                if not recoverable(error):
+                    raise
+                print(f"warning: no reading: {type(error).__name__}: {error}", file=sys.stderr)
+                if online is not False:
+                    await client.publish(topics.availability, "offline", qos=1, retain=True)
+                online = False
+                continue
+            state = state_of(meter, values)
+            if not announced:
+                announced = True
+                configs = discovery_configs(
+                    topics, info, interval=interval, t_phase=state["current_t_a"] is not None
+                )
+                for topic, config in configs.items():
+                    payload = "" if config is None else json.dumps(config)
+                    await client.publish(topic, payload, qos=1, retain=True)
+            if not online:
+                await client.publish(topics.availability, "online", qos=1, retain=True)
+                online = True
+            await client.publish(topics.state, state_payload(state), qos=0, retain=True)
+            progress.states += 1
     finally:
-        await client.publish(topics.availability, "offline", qos=1, retain=True)
+        with contextlib.suppress(Exception):  # the broker may be the one that went away
+            await client.publish(topics.availability, "offline", qos=1, retain=True)
 
 
 async def run(
     connect: MeterFactory, client_factory: ClientFactory, args: argparse.Namespace
 ) -> None:
-    """Connect to the meter, then to the broker (the will needs the meter's id), publish."""
-    async with connect() as meter:
-        info = await meter.info()
-        topics = Topics(node_id(info), args.discovery_prefix)
-        async with client_factory(topics.availability) as client:
-            await publish_loop(
-                meter, client, topics, info, interval=args.interval, count=args.count
-            )
+    """Connect to the meter, then to the broker (the will needs the meter's id), publish.
+
+    When the broker connection breaks, or the meter cannot be reached, wait (1 s, 2 s ...
+    60 s) and start again.
+    """
+    from aiomqtt import MqttError
+
+    progress = Progress(args.count)
+    meter_delay = broker_delay = 1.0
+    while not progress.done:
+        try:
+            async with connect() as meter:
+                info = await meter.info()
+                topics = Topics(node_id(info), args.discovery_prefix)
+                meter_delay = 1.0
+                while not progress.done:
+                    try:
+                        async with client_factory(topics.availability) as client:
+                            broker_delay = 1.0
+                            await publish_loop(
+                                meter,
+                                client,
+                                topics,
+                                info,
+                                interval=args.interval,
+                                progress=progress,
+                            )
+                    except MqttError as error:  # the broker went away (a restart)
+                        warn(f"MQTT broker: {error}", broker_delay)
+                        await asyncio.sleep(broker_delay)
+                        broker_delay = min(broker_delay * 2, 60.0)
+        except AiobrouteError as error:
+            if not recoverable(error):
+                raise
+            warn(f"cannot reach the meter: {type(error).__name__}: {error}", meter_delay)
+            await asyncio.sleep(meter_delay)
+            meter_delay = min(meter_delay * 2, 300.0)
+
+
+def warn(text: str, delay: float) -> None:
+    """One line on stderr (the delays grow, so these stay rare)."""
+    print(f"warning: {text}; trying again in {delay:.0f} s", file=sys.stderr)
 
 
 def aiomqtt_client(args: argparse.Namespace) -> ClientFactory:
@@ -195,7 +202,7 @@ def aiomqtt_client(args: argparse.Namespace) -> ClientFactory:
             args.broker,
             args.mqtt_port,
             username=args.username,
-            password=os.environ.get("MQTT_PASSWORD"),
+            password=os.environ.get("AIOBROUTE_MQTT_PASSWORD"),
             will=aiomqtt.Will(availability, "offline", qos=1, retain=True),
         )
 
@@ -217,7 +224,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--simulate", action="store_true", help="use the built-in simulator")
     parser.add_argument("--broker", default="localhost", help="MQTT broker host")
     parser.add_argument("--mqtt-port", type=int, default=1883, help="MQTT broker port")
-    parser.add_argument("--username", help="MQTT user (password from $MQTT_PASSWORD)")
+    parser.add_argument("--username", help="MQTT user (password: $AIOBROUTE_MQTT_PASSWORD)")
     parser.add_argument("--discovery-prefix", default="homeassistant")
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between states")
     parser.add_argument("--count", type=int, help="stop after this many states")
@@ -240,30 +247,41 @@ def meter_factory(args: argparse.Namespace) -> MeterFactory:
     )
 
 
+async def until_sigterm(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro``; SIGTERM cancels it, so its ``finally`` and ``async with`` clean up."""
+    task = asyncio.ensure_future(coro)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
     connect: MeterFactory | None = None,
     client: ClientFactory | None = None,
 ) -> int:
-    """Publish to MQTT until Ctrl-C (or ``--count`` states); returns the exit status."""
+    """Publish to MQTT until SIGTERM or Ctrl-C (or ``--count`` states); the exit status."""
     args = parse_args(argv)
-    connect = connect or meter_factory(args)
-    if client is None:
-        try:
-            client = aiomqtt_client(args)
-        except ImportError:
-            print("this example needs aiomqtt: pip install 'aiobroute[mqtt]'", file=sys.stderr)
-            return 2
     try:
-        asyncio.run(run(connect, client, args))
+        import aiomqtt  # noqa: F401
+    except ImportError:
+        print("this example needs aiomqtt: pip install 'aiobroute[mqtt]'", file=sys.stderr)
+        return 2
+    connect = connect or meter_factory(args)
+    client = client or aiomqtt_client(args)
+    try:
+        asyncio.run(until_sigterm(run(connect, client, args)))
     except KeyboardInterrupt:
         return 0
-    except AiobrouteError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # aiomqtt.MqttError: the broker cannot be reached...
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except AiobrouteError as error:  # not recoverable: wrong credentials, bad options
+        print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
 

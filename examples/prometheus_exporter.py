@@ -15,7 +15,12 @@ Gauges (refreshed every ``--interval`` seconds with one ECHONET Lite frame):
 * ``aiobroute_up`` (1 after a successful read, 0 after a failed one) and
   ``aiobroute_last_read_timestamp_seconds``
 
-Values the meter has no data for are NaN. The metrics are built from a gauge factory, so
+Values the meter has no data for are NaN, and so is every value while ``aiobroute_up`` is
+0, so a scrape never shows an old reading as current. Nothing recoverable stops it (a
+timeout, ``FAIL ER09``, an unplugged dongle being reconnected by the library: a warning
+at most once a minute, ``up`` 0, and the next round); SIGTERM and Ctrl-C end the meter
+session. For a service, the ``aiobroute exporter`` command does the same with its own
+asyncio HTTP server (see the service guide). The metrics are built from a gauge factory, so
 :class:`MeterMetrics` works with ``prometheus_client.Gauge`` or anything with the same
 ``labels()``/``set()`` shape (tests use a fake).
 """
@@ -29,6 +34,7 @@ import functools
 import logging
 import math
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,9 +43,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiobroute import (
     AiobrouteError,
-    AiobrouteTimeoutError,
+    AuthenticationError,
     InstantCurrent,
-    ReconnectingError,
+    InvalidArgumentError,
     SmartMeter,
 )
 
@@ -114,8 +120,20 @@ class MeterMetrics:
         self.last_read.set(time.time() if now is None else now)
 
     def failed(self) -> None:
-        """Mark the last read as failed (the other gauges keep their last values)."""
+        """Mark the last read as failed; the values become NaN (they are not current)."""
         self.up.set(0)
+        self.power.set(math.nan)
+        for phase in ("r", "t"):
+            self.current.labels(phase).set(math.nan)
+        for direction in ("bought", "sold"):
+            self.energy.labels(direction).set(math.nan)
+
+
+def recoverable(error: BaseException) -> bool:
+    """Errors worth waiting out: every aiobroute error but bad credentials or arguments."""
+    return isinstance(error, AiobrouteError) and not isinstance(
+        error, AuthenticationError | InvalidArgumentError
+    )
 
 
 async def poll(
@@ -123,18 +141,24 @@ async def poll(
 ) -> None:
     """Read the meter every ``interval`` seconds into ``metrics`` (``count`` times, or forever).
 
-    A timeout or a reconnection in progress marks ``aiobroute_up`` 0 and the loop goes
-    on: the meter's supervisor re-establishes the session meanwhile.
+    A recoverable error (a timeout, ``FAIL ER09``, a reconnection in progress) marks
+    ``aiobroute_up`` 0 and the loop goes on: the meter's supervisor re-establishes the
+    session meanwhile. The reason is logged at most once a minute.
     """
     rounds = 0
+    logged = -math.inf
     while count is None or rounds < count:
         if rounds:
             await asyncio.sleep(interval)
         rounds += 1
         try:
             values = await meter.get(*EPCS)
-        except (AiobrouteTimeoutError, ReconnectingError) as exc:
-            _LOGGER.warning("read failed: %s", exc)
+        except AiobrouteError as exc:
+            if not recoverable(exc):
+                raise
+            if time.monotonic() - logged >= 60:
+                logged = time.monotonic()
+                _LOGGER.warning("read failed: %s: %s", type(exc).__name__, exc)
             metrics.failed()
             continue
         metrics.update(values)
@@ -179,9 +203,33 @@ def meter_factory(args: argparse.Namespace) -> MeterFactory:
 async def run(
     connect: MeterFactory, metrics: MeterMetrics, interval: float, count: int | None
 ) -> None:
-    """Connect and poll."""
-    async with connect() as meter:
-        await poll(meter, metrics, interval=interval, count=count)
+    """Connect and poll; if the dongle or the meter cannot be reached, wait and try again.
+
+    SIGTERM cancels the loop, so the meter session ends before the process does.
+    """
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    if task is not None:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    delay = 1.0
+    try:
+        while True:
+            try:
+                async with connect() as meter:
+                    await poll(meter, metrics, interval=interval, count=count)
+                    return
+            except AiobrouteError as exc:
+                if not recoverable(exc):
+                    raise
+                _LOGGER.warning("cannot reach the meter: %s; again in %.0f s", exc, delay)
+                metrics.failed()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 300.0)
+    except asyncio.CancelledError:
+        if task is None or task.cancelling() == 0:
+            raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def main(

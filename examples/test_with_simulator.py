@@ -3,11 +3,17 @@
 The simulated dongle and meter answer like real ones; the simulator also tells what the
 right answer is (its "ground truth"), so a test can compare exactly. A frozen simulated
 clock keeps the household's load still while the test compares; ``advance`` moves it.
+
+The tests are coroutines: they need pytest-asyncio (``pip install pytest-asyncio``) and
+are marked ``@pytest.mark.asyncio``, so they run in any project as they are (with
+``asyncio_mode = "auto"`` in your pytest settings the markers may be left out).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+
+import pytest
 
 from aiobroute import SmartMeter
 from aiobroute.testing import FaultPlan, MeterConfig, SimClock, Simulator
@@ -24,6 +30,7 @@ async def daily_report(meter: SmartMeter) -> dict[str, Decimal | int | None]:
     }
 
 
+@pytest.mark.asyncio
 async def test_daily_report_matches_the_meter() -> None:
     clock = SimClock(speed=1e-9)  # simulated time stands still unless advanced
     sim = Simulator("BP35C2", seed=1, timing="instant", clock=clock)
@@ -39,6 +46,7 @@ async def test_daily_report_matches_the_meter() -> None:
         assert await meter.cumulative_energy() == sim.meter.cumulative_kwh()
 
 
+@pytest.mark.asyncio
 async def test_report_survives_a_flaky_radio() -> None:
     sim = Simulator(
         "BP35A1",

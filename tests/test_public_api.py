@@ -91,6 +91,8 @@ def test_core_subpackage_names() -> None:
         "encode_property",
         "energy_kwh",
         "counter_delta",
+        "MANUFACTURERS",
+        "manufacturer_name",
     } <= set(aiobroute.echonet.__all__)
     assert {
         "LineParser",
@@ -174,3 +176,22 @@ def test_py_typed_is_shipped() -> None:
     from importlib.resources import files
 
     assert files("aiobroute").joinpath("py.typed").is_file()
+
+
+def test_the_bridge_payload_builders_are_public() -> None:
+    # examples/mqtt_home_assistant.py builds on them, as user code may.
+    import aiobroute.cli.exporter
+    import aiobroute.cli.mqtt
+
+    assert {
+        "Topics",
+        "Sensor",
+        "SENSORS",
+        "discovery_configs",
+        "node_id",
+        "state_payload",
+    } <= set(aiobroute.cli.mqtt.__all__)
+    assert "MeterCollector" in aiobroute.cli.exporter.__all__
+    for module in (aiobroute.cli.mqtt, aiobroute.cli.exporter):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"

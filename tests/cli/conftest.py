@@ -58,16 +58,17 @@ class SimulatorHook:
         meter = self.sim.meter
         r_phase, t_phase = meter.instant_current_deciamperes(at)
         fixed_at, fixed_raw = meter.fixed_time_reading(at)
-        _, fixed_reverse_raw = meter.fixed_time_reading(at, reverse=True)
+        fixed_reverse_at, fixed_reverse_raw = meter.fixed_time_reading(at, reverse=True)
         return {
-            "instant_power_w": meter.instant_power_watts(at),
+            "power_w": meter.instant_power_watts(at),
             "current_r_a": Decimal(r_phase) / 10,
             "current_t_a": None if t_phase is None else Decimal(t_phase) / 10,
-            "energy_normal_kwh": self.kwh(meter.cumulative_raw(at)),
-            "energy_reverse_kwh": self.kwh(meter.cumulative_raw(at, reverse=True)),
-            "fixed_time": fixed_at,
-            "fixed_time_normal_kwh": self.kwh(fixed_raw),
-            "fixed_time_reverse_kwh": self.kwh(fixed_reverse_raw),
+            "bought_kwh": self.kwh(meter.cumulative_raw(at)),
+            "sold_kwh": self.kwh(meter.cumulative_raw(at, reverse=True)),
+            "fixed_bought_at": fixed_at,
+            "fixed_bought_kwh": self.kwh(fixed_raw),
+            "fixed_sold_at": fixed_reverse_at,
+            "fixed_sold_kwh": self.kwh(fixed_reverse_raw),
         }
 
 

@@ -145,18 +145,17 @@ async def test_every_subcommand_over_a_pty(capsys: pytest.CaptureFixture[str]) -
         out, err = capsys.readouterr()
         assert (code, err) == (0, "")
         lines = [json.loads(line) for line in out.splitlines()]
-        assert [row["instant_power_w"] for row in lines] == [meter.instant_power_watts()] * 2
-        assert {Decimal(row["energy_normal_kwh"]) for row in lines} == {
-            meter.cumulative_raw() * unit
-        }
+        assert [row["power_w"] for row in lines] == [meter.instant_power_watts()] * 2
+        assert {Decimal(row["bought_kwh"]) for row in lines} == {meter.cumulative_raw() * unit}
 
         code = await asyncio.to_thread(main, ["history", "--port", path, "--days", "2"])
         out, err = capsys.readouterr()
         assert code == 0
         rows = list(csv.DictReader(io.StringIO(out)))
-        yesterday = [r for r in rows if r["time"].startswith("2026-05-19")]
-        assert [Decimal(r["kwh"]) for r in yesterday] == [
-            raw * unit for raw in meter.history_raw(1) if raw is not None
+        yesterday = [r for r in rows if r["slot_start"].startswith("2026-05-19")]
+        raws = meter.history_raw(1)
+        assert [Decimal(r["bought_kwh"]) for r in yesterday] == [
+            raw * unit for raw in raws[1:] + meter.history_raw(0)[:1] if raw is not None
         ]
 
         code = await asyncio.to_thread(main, ["scan", "--port", path])

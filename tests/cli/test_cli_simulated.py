@@ -84,16 +84,18 @@ def test_read_table_matches_ground_truth(
         "fixed-time bought",
         "fixed-time sold",
     }
-    assert rows["instantaneous power"] == f"{expected['instant_power_w']} W"
+    assert rows["instantaneous power"] == f"{expected['power_w']} W"
     r_text, t_text = rows["current R / T"].split(" / ")
     assert number(r_text, "A") == expected["current_r_a"]
     assert number(t_text, "A") == expected["current_t_a"]
-    assert number(rows["cumulative bought"], "kWh") == expected["energy_normal_kwh"]
-    assert number(rows["cumulative sold"], "kWh") == expected["energy_reverse_kwh"]
+    assert number(rows["cumulative bought"], "kWh") == expected["bought_kwh"]
+    assert number(rows["cumulative sold"], "kWh") == expected["sold_kwh"]
     bought, _, stamp = rows["fixed-time bought"].partition(" at ")
-    assert number(bought, "kWh") == expected["fixed_time_normal_kwh"]
-    assert dt.datetime.fromisoformat(stamp) == expected["fixed_time"]
-    assert number(rows["fixed-time sold"], "kWh") == expected["fixed_time_reverse_kwh"]
+    assert number(bought, "kWh") == expected["fixed_bought_kwh"]
+    assert dt.datetime.fromisoformat(stamp) == expected["fixed_bought_at"]
+    sold, _, sold_stamp = rows["fixed-time sold"].partition(" at ")
+    assert number(sold, "kWh") == expected["fixed_sold_kwh"]
+    assert dt.datetime.fromisoformat(sold_stamp) == expected["fixed_sold_at"]
 
 
 def test_read_json_of_an_exporting_meter(hook: Hook, capsys: pytest.CaptureFixture[str]) -> None:
@@ -103,18 +105,18 @@ def test_read_json_of_an_exporting_meter(hook: Hook, capsys: pytest.CaptureFixtu
     assert code == 0
     data = json.loads(out)
     expected = hook.truth()
-    assert data["instant_power_w"] == expected["instant_power_w"] < 0  # exporting at noon
+    assert data["power_w"] == expected["power_w"] < 0  # exporting at noon
     for key in (
         "current_r_a",
         "current_t_a",
-        "energy_normal_kwh",
-        "energy_reverse_kwh",
-        "fixed_time_normal_kwh",
-        "fixed_time_reverse_kwh",
+        "bought_kwh",
+        "sold_kwh",
+        "fixed_bought_kwh",
+        "fixed_sold_kwh",
     ):
         assert decimal_or_none(data[key]) == expected[key], key
-    assert Decimal(data["energy_reverse_kwh"]) == Decimal("12.34")  # 1234 counts of 0.01 kWh
-    assert dt.datetime.fromisoformat(data["fixed_time"]) == expected["fixed_time"]
+    assert Decimal(data["sold_kwh"]) == Decimal("12.34")  # 1234 counts of 0.01 kWh
+    assert dt.datetime.fromisoformat(data["fixed_bought_at"]) == expected["fixed_bought_at"]
     # The time is the meter's (the simulated clock), not the host's.
     assert dt.datetime.fromisoformat(data["time"]).date() == hook.start.date()
 
@@ -142,14 +144,14 @@ def test_watch_count_prints_json_lines_by_default(
     for record in lines:
         assert set(record) == {
             "time",
-            "instant_power_w",
+            "power_w",
             "current_r_a",
             "current_t_a",
-            "energy_normal_kwh",
-            "energy_reverse_kwh",
+            "bought_kwh",
+            "sold_kwh",
         }
-        assert record["instant_power_w"] == expected["instant_power_w"]
-        for key in ("current_r_a", "current_t_a", "energy_normal_kwh", "energy_reverse_kwh"):
+        assert record["power_w"] == expected["power_w"]
+        for key in ("current_r_a", "current_t_a", "bought_kwh", "sold_kwh"):
             assert decimal_or_none(record[key]) == expected[key]
         assert record["time"].startswith("2026-05-20T14:26")
     gets = sum(map(is_watch_get, hook.sim.payloads_to_meter))
@@ -169,10 +171,10 @@ def test_watch_csv_file_appends_under_one_header(
         hook.sims = [sim]
         expected = hook.truth()
         for row in pair:
-            assert int(row["instant_power_w"]) == expected["instant_power_w"]
+            assert int(row["power_w"]) == expected["power_w"]
             assert Decimal(row["current_r_a"]) == expected["current_r_a"]
-            assert Decimal(row["energy_normal_kwh"]) == expected["energy_normal_kwh"]
-            assert Decimal(row["energy_reverse_kwh"]) == expected["energy_reverse_kwh"]
+            assert Decimal(row["bought_kwh"]) == expected["bought_kwh"]
+            assert Decimal(row["sold_kwh"]) == expected["sold_kwh"]
 
 
 def test_watch_csv_on_stdout_has_a_header(hook: Hook, capsys: pytest.CaptureFixture[str]) -> None:
@@ -181,7 +183,7 @@ def test_watch_csv_on_stdout_has_a_header(hook: Hook, capsys: pytest.CaptureFixt
     )
     assert code == 0
     (row,) = list(csv.DictReader(io.StringIO(out)))
-    assert int(row["instant_power_w"]) == hook.truth()["instant_power_w"]
+    assert int(row["power_w"]) == hook.truth()["power_w"]
 
 
 def test_watch_jsonl_file_gets_the_half_hour_push(
@@ -203,16 +205,16 @@ def test_watch_jsonl_file_gets_the_half_hour_push(
     assert (code, out) == (0, "")
     records = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     readings = [r for r in records if "push" not in r]
-    pushes = {r["push"]: r for r in records if "push" in r}
-    assert readings[0]["instant_power_w"] == hook.truth()["instant_power_w"]
+    pushes = {("sold" if "sold_kwh" in r else "bought"): r for r in records if "push" in r}
+    assert readings[0]["power_w"] == hook.truth()["power_w"]
     later = hook.truth(START + dt.timedelta(seconds=240))
-    assert readings[1]["instant_power_w"] == later["instant_power_w"]
+    assert readings[1]["power_w"] == later["power_w"]
     half_hour = dt.datetime(2026, 5, 20, 14, 30, tzinfo=JST)
     assert set(pushes) == {"bought", "sold"}
     for name, reverse in (("bought", False), ("sold", True)):
         assert dt.datetime.fromisoformat(pushes[name]["time"]) == half_hour
         raw = hook.sim.meter.cumulative_raw(half_hour, reverse=reverse)
-        assert Decimal(pushes[name]["kwh"]) == hook.kwh(raw)
+        assert Decimal(pushes[name][f"{name}_kwh"]) == hook.kwh(raw)
 
 
 def test_watch_ctrl_c_exits_130_cleanly(
@@ -236,7 +238,7 @@ def test_watch_ctrl_c_exits_130_cleanly(
     assert err.strip() == "interrupted"
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert rows
-    assert all(row["instant_power_w"] == str(hook.truth()["instant_power_w"]) for row in rows)
+    assert all(row["power_w"] == str(hook.truth()["power_w"]) for row in rows)
     assert "SKTERM" in hook.sim.commands_received  # the session was ended on the way out
 
 
@@ -246,46 +248,43 @@ def test_watch_ctrl_c_exits_130_cleanly(
 def test_history_days_matches_the_meter_across_midnight(
     hook: Hook, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    hook.meter = MeterConfig(pv_export=True, initial_reverse_raw=5000)
     code, out, err = run(["history", "--simulate", "--days", "3"], capsys)
     assert (code, err) == (0, "")
+    assert out.startswith("slot_start,bought_kwh,sold_kwh,bought_usage_kwh,sold_usage_kwh\n")
     rows = list(csv.DictReader(io.StringIO(out)))
     meter = hook.sim.meter
-    stamps: list[dt.datetime] = []
-    raws: list[int | None] = []
-    for day in (2, 1, 0):
-        date = START.date() - dt.timedelta(days=day)
-        for slot, raw in enumerate(meter.history_raw(day, at=START)):
-            stamp = dt.datetime.combine(date, dt.time(0, 0), tzinfo=JST) + slot * dt.timedelta(
-                minutes=30
-            )
-            if stamp <= START:  # future slots of today are left out
-                stamps.append(stamp)
-                raws.append(raw)
-    assert len(rows) == len(stamps) == 48 * 2 + 29  # today: 00:00 .. 14:00
+    first = dt.datetime.combine(START.date() - dt.timedelta(days=2), dt.time(0), tzinfo=JST)
+    half_hour = dt.timedelta(minutes=30)
+    # Complete slots only: the last one is 13:30-14:00 (14:26 now).
+    assert len(rows) == 48 * 2 + 28
     for index, row in enumerate(rows):
-        assert dt.datetime.fromisoformat(row["time"]) == stamps[index]
-        assert Decimal(row["kwh"]) == hook.kwh(raws[index])
-        if index + 1 < len(rows):
-            after, before = raws[index + 1], raws[index]
-            assert after is not None
-            assert before is not None
-            assert Decimal(row["usage_kwh"]) == hook.kwh(after - before)
-        else:
-            assert row["usage_kwh"] == ""  # the newest reading: no next one yet
-    midnight = next(r for r in rows if r["time"].startswith("2026-05-18T23:30"))
-    assert midnight["usage_kwh"] != ""  # usage crosses midnight
+        start = first + index * half_hour
+        assert dt.datetime.fromisoformat(row["slot_start"]) == start
+        for direction, reverse in (("bought", False), ("sold", True)):
+            before = meter.cumulative_raw(start, reverse=reverse)
+            after = meter.cumulative_raw(start + half_hour, reverse=reverse)
+            assert Decimal(row[f"{direction}_kwh"]) == hook.kwh(after)  # at the end
+            assert Decimal(row[f"{direction}_usage_kwh"]) == hook.kwh(after - before)
+    midnight = next(r for r in rows if r["slot_start"].startswith("2026-05-18T23:30"))
+    assert Decimal(midnight["bought_usage_kwh"]) > 0  # usage crosses midnight
 
 
-def test_history_days_reverse_reads_sold_energy(
+def test_history_reverse_is_a_deprecated_no_op(
     hook: Hook, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    hook.meter = MeterConfig(pv_export=True, initial_reverse_raw=5000)
-    code, out, _ = run(["history", "--simulate", "--days", "1", "--reverse"], capsys)
+    code, out, err = run(["history", "--simulate", "--days", "1", "--reverse"], capsys)
     assert code == 0
+    assert err.count("\n") == 1
+    assert "deprecated" in err
     rows = list(csv.DictReader(io.StringIO(out)))
-    raws = hook.sim.meter.history_raw(0, reverse=True, at=START)
-    assert [decimal_or_none(r["kwh"]) for r in rows] == [hook.kwh(raw) for raw in raws[:29]]
-    assert Decimal(rows[-1]["kwh"]) > Decimal(rows[0]["kwh"])  # sold around noon
+    assert set(rows[0]) == {
+        "slot_start",
+        "bought_kwh",
+        "sold_kwh",
+        "bought_usage_kwh",
+        "sold_usage_kwh",
+    }
 
 
 def test_history_hours_json_has_both_directions(
@@ -295,13 +294,17 @@ def test_history_hours_json_has_both_directions(
     code, out, _ = run(["history", "--simulate", "--hours", "3", "--format", "json"], capsys)
     assert code == 0
     entries = json.loads(out)
-    last = dt.datetime(2026, 5, 20, 14, 0, tzinfo=JST)
-    expected_times = [last - dt.timedelta(minutes=30 * i) for i in range(5, -1, -1)]
-    assert [dt.datetime.fromisoformat(e["time"]) for e in entries] == expected_times
+    half_hour = dt.timedelta(minutes=30)
+    last = dt.datetime(2026, 5, 20, 13, 30, tzinfo=JST)  # 13:30-14:00: the newest complete
+    expected_starts = [last - half_hour * i for i in range(5, -1, -1)]
+    assert [dt.datetime.fromisoformat(e["slot_start"]) for e in entries] == expected_starts
     meter = hook.sim.meter
-    for entry, stamp in zip(entries, expected_times, strict=True):
-        assert Decimal(entry["normal_kwh"]) == hook.kwh(meter.cumulative_raw(stamp))
-        assert Decimal(entry["reverse_kwh"]) == hook.kwh(meter.cumulative_raw(stamp, reverse=True))
+    for entry, start in zip(entries, expected_starts, strict=True):
+        end = start + half_hour
+        assert Decimal(entry["bought_kwh"]) == hook.kwh(meter.cumulative_raw(end))
+        assert Decimal(entry["sold_kwh"]) == hook.kwh(meter.cumulative_raw(end, reverse=True))
+        used = meter.cumulative_raw(end) - meter.cumulative_raw(start)
+        assert Decimal(entry["bought_usage_kwh"]) == hook.kwh(used)
 
 
 @pytest.mark.parametrize("option", [["--hours", "7"], ["--days", "0"], ["--days", "101"]])
@@ -365,7 +368,7 @@ def test_info_reports_module_and_meter(hook: Hook, capsys: pytest.CaptureFixture
     assert rows["module version"] == sim.preset.version
     assert rows["module app version"] == "-"  # the DSS has no SKAPPVER
     assert rows["meter address"] == sim.meter_address
-    assert rows["manufacturer code"] == "000008"
+    assert rows["manufacturer"] == "Daikin Industries (000008)"
     assert rows["serial number"] == "SN0042"
     assert rows["release"] == "R"
     assert rows["fault"] == "no fault"
@@ -451,6 +454,6 @@ def test_watch_keeps_going_when_the_meter_ends_the_session(
     assert code == 0, err
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == 3
-    assert all(r["instant_power_w"] == hook.truth()["instant_power_w"] for r in rows)
+    assert all(r["power_w"] == hook.truth()["power_w"] for r in rows)
     joins = [c for c in hook.sim.commands_received if c.startswith("SKJOIN")]
     assert len(joins) == 2  # joined again after EVENT 26, and the watch went on

@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 import io
 import itertools
+import os
+import stat
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -28,11 +30,12 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 def check_against_meter(rows: list[dict[str, str]], simulated: Simulated, digits: int) -> None:
     meter = simulated.sim.meter
     for row in rows:
-        end = dt.datetime.fromisoformat(row["time"])
-        raw = meter.cumulative_raw(end)
-        used = (raw - meter.cumulative_raw(end - HALF_HOUR)) % 10**digits
-        assert Decimal(row["kwh"]) == simulated.kwh(raw), row
-        assert Decimal(row["usage_kwh"]) == simulated.kwh(used), row
+        end = dt.datetime.fromisoformat(row["slot_start"]) + HALF_HOUR
+        for direction, reverse in (("bought", False), ("sold", True)):
+            raw = meter.cumulative_raw(end, reverse=reverse)
+            used = (raw - meter.cumulative_raw(end - HALF_HOUR, reverse=reverse)) % 10**digits
+            assert Decimal(row[f"{direction}_kwh"]) == simulated.kwh(raw), row
+            assert Decimal(row[f"{direction}_usage_kwh"]) == simulated.kwh(used), row
 
 
 def test_backfill_matches_the_meter_and_only_adds_new_half_hours(
@@ -45,19 +48,22 @@ def test_backfill_matches_the_meter_and_only_adds_new_half_hours(
     target = tmp_path / "history.csv"
     assert example.main(["--days", "2", "--output", str(target)], connect=simulated) == 0
     first = read_rows(target)
-    # Yesterday 00:30 .. today 14:00 (14:26 now): every half hour whose both ends are known.
-    times = [dt.datetime.fromisoformat(r["time"]) for r in first]
-    assert times[0] == dt.datetime(2026, 5, 19, 0, 30, tzinfo=JST)
-    assert times[-1] == dt.datetime(2026, 5, 20, 14, 0, tzinfo=JST)
+    # Yesterday 00:00 .. today 13:30 (14:26 now): every half hour whose both ends are known.
+    assert target.read_bytes().startswith(b"slot_start,bought_kwh,sold_kwh,")
+    assert b"\r" not in target.read_bytes()
+    times = [dt.datetime.fromisoformat(r["slot_start"]) for r in first]
+    assert times[0] == dt.datetime(2026, 5, 19, 0, 0, tzinfo=JST)
+    assert times[-1] == dt.datetime(2026, 5, 20, 13, 30, tzinfo=JST)
     assert all(b - a == HALF_HOUR for a, b in itertools.pairwise(times))
     assert len(first) == 47 + 29
     check_against_meter(first, simulated, digits=6)
 
     assert example.main(["--days", "3", "--output", str(target)], connect=simulated) == 0
     second = read_rows(target)
-    assert len(second) == len(first) + 48  # the day before: 00:30 .. 23:30 and 00:00
+    assert len(second) == len(first) + 48  # the day before: 00:00 .. 23:30
     assert second[-len(first) :] == first  # what was there is kept as it was
-    assert [r["time"] for r in second] == sorted({r["time"] for r in second})  # sorted, unique
+    starts = [r["slot_start"] for r in second]
+    assert starts == sorted(set(starts))  # sorted, unique
     check_against_meter(second, simulated, digits=6)
 
     assert example.main(["--days", "3", "--output", str(target)], connect=simulated) == 0
@@ -76,7 +82,60 @@ def test_usage_survives_the_counter_rollover(
     target = tmp_path / "history.csv"
     assert example.main(["--days", "1", "--output", str(target)], connect=simulated) == 0
     rows = read_rows(target)
-    cumulative = [Decimal(r["kwh"]) for r in rows]
+    cumulative = [Decimal(r["bought_kwh"]) for r in rows]
     assert any(after < before for before, after in itertools.pairwise(cumulative))
-    assert all(Decimal(r["usage_kwh"]) >= 0 for r in rows)
+    assert all(Decimal(r["bought_usage_kwh"]) >= 0 for r in rows)
     check_against_meter(rows, simulated, digits=6)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
+def test_the_output_is_never_anything_but_a_regular_file(
+    kind: str,
+    load_example: Callable[[str], ModuleType],
+    simulated: Simulated,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = load_example("history_backfill")
+    target = tmp_path / "history.csv"
+    elsewhere = tmp_path / "precious.txt"
+    elsewhere.write_text("keep me\n", encoding="utf-8")
+    if kind == "fifo":
+        os.mkfifo(target)  # opening it for reading would block without a writer
+    elif kind == "symlink":
+        target.symlink_to(elsewhere)
+    else:
+        target.mkdir()
+    assert example.main(["--days", "1", "--output", str(target)], connect=simulated) == 1
+    err = capsys.readouterr().err
+    assert "not a regular file" in err
+    assert simulated.sims == []  # refused before reading the meter
+    assert elsewhere.read_text(encoding="utf-8") == "keep me\n"
+    assert target.is_symlink() == (kind == "symlink")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "precious.txt"]
+
+
+def test_a_file_with_other_columns_is_left_alone(
+    load_example: Callable[[str], ModuleType],
+    simulated: Simulated,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = load_example("history_backfill")
+    target = tmp_path / "history.csv"
+    target.write_text("time,kwh,usage_kwh\n2026-05-19T00:30:00+09:00,1.0,0.1\n", "utf-8")
+    assert example.main(["--days", "1", "--output", str(target)], connect=simulated) == 1
+    assert "other columns" in capsys.readouterr().err
+    assert target.read_text("utf-8").startswith("time,kwh,usage_kwh\n")
+
+
+def test_a_replaced_file_keeps_its_permissions(
+    load_example: Callable[[str], ModuleType], simulated: Simulated, tmp_path: Path
+) -> None:
+    example = load_example("history_backfill")
+    target = tmp_path / "history.csv"
+    target.write_text(",".join(example.COLUMNS) + "\n", encoding="utf-8")
+    target.chmod(0o640)
+    assert example.main(["--days", "1", "--output", str(target)], connect=simulated) == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert len(read_rows(target)) == 28

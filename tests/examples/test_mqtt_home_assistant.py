@@ -74,19 +74,20 @@ def test_discovery_state_and_availability(
     assert client.messages[: len(configs)] == configs  # announced before any state
     assert presence == ["online", "offline"]
 
-    keys = {"power_w", "current_r_a", "current_t_a", "energy_bought_kwh", "energy_sold_kwh"}
+    keys = {"power_w", "current_r_a", "current_t_a", "bought_kwh", "sold_kwh"}
     assert {m.topic for m in configs} == {f"ha/sensor/{node}/{key}/config" for key in keys}
     assert all(m.retain and m.qos == 1 for m in configs)
     payloads = {m.topic.split("/")[3]: json.loads(m.payload or "") for m in configs}
     assert len({p["unique_id"] for p in payloads.values()}) == 5
     for key, config in payloads.items():
         assert config["state_topic"] == state_topic
-        assert config["availability_topic"] == availability
+        assert config["availability"] == [{"topic": availability}]
         assert re.fullmatch(r"\{\{ value_json\.(\w+) \}\}", config["value_template"])[1] == key  # type: ignore[index]
         assert config["device"]["identifiers"] == [node]
         assert config["device"]["serial_number"] == "AB-12 34"
-        assert "000008" in config["device"]["manufacturer"]
-    for key in ("energy_bought_kwh", "energy_sold_kwh"):
+        assert config["device"]["manufacturer"] == "Daikin Industries"
+        assert config["origin"]["name"] == "aiobroute"
+    for key in ("bought_kwh", "sold_kwh"):
         assert payloads[key]["device_class"] == "energy"
         assert payloads[key]["state_class"] == "total_increasing"  # the energy dashboard
         assert payloads[key]["unit_of_measurement"] == "kWh"
@@ -100,12 +101,12 @@ def test_discovery_state_and_availability(
     expected = simulated.truth()
     for message in states:
         state = json.loads(message.payload or "")
-        assert set(state) == keys
+        assert set(state) == {"time", *keys}
         assert state["power_w"] == expected["power_w"]
         assert Decimal(str(state["current_r_a"])) == expected["current_r_a"]
         assert Decimal(str(state["current_t_a"])) == expected["current_t_a"]
-        assert Decimal(str(state["energy_bought_kwh"])) == expected["bought_kwh"]
-        assert Decimal(str(state["energy_sold_kwh"])) == expected["sold_kwh"]
+        assert Decimal(str(state["bought_kwh"])) == expected["bought_kwh"]
+        assert Decimal(str(state["sold_kwh"])) == expected["sold_kwh"]
 
 
 def test_missing_values_are_null(
@@ -117,7 +118,7 @@ def test_missing_values_are_null(
     assert example.main(["--count", "1"], connect=simulated, client=client) == 0
     (state,) = [json.loads(m.payload or "") for m in client.messages if m.topic.endswith("/state")]
     assert state["current_t_a"] is None
-    assert state["energy_sold_kwh"] is None
+    assert state["sold_kwh"] is None
     assert state["power_w"] == simulated.truth()["power_w"]
 
 
@@ -149,7 +150,7 @@ async def test_the_real_client_gets_the_last_will(
         monkeypatch.setitem(sys.modules, "aiomqtt", stand_in_aiomqtt())
     import aiomqtt
 
-    monkeypatch.setenv("MQTT_PASSWORD", "broker-secret")
+    monkeypatch.setenv("AIOBROUTE_MQTT_PASSWORD", "broker-secret")
     example = load_example("mqtt_home_assistant")
     args = example.parse_args(
         ["--simulate", "--broker", "mqtt.local", "--mqtt-port", "8883", "--username", "ha"]

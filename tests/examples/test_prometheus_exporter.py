@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from aiobroute import InstantCurrent, ResponseTimeoutError, SmartMeter
+from aiobroute import CommandError, InstantCurrent, ResponseTimeoutError, SmartMeter
 
 Simulated = Any  # the conftest's SimulatedMeters
 
@@ -102,27 +102,35 @@ async def test_gauges_follow_the_meter(
 class FlakyMeter:
     """Stands in for a SmartMeter: one timeout, then a reading with gaps."""
 
-    def __init__(self) -> None:
+    def __init__(self, error: Exception | None = None) -> None:
         self.calls = 0
+        self.error = error or ResponseTimeoutError("no answer")
 
     async def get(self, *epcs: int) -> dict[int, object]:
         self.calls += 1
         assert epcs == (0xE7, 0xE8, 0xE0, 0xE3)
         if self.calls == 1:
-            raise ResponseTimeoutError("no answer")
+            raise self.error
         return {0xE7: None, 0xE8: InstantCurrent(Decimal("1.5"), None), 0xE0: Decimal("12.3")}
 
 
+@pytest.mark.parametrize(
+    "error",
+    [ResponseTimeoutError("no answer"), CommandError(9, "SKSENDTO 1 ...", "UDP send failed")],
+    ids=["timeout", "FAIL-ER09"],
+)
 async def test_a_failed_read_marks_down_and_missing_values_are_nan(
-    load_example: Callable[[str], ModuleType],
+    error: Exception, load_example: Callable[[str], ModuleType]
 ) -> None:
     example = load_example("prometheus_exporter")
     registry = FakeRegistry()
     metrics = example.MeterMetrics(registry.gauge)
-    meter = FlakyMeter()
+    meter = FlakyMeter(error)
     await example.poll(meter, metrics, interval=0, count=1)
     assert registry.value("aiobroute_up") == 0
-    assert registry.gauges["aiobroute_instant_power_watts"].values == {}
+    # Nothing stale: every value is NaN while the last read failed.
+    assert math.isnan(registry.value("aiobroute_instant_power_watts"))
+    assert math.isnan(registry.value("aiobroute_cumulative_energy_kwh", "bought"))
     await example.poll(meter, metrics, interval=0, count=1)
     assert registry.value("aiobroute_up") == 1
     assert math.isnan(registry.value("aiobroute_instant_power_watts"))

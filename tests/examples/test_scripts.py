@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+import aiobroute
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # Scripts; test_*.py files are pytest-style examples, run by test_simulator_guide.py.
@@ -16,6 +19,9 @@ NAMES = sorted(path.stem for path in EXAMPLES.glob("*.py") if not path.stem.star
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # This checkout's package, even from another directory.
+    src = str(Path(aiobroute.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
     return subprocess.run(  # noqa: S603 - our own interpreter and scripts
         [sys.executable, *args],
         capture_output=True,
@@ -24,6 +30,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         check=False,
         cwd=cwd,
         stdin=subprocess.DEVNULL,
+        env=env,
     )
 
 

@@ -18,39 +18,52 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import csv
 import datetime as dt
+import errno
 import getpass
 import importlib
 import io
+import itertools
 import json
 import logging
 import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
+from aiobroute import columns
 from aiobroute._log import TRACE
-from aiobroute._time import now_jst
+from aiobroute._time import JST, now_jst
 from aiobroute._version import __version__
+from aiobroute.cli._service import (
+    Backoff,
+    RateLimitedLog,
+    StatusLine,
+    add_service_arguments,
+    read_round,
+    reading_row,
+    run_forever,
+)
+from aiobroute.echonet import manufacturer_name
 from aiobroute.errors import (
     AiobrouteError,
     AiobrouteTimeoutError,
     AuthenticationError,
     CommandTimeoutError,
     InvalidArgumentError,
-    ReconnectingError,
     ScanError,
-    SessionError,
+    ServiceNotAvailableError,
     TransportError,
 )
 from aiobroute.meter import SmartMeter
-from aiobroute.models import InstantCurrent, IntervalEnergy, TimedEnergy
+from aiobroute.models import TimedEnergy
 from aiobroute.skstack import ModuleFamily, PanDescriptor
 from aiobroute.skstack.client import SkStackClient
+from aiobroute.supervisor import ReconnectPolicy
 from aiobroute.transport import ByteStream, open_port
 
 if TYPE_CHECKING:
@@ -74,14 +87,6 @@ EXIT_TERMINATED = 143
 _SNAPSHOT_EPCS = (0xE7, 0xE8, 0xE0, 0xE3, 0xEA, 0xEB)
 #: What each ``watch`` round asks for (one frame).
 _WATCH_EPCS = (0xE7, 0xE8, 0xE0, 0xE3)
-_WATCH_KEYS = (
-    "time",
-    "instant_power_w",
-    "current_r_a",
-    "current_t_a",
-    "energy_normal_kwh",
-    "energy_reverse_kwh",
-)
 
 
 class CliError(Exception):
@@ -167,6 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--count", type=_int_range(1, 2**31), default=None, help="stop after this many reads"
     )
+    add_service_arguments(watch)
 
     history = sub.add_parser("history", parents=[common], help="half-hourly history as CSV/JSON")
     group = history.add_mutually_exclusive_group()
@@ -176,7 +182,11 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument(
         "--hours", type=_int_range(1, 6), default=None, help="the last N hours (1-6, EC)"
     )
-    history.add_argument("--reverse", action="store_true", help="energy sold (export), --days")
+    history.add_argument(
+        "--reverse",
+        action="store_true",
+        help="deprecated, ignored: rows always carry bought and sold columns",
+    )
     history.add_argument("--format", choices=("csv", "json"), default="csv")
 
     sub.add_parser("scan", parents=[common], help="list the PANs (meters) in range")
@@ -293,16 +303,30 @@ async def _simulator(args: argparse.Namespace) -> AsyncIterator[tuple[ByteStream
             "'aiobroute simulate --model ...' serves it on a pty",
             EXIT_USAGE,
         )
+    # With --simulate, times come from the simulated meter's clock (it may run faster).
+    args.sim_clock = sim.clock.now
     async with sim.memory() as stream:
         yield stream, sim.rbid, sim.password
 
 
+def _now(args: argparse.Namespace, meter: SmartMeter) -> dt.datetime:
+    """The meter's wall time: the simulated clock with --simulate, else ``meter_now()``."""
+    clock: Callable[[], dt.datetime] | None = getattr(args, "sim_clock", None)
+    return clock() if clock is not None else meter.meter_now()
+
+
+def _stamp(args: argparse.Namespace, meter: SmartMeter) -> str:
+    return _now(args, meter).isoformat(timespec="seconds")
+
+
 @contextlib.asynccontextmanager
-async def _meter(args: argparse.Namespace) -> AsyncIterator[SmartMeter]:
+async def _meter(args: argparse.Namespace, **options: Any) -> AsyncIterator[SmartMeter]:
+    """The connected meter of ``args``; ``options`` go to :class:`SmartMeter`."""
     if args.simulate:
         async with _simulator(args) as (stream, rbid, password):
+            options.setdefault("min_interval", 0.0)
             meter = SmartMeter(
-                stream, rbid=rbid, password=password, cache_path=args.cache, min_interval=0.0
+                stream, rbid=rbid, password=password, cache_path=args.cache, **options
             )
             async with meter:
                 yield meter
@@ -312,10 +336,18 @@ async def _meter(args: argparse.Namespace) -> AsyncIterator[SmartMeter]:
         raise CliError("no port: pass --port /dev/ttyUSB0 (or set AIOBROUTE_PORT)", EXIT_USAGE)
     rbid, password = args.credentials or _credentials(args)
     meter = SmartMeter(
-        args.port, rbid=rbid, password=password, family=family, cache_path=args.cache
+        args.port, rbid=rbid, password=password, family=family, cache_path=args.cache, **options
     )
     async with meter:
         yield meter
+
+
+def _service_meter(
+    args: argparse.Namespace,
+) -> Callable[[], contextlib.AbstractAsyncContextManager[SmartMeter]]:
+    """How a long-running command connects: reconnect forever, waits capped at --retry-max."""
+    policy = ReconnectPolicy(initial=min(1.0, args.retry_max), cap=args.retry_max)
+    return lambda: _meter(args, reconnect=policy)
 
 
 def _fmt_kwh(value: Decimal | None) -> str:
@@ -336,28 +368,19 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
-def _snapshot(values: dict[int, object], when: dt.datetime) -> dict[str, object]:
-    """Readings keyed by name, units in the keys; None where the meter had no data."""
-    current = values.get(0xE8)
-    power = values.get(0xE7)
-    snapshot: dict[str, object] = {
-        "time": when.isoformat(timespec="seconds"),
-        "instant_power_w": power if isinstance(power, int) else None,
-        "current_r_a": current.r_amperes if isinstance(current, InstantCurrent) else None,
-        "current_t_a": current.t_amperes if isinstance(current, InstantCurrent) else None,
-        "energy_normal_kwh": values.get(0xE0),
-        "energy_reverse_kwh": values.get(0xE3),
-    }
+#: Keys of the fixed-time readings in ``read`` (0xEA bought, 0xEB sold): when and how much.
+_FIXED_KEYS = ("fixed_bought_at", "fixed_bought_kwh", "fixed_sold_at", "fixed_sold_kwh")
+
+
+def _snapshot(values: dict[int, object], when: str) -> dict[str, object]:
+    """Readings keyed by :mod:`aiobroute.columns` names; None where the meter had no data."""
+    snapshot = reading_row(values, when)
     if 0xEA in values or 0xEB in values:
-        fixed = values.get(0xEA)
-        fixed_rev = values.get(0xEB)
-        snapshot["fixed_time"] = (
-            fixed.timestamp.isoformat() if isinstance(fixed, TimedEnergy) else None
-        )
-        snapshot["fixed_time_normal_kwh"] = fixed.kwh if isinstance(fixed, TimedEnergy) else None
-        snapshot["fixed_time_reverse_kwh"] = (
-            fixed_rev.kwh if isinstance(fixed_rev, TimedEnergy) else None
-        )
+        for epc, (at_key, kwh_key) in ((0xEA, _FIXED_KEYS[:2]), (0xEB, _FIXED_KEYS[2:])):
+            fixed = values.get(epc)
+            timed = fixed if isinstance(fixed, TimedEnergy) else None
+            snapshot[at_key] = timed.timestamp.isoformat() if timed else None
+            snapshot[kwh_key] = timed.kwh if timed else None
     return snapshot
 
 
@@ -370,18 +393,21 @@ def _table(snapshot: dict[str, object]) -> str:
         value = snapshot.get(key)
         return _fmt_amps(value if isinstance(value, Decimal) else None)
 
-    power = snapshot["instant_power_w"]
+    def at(key: str) -> str:
+        stamp = snapshot.get(key)
+        return f" at {stamp}" if stamp else ""
+
+    power = snapshot[columns.POWER_W]
     rows = [
         ("instantaneous power", "no data" if power is None else f"{power} W"),
-        ("current R / T", f"{amps('current_r_a')} / {amps('current_t_a')}"),
-        ("cumulative bought", kwh("energy_normal_kwh")),
-        ("cumulative sold", kwh("energy_reverse_kwh")),
+        ("current R / T", f"{amps(columns.CURRENT_R_A)} / {amps(columns.CURRENT_T_A)}"),
+        ("cumulative bought", kwh(columns.BOUGHT_KWH)),
+        ("cumulative sold", kwh(columns.SOLD_KWH)),
     ]
-    if "fixed_time" in snapshot:
-        stamp = snapshot["fixed_time"]
+    if "fixed_bought_at" in snapshot:
         rows += [
-            ("fixed-time bought", kwh("fixed_time_normal_kwh") + (f" at {stamp}" if stamp else "")),
-            ("fixed-time sold", kwh("fixed_time_reverse_kwh")),
+            ("fixed-time bought", kwh("fixed_bought_kwh") + at("fixed_bought_at")),
+            ("fixed-time sold", kwh("fixed_sold_kwh") + at("fixed_sold_at")),
         ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
@@ -392,7 +418,7 @@ def _table(snapshot: dict[str, object]) -> str:
 
 async def _cmd_read(args: argparse.Namespace, out: TextIO) -> int:
     async with _meter(args) as meter:
-        snapshot = _snapshot(await meter.get(*_SNAPSHOT_EPCS), meter.meter_now())
+        snapshot = _snapshot(await meter.get(*_SNAPSHOT_EPCS), _stamp(args, meter))
     if args.format == "json":
         out.write(json.dumps(snapshot, default=_json_default) + "\n")
     else:
@@ -406,16 +432,54 @@ async def _cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
         sink = out
         if args.output:
             # Opened before connecting: a bad path fails at once, not after the scan.
-            sink = stack.enter_context(open(args.output, "a", encoding="utf-8", newline=""))  # noqa: SIM115, ASYNC230
-        meter = await stack.enter_async_context(_meter(args))
-        pushes = asyncio.create_task(_print_pushes(meter, sink, fmt))
-        try:
-            await _watch_loop(meter, args, sink, fmt)
-        finally:
-            pushes.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pushes
+            sink = stack.enter_context(_open_for_append(args.output))
+        writer = columns.csv_writer(sink) if fmt == "csv" else None
+        if writer is not None and _needs_header(sink):
+            writer.writerow(columns.WATCH_COLUMNS)
+            sink.flush()
+        reads = 0
+        # watch's stdout is its data: the status line only with -v.
+        status = StatusLine("watch", quiet=not _LOGGER.isEnabledFor(logging.INFO))
+
+        async def body(meter: SmartMeter) -> None:
+            nonlocal reads
+            pushes = asyncio.create_task(_print_pushes(meter, sink, fmt))
+            try:
+                reads = await _watch_loop(meter, args, sink, fmt, reads, status=status)
+            finally:
+                pushes.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pushes
+
+        await run_forever(_service_meter(args), body, retry_max=args.retry_max, status=status)
     return EXIT_OK
+
+
+def _open_for_append(path: str) -> TextIO:
+    """Open a regular file of ours (or a new one) for appending, without blocking.
+
+    A FIFO, a device node, a symlink or another user's file is refused: opening a FIFO
+    would block until a reader comes, and the others are not ours to write.
+    """
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO):  # a symlink; a FIFO without a reader
+            raise CliError(f"cannot use {path}: not a regular file") from exc
+        raise
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = "not a regular file"
+    elif info.st_uid != os.geteuid():
+        problem = "it belongs to another user"
+    if problem is not None:
+        os.close(fd)
+        raise CliError(f"cannot use {path}: {problem}")
+    os.set_blocking(fd, True)
+    return open(fd, "a", encoding="utf-8", newline="")
 
 
 def _needs_header(sink: TextIO) -> bool:
@@ -426,33 +490,39 @@ def _needs_header(sink: TextIO) -> bool:
         return True
 
 
-async def _watch_loop(meter: SmartMeter, args: argparse.Namespace, sink: TextIO, fmt: str) -> None:
-    writer = csv.writer(sink) if fmt == "csv" else None
-    if writer is not None and _needs_header(sink):
-        writer.writerow(_WATCH_KEYS)
-    reads = 0
-    while True:
+async def _watch_loop(
+    meter: SmartMeter,
+    args: argparse.Namespace,
+    sink: TextIO,
+    fmt: str,
+    reads: int,
+    *,
+    status: StatusLine,
+) -> int:
+    """Print a reading every ``--interval`` seconds; returns after ``--count`` readings."""
+    log = RateLimitedLog()
+    backoff = Backoff(args.retry_max)
+    writer = columns.csv_writer(sink) if fmt == "csv" else None
+    while args.count is None or reads < args.count:
         started = time.monotonic()
-        try:
-            values = await meter.get(*_WATCH_EPCS)
-        except (AiobrouteTimeoutError, ReconnectingError, SessionError) as exc:
-            # The supervisor is recovering the session: report it, keep watching.
-            print(f"warning: no reading this round: {exc}", file=sys.stderr)
-            await asyncio.sleep(max(0.0, args.interval - (time.monotonic() - started)))
-            continue
-        snapshot = _snapshot(values, meter.meter_now())
-        reads += 1
-        if writer is not None:
-            writer.writerow([snapshot[key] for key in _WATCH_KEYS])
-        elif fmt == "jsonl":
-            sink.write(json.dumps(snapshot, default=_json_default) + "\n")
-        else:
-            sink.write("\x1b[2J\x1b[H" if sink.isatty() else "\n")
-            sink.write(f"{snapshot['time']}\n{_table(snapshot)}\n")
-        sink.flush()
-        if args.count is not None and reads >= args.count:
-            return
+        values = await read_round(meter, _WATCH_EPCS, log=log, status=status, backoff=backoff)
+        if values is not None:
+            snapshot = _snapshot(values, _stamp(args, meter))
+            reads += 1
+            if writer is not None:
+                writer.writerow(
+                    ["" if snapshot[k] is None else snapshot[k] for k in columns.WATCH_COLUMNS]
+                )
+            elif fmt == "jsonl":
+                sink.write(json.dumps(snapshot, default=_json_default) + "\n")
+            else:
+                sink.write("\x1b[2J\x1b[H" if sink.isatty() else "\n")
+                sink.write(f"{snapshot[columns.TIME]}\n{_table(snapshot)}\n")
+            sink.flush()
+            if args.count is not None and reads >= args.count:
+                break
         await asyncio.sleep(max(0.0, args.interval - (time.monotonic() - started)))
+    return reads
 
 
 async def _print_pushes(meter: SmartMeter, sink: TextIO, fmt: str) -> None:
@@ -462,14 +532,16 @@ async def _print_pushes(meter: SmartMeter, sink: TextIO, fmt: str) -> None:
     async for note in meter.notifications():
         for epc, value in note.values.items():
             if isinstance(value, TimedEnergy) and epc in (0xEA, 0xEB):
+                key = columns.SOLD_KWH if epc == 0xEB else columns.BOUGHT_KWH
                 record = {
-                    "push": "sold" if epc == 0xEB else "bought",
-                    "time": value.timestamp.isoformat(),
-                    "kwh": value.kwh,
+                    "push": "fixed_time",
+                    columns.TIME: value.timestamp.isoformat(),
+                    key: value.kwh,
                 }
                 if fmt == "table":
+                    direction = "sold" if epc == 0xEB else "bought"
                     sink.write(
-                        f"push: {record['push']} {_fmt_kwh(value.kwh)} at {record['time']}\n"
+                        f"push: {direction} {_fmt_kwh(value.kwh)} at {record[columns.TIME]}\n"
                     )
                 else:
                     sink.write(json.dumps(record, default=_json_default) + "\n")
@@ -477,54 +549,143 @@ async def _print_pushes(meter: SmartMeter, sink: TextIO, fmt: str) -> None:
 
 
 async def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
+    if args.reverse:
+        print(
+            "notice: --reverse is deprecated and ignored: every row has bought and sold columns",
+            file=sys.stderr,
+        )
     async with _meter(args) as meter:
         if args.hours is not None:
-            rows = await _recent_rows(meter, args.hours)
+            rows = await _recent_rows(args, meter, args.hours)
         else:
-            rows = await _day_rows(meter, args.days or 1, reverse=args.reverse)
+            rows = await _day_rows(args, meter, args.days or 1)
     if args.format == "json":
         out.write(json.dumps(rows, default=_json_default, indent=1) + "\n")
-    elif rows:
+    else:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-        writer.writeheader()
+        writer = columns.csv_writer(buffer)
+        writer.writerow(columns.HISTORY_COLUMNS)
         for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            writer.writerow(["" if row[k] is None else row[k] for k in columns.HISTORY_COLUMNS])
         out.write(buffer.getvalue())
     return EXIT_OK
 
 
-async def _recent_rows(meter: SmartMeter, hours: int) -> list[dict[str, object]]:
-    """EC: cumulative readings of both directions every 30 minutes, oldest first."""
-    entries: list[IntervalEnergy] = await meter.history_30min(meter.meter_now(), count=hours * 2)
-    return [
-        {"time": e.timestamp.isoformat(), "normal_kwh": e.normal_kwh, "reverse_kwh": e.reverse_kwh}
-        for e in entries
-    ]
-
-
-async def _day_rows(meter: SmartMeter, days: int, *, reverse: bool) -> list[dict[str, object]]:
-    """E2/E4 of the last ``days`` days, oldest first, with the usage of each half hour.
-
-    ``usage_kwh`` of a row is the energy between its reading and the next one, across
-    midnight too; it is empty for the newest reading. Future slots of today are left out.
-    """
-    entries: list[TimedEnergy] = []
-    for index, day in enumerate(range(days - 1, -1, -1)):
-        _progress(f"fetching day {index + 1}/{days}")
-        entries += await meter.history(day, reverse=reverse)
-    _progress_done()
-    now = meter.meter_now()
-    entries = [e for e in entries if e.timestamp <= now]
-    usage = meter.usage(entries)
+def _history_rows(
+    starts: Sequence[dt.datetime],
+    bought: Sequence[Decimal | None],
+    sold: Sequence[Decimal | None],
+    bought_usage: Sequence[Decimal | None],
+    sold_usage: Sequence[Decimal | None],
+) -> list[dict[str, object]]:
+    """Rows of :data:`columns.HISTORY_COLUMNS` (cumulative at the end of each slot)."""
     return [
         {
-            "time": entry.timestamp.isoformat(),
-            "kwh": entry.kwh,
-            "usage_kwh": usage[slot] if slot < len(usage) else None,
+            columns.SLOT_START: start.isoformat(),
+            columns.BOUGHT_KWH: bought[index],
+            columns.SOLD_KWH: sold[index],
+            columns.BOUGHT_USAGE_KWH: bought_usage[index],
+            columns.SOLD_USAGE_KWH: sold_usage[index],
         }
-        for slot, entry in enumerate(entries)
+        for index, start in enumerate(starts)
     ]
+
+
+async def _recent_rows(
+    args: argparse.Namespace, meter: SmartMeter, hours: int
+) -> list[dict[str, object]]:
+    """EC: the last ``hours`` hours of complete half hours, both directions, oldest first.
+
+    The meter gives at most 12 readings, so ``--hours 6`` has 11 rows.
+    """
+    try:
+        entries = await meter.history_30min(_now(args, meter), count=min(12, hours * 2 + 1))
+    except ServiceNotAvailableError as exc:
+        raise CliError(
+            "this meter does not keep the 30-minute history of both directions (0xEC, "
+            "release H and later); use --days instead." + _see("history-hours-is-refused"),
+            EXIT_ERROR,
+        ) from exc
+    modulus: Decimal | None = None
+
+    async def usage(before: Decimal | None, after: Decimal | None) -> Decimal | None:
+        nonlocal modulus
+        if before is None or after is None:
+            return None
+        if after >= before:
+            return after - before
+        if modulus is None:  # a counter wrapped: its size comes from D7 x D3 x E1
+            info = await meter.info()
+            if info.digits is None:
+                return None
+            modulus = Decimal(10) ** info.digits * (info.coefficient or 1) * info.unit_kwh
+        return after - before + modulus
+
+    pairs = list(itertools.pairwise(entries))
+    return _history_rows(
+        [before.timestamp for before, _ in pairs],
+        [after.normal_kwh for _, after in pairs],
+        [after.reverse_kwh for _, after in pairs],
+        [await usage(b.normal_kwh, a.normal_kwh) for b, a in pairs],
+        [await usage(b.reverse_kwh, a.reverse_kwh) for b, a in pairs],
+    )
+
+
+async def _day_rows(
+    args: argparse.Namespace, meter: SmartMeter, days: int
+) -> list[dict[str, object]]:
+    """E2/E4 of ``days`` consecutive dates ending with the meter's date at the start.
+
+    The dates are fixed when the run starts, so a run that crosses the meter's midnight
+    still reads consecutive days. Slots whose end has not come yet are left out.
+    """
+    today = _now(args, meter).date()
+    dates = [today - dt.timedelta(days=back) for back in range(days - 1, -1, -1)]
+    bought: list[TimedEnergy] = []
+    sold: list[TimedEnergy] | None = []
+    for index, date in enumerate(dates):
+        _progress(f"fetching day {index + 1}/{days}")
+        bought += await _one_day(args, meter, date, reverse=False)
+        if sold is not None:
+            try:
+                sold += await _one_day(args, meter, date, reverse=True)
+            except ServiceNotAvailableError:  # a meter without the reverse direction
+                sold = None
+    _progress_done()
+    now = _now(args, meter)
+    complete = [i for i in range(len(bought) - 1) if bought[i + 1].timestamp <= now]
+    bought_usage = meter.usage(bought)
+    sold_usage = meter.usage(sold) if sold else []
+    none = [None] * len(bought)
+    return _history_rows(
+        [bought[i].timestamp for i in complete],
+        [bought[i + 1].kwh for i in complete],
+        [sold[i + 1].kwh for i in complete] if sold else none,
+        [bought_usage[i] for i in complete],
+        [sold_usage[i] for i in complete] if sold else none,
+    )
+
+
+async def _one_day(
+    args: argparse.Namespace, meter: SmartMeter, date: dt.date, *, reverse: bool
+) -> list[TimedEnergy]:
+    """The 48 readings of ``date``, asked again if the meter's midnight passed meanwhile."""
+    for _ in range(3):
+        day = (_now(args, meter).date() - date).days
+        if day > 99:
+            raise CliError(
+                f"the meter's midnight passed during the run and {date} is no longer in its "
+                "100-day history; ask for fewer --days",
+                EXIT_ERROR,
+            )
+        entries = await meter.history(day, reverse=reverse)
+        if (_now(args, meter).date() - date).days == day:
+            midnight = dt.datetime.combine(date, dt.time(0, 0), tzinfo=JST)
+            return [
+                TimedEnergy(midnight + dt.timedelta(minutes=30 * slot), entry.kwh, entry.raw)
+                for slot, entry in enumerate(entries)
+            ]
+    raise CliError(f"the meter's date kept changing while reading {date}; try again", EXIT_ERROR)
 
 
 async def _cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
@@ -585,7 +746,7 @@ async def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
         ]
     rows += [
         ("meter address", info.ipaddr),
-        ("manufacturer code", f"{info.manufacturer_code:06X}" if info.manufacturer_code else "-"),
+        ("manufacturer", _maker(info.manufacturer_code)),
         ("serial number", info.serial_number or "-"),
         ("release", info.release or "-"),
         ("fault", {True: "fault", False: "no fault", None: "-"}[info.fault]),
@@ -601,6 +762,14 @@ async def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _maker(code: int | None) -> str:
+    """``Toshiba (000016)``; an unknown code as hex alone; ``-`` when the meter did not say."""
+    if code is None:
+        return "-"
+    name = manufacturer_name(code)
+    return name if name == f"{code:06X}" else f"{name} ({code:06X})"
+
+
 def _cmd_simulate(argv: list[str]) -> int:
     from aiobroute.testing.__main__ import main as simulate_main
 
@@ -611,7 +780,10 @@ def _cmd_simulate(argv: list[str]) -> int:
 #: Each module defines ``add_arguments(parser)`` and ``async def run(args, out) -> int``;
 #: it is imported only when the parser is built, and should import optional
 #: dependencies (aiomqtt, prometheus_client, sqlite3) lazily inside ``run``.
-_MODULE_COMMANDS: dict[str, tuple[str, str]] = {}
+_MODULE_COMMANDS: dict[str, tuple[str, str]] = {
+    "mqtt": ("aiobroute.cli.mqtt", "publish to Home Assistant over MQTT until stopped"),
+    "exporter": ("aiobroute.cli.exporter", "serve Prometheus metrics until stopped"),
+}
 
 
 def _command(name: str) -> Callable[[argparse.Namespace, TextIO], Any]:
@@ -632,6 +804,23 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Any]] = {
 }
 
 
+#: Where each message's troubleshooting row is (docs/guides/troubleshooting.md).
+_TROUBLESHOOTING = "https://aiobroute.readthedocs.io/en/latest/guides/troubleshooting/"
+
+
+def _see(anchor: str) -> str:
+    return f" See {_TROUBLESHOOTING}#{anchor}"
+
+
+def _permission_denied(exc: BaseException) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, PermissionError) or getattr(cause, "errno", None) == errno.EACCES:
+            return True
+        cause = cause.__cause__
+    return "Permission denied" in str(exc)
+
+
 def _explain(exc: BaseException) -> CliError:
     if isinstance(exc, CliError):
         return exc
@@ -639,30 +828,40 @@ def _explain(exc: BaseException) -> CliError:
         return CliError(
             "joining the meter failed: PANA authentication was refused. Likely cause: a wrong "
             "B-route ID or password, or a B route not yet activated. Check the credentials "
-            "sent by the grid company.",
+            "sent by the grid company." + _see("pana-authentication-was-refused"),
             EXIT_AUTH,
         )
-    if isinstance(exc, ScanError):
+    if isinstance(exc, ScanError) and not isinstance(exc, AiobrouteTimeoutError):
         return CliError(
             "no smart meter answered the scan. Likely cause: the dongle is too far from the "
-            "meter or the B route is not activated. Move the dongle closer and try again.",
+            "meter or the B route is not activated. Move the dongle closer and try again."
+            + _see("no-smart-meter-answered-the-scan"),
             EXIT_NO_PAN,
+        )
+    if isinstance(exc, TransportError) and _permission_denied(exc):
+        return CliError(
+            f"cannot use the port: {exc}. Permission denied: add your user to the group that "
+            "owns the device (usually dialout: sudo usermod -aG dialout $USER, then log in "
+            "again)." + _see("permission-denied-on-the-port"),
+            EXIT_PORT,
         )
     if isinstance(exc, TransportError):
         return CliError(
             f"cannot use the port: {exc}. Check the --port path, that the dongle is plugged "
-            "in, and that no other program uses it.",
+            "in, and that no other program uses it." + _see("cannot-use-the-port"),
             EXIT_PORT,
         )
     if isinstance(exc, CommandTimeoutError):
         return CliError(
-            f"the dongle does not answer: {exc}. Check that --port is the Wi-SUN dongle, that "
-            "it runs at 115200 baud, and unplug and replug it.",
+            f"the dongle does not answer: {exc}. Check that --port is the Wi-SUN dongle (not "
+            "another serial port with nothing behind it), that it runs at 115200 baud, and "
+            "unplug and replug it." + _see("the-dongle-does-not-answer"),
             EXIT_PORT,
         )
     if isinstance(exc, AiobrouteTimeoutError):
         return CliError(
-            f"timed out: {exc}. The radio link may be weak; try again, or move the dongle.",
+            f"timed out: {exc}. The radio link may be weak; try again, or move the dongle."
+            + _see("timed-out"),
             EXIT_TIMEOUT,
         )
     if isinstance(exc, InvalidArgumentError):

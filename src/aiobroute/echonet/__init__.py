@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiobroute.echonet._frame import Frame, Property
+from aiobroute.echonet._manufacturers import MANUFACTURERS, manufacturer_name
 from aiobroute.echonet._types import CONTROLLER, NODE_PROFILE, SMART_METER, Eoj, Esv
 from aiobroute.echonet.properties import (
     CONTROLLER_CLASS,
@@ -44,6 +45,7 @@ from aiobroute.echonet.properties import (
 __all__ = [
     "CONTROLLER",
     "CONTROLLER_CLASS",
+    "MANUFACTURERS",
     "MAX_COEFFICIENT",
     "MAX_RAW_COUNTER",
     "METER_CLASS",
@@ -80,6 +82,7 @@ __all__ = [
     "encode_property",
     "encode_property_map",
     "energy_kwh",
+    "manufacturer_name",
     "property_name",
     "registered_properties",
     "unit_multiplier",
