@@ -104,6 +104,7 @@ def test_exceptions_form_one_tree() -> None:
     assert issubclass(aiobroute.ResponseTimeoutError, TimeoutError)
     assert issubclass(aiobroute.CommandTimeoutError, TimeoutError)
     assert issubclass(aiobroute.InvalidArgumentError, ValueError)
+    assert issubclass(aiobroute.errors.UnsafePathError, aiobroute.InvalidArgumentError)
 
 
 def test_py_typed_is_shipped() -> None:

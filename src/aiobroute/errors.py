@@ -6,6 +6,7 @@ Timeouts also derive from the built-in :class:`TimeoutError`, and caller mistake
 
     AiobrouteError
     ├── InvalidArgumentError (ValueError)     the caller passed something we refuse to send
+    │   └── UnsafePathError                   a path that is not a regular file we may use
     ├── ProtocolError                         the peer sent something we cannot understand
     │   ├── FrameDecodeError                  malformed ECHONET Lite frame (what + where)
     │   └── PropertyDecodeError               an EDT that does not fit its property
@@ -60,6 +61,7 @@ __all__ = [
     "SessionError",
     "TransmitLimitError",
     "TransportError",
+    "UnsafePathError",
 ]
 
 
@@ -83,6 +85,15 @@ class InvalidArgumentError(AiobrouteError, ValueError):
     """The caller passed a value that cannot be sent to the module or the meter.
 
     Raised before anything is written to the port.
+    """
+
+
+class UnsafePathError(InvalidArgumentError):
+    """A file path given by the user is refused: it is not a regular file we may use.
+
+    Raised for a device node, FIFO, socket or directory, a symbolic link, a file owned
+    by another user (when it would be replaced), or a file larger than the reader's
+    limit. Nothing is read from or written to such a path.
     """
 
 

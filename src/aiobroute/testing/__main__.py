@@ -14,6 +14,7 @@ import signal
 import sys
 from typing import TextIO
 
+from aiobroute.errors import UnsafePathError
 from aiobroute.testing._faults import FaultPlan
 from aiobroute.testing._presets import ModulePreset
 from aiobroute.testing._sim import Simulator
@@ -37,7 +38,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="fault plan items, e.g. drop=0.1,expiry@600 (repeatable)",
     )
-    parser.add_argument("--link", help="also make this path a symlink to the tty")
+    parser.add_argument(
+        "--link",
+        help="also make this path a symlink to the tty (refused if anything but a stale "
+        "simulator link is already there; removed at exit)",
+    )
     return parser
 
 
@@ -71,7 +76,11 @@ def main(argv: list[str] | None = None) -> int:
             FaultPlan.parse(args.fault)
     except ValueError as error:
         parser.error(str(error))
-    asyncio.run(_serve(args, sys.stdout))
+    try:
+        asyncio.run(_serve(args, sys.stdout))
+    except UnsafePathError as error:  # --link names something that is not ours
+        sys.stderr.write(f"{parser.prog}: error: {error}\n")
+        return 2
     sys.stdout.write("Stopped.\n")
     return 0
 
