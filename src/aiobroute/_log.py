@@ -1,4 +1,9 @@
-"""Logging helpers: the TRACE level and secret redaction."""
+"""Logging helpers: the TRACE level, escaping of module data and secret redaction.
+
+Everything that came from the module (or from a peer over the radio) is escaped with
+:func:`escape_bytes` / :func:`escape_text` before it reaches a log record: a control
+byte (ESC, BEL, CR...) could otherwise clear a terminal or forge log lines.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import logging
 import re
 import threading
 
-__all__ = ["TRACE", "Redactor"]
+__all__ = ["FRAGMENT", "TRACE", "Redactor", "escape_bytes", "escape_text"]
 
 #: Below DEBUG: raw lines exchanged with the module.
 TRACE = 5
@@ -16,19 +21,54 @@ _MASK = "********"
 # The credential commands, masked by their shape too: an echo garbled by one byte no
 # longer contains the secret verbatim.
 _SHAPES = re.compile(r"(SKSETPWD\s+\S+\s+|SKSETRBID\s+)\S+")
+#: Any run of at least this many characters that also occurs in a secret is masked, so
+#: no log record holds more than FRAGMENT - 1 consecutive characters of a secret, however
+#: the module's echo of a credential command was split (an EVENT printed inside it, a
+#: stray CR). Shorter runs are left: they occur in ordinary hex data too.
+FRAGMENT = 6
+
+# Printable ASCII stays; the backslash is doubled so that an escape cannot be forged;
+# everything else (C0 controls, DEL, bytes 0x80-0xFF) becomes \r, \n, \t or \xNN.
+_BYTE_TEXT = [chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02x}" for b in range(256)]
+_BYTE_TEXT[0x5C] = "\\\\"
+_BYTE_TEXT[0x0D] = "\\r"
+_BYTE_TEXT[0x0A] = "\\n"
+_BYTE_TEXT[0x09] = "\\t"
+_UNSAFE = re.compile(r"[^\x20-\x5b\x5d-\x7e]")
+
+
+def escape_bytes(data: bytes | bytearray | memoryview) -> str:
+    """Render bytes for a log record: printable ASCII as is, everything else escaped."""
+    return "".join([_BYTE_TEXT[b] for b in bytes(data)])
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 256:
+        return _BYTE_TEXT[code]
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def escape_text(text: str) -> str:
+    """Like :func:`escape_bytes` for text decoded from module data."""
+    return _UNSAFE.sub(_escape_char, text)
 
 
 class Redactor:
     """Replaces registered secrets (B-route ID, password) by a fixed mask.
 
     The mask does not reveal the secret's length. Every log message, exception message
-    and repr that may contain a command line passes through :meth:`redact`.
+    and repr that may contain a command line passes through :meth:`redact`. Besides
+    whole secrets, any run of :data:`FRAGMENT` or more characters shared with a secret
+    (compared case-insensitively) is masked: a fragment of an echo split across lines
+    is caught too.
     """
 
-    __slots__ = ("_lock", "_secrets")
+    __slots__ = ("_fragments", "_lock", "_secrets")
 
     def __init__(self) -> None:
         self._secrets: tuple[str, ...] = ()
+        self._fragments: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     def add(self, *secrets: str) -> None:
@@ -37,16 +77,51 @@ class Redactor:
             merged = set(self._secrets) | {s for s in secrets if s}
             # Longest first, so a secret containing another is masked whole.
             self._secrets = tuple(sorted(merged, key=len, reverse=True))
+            self._fragments = frozenset(
+                secret[i : i + FRAGMENT].upper()
+                for secret in merged
+                for i in range(len(secret) - FRAGMENT + 1)
+            )
 
     def redact(self, text: str) -> str:
         """Return ``text`` with every registered secret, and credential argument, masked."""
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, _MASK)
+        if self._fragments and len(text) >= FRAGMENT:
+            text = self._mask_fragments(text)
         if "SKSET" in text:
             text = _SHAPES.sub(lambda m: m.group(1) + _MASK, text)
         return text
 
-    def redact_bytes(self, data: bytes) -> str:
-        """Render raw bytes for a log line (ASCII, escaped) with secrets masked."""
-        return self.redact(data.decode("ascii", "backslashreplace"))
+    def _mask_fragments(self, text: str) -> str:
+        fragments = self._fragments
+        upper = text.upper()
+        hidden = bytearray(len(text))
+        found = False
+        for i in range(len(text) - FRAGMENT + 1):
+            if upper[i : i + FRAGMENT] in fragments:
+                hidden[i : i + FRAGMENT] = b"\x01" * FRAGMENT
+                found = True
+        if not found:
+            return text
+        out: list[str] = []
+        i = 0
+        while i < len(text):
+            if hidden[i]:
+                out.append(_MASK)
+                while i < len(text) and hidden[i]:
+                    i += 1
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
+    def redact_bytes(self, data: bytes | bytearray | memoryview) -> str:
+        """Render raw bytes for a log line (escaped, see :func:`escape_bytes`), secrets
+        masked."""
+        return escape_text(self.redact(bytes(data).decode("latin-1")))
+
+    def redact_text(self, text: str) -> str:
+        """Render module text for a log line: secrets masked, then escaped."""
+        return escape_text(self.redact(text))

@@ -42,6 +42,7 @@ import binascii
 import logging
 from typing import Final
 
+from aiobroute._log import escape_bytes
 from aiobroute.errors import InvalidArgumentError
 from aiobroute.skstack._events import (
     AddressLine,
@@ -318,7 +319,7 @@ class LineParser:
                 # it is ignored when the line is classified (and kept in reports).
                 start = _skip_noise(buf, pos)
                 if buf.startswith(_ERXUDP, start) or buf.startswith(_SKSENDTO, start):
-                    _LOGGER.debug("dropped noise before a line: %r", buf[pos:start])
+                    _LOGGER.debug("dropped noise before a line: %s", escape_bytes(buf[pos:start]))
                     pos = start
                     continue
             # An ordinary line: find its end (the first CR or LF).

@@ -45,6 +45,7 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
+from aiobroute._log import Redactor
 from aiobroute.errors import PortClosedError
 from aiobroute.skstack._events import (
     AddressLine,
@@ -304,6 +305,8 @@ class SimulatedModule:
         self.pana_exchanges = pana_exchanges
         self._rbid_expected = rbid
         self._password_expected = password
+        self._redactor = Redactor()
+        self._redactor.add(rbid, password)
         self._rng = random.Random(seed)
         self._frng = random.Random(self.faults.seed)
 
@@ -605,7 +608,7 @@ class SimulatedModule:
         name, *args = text.split()
         if _LOGGER.isEnabledFor(logging.DEBUG):
             shown = f"{name} ****" if name in _SECRET_COMMANDS else text
-            _LOGGER.debug("module received %s", shown)
+            _LOGGER.debug("module received %s", self._redactor.redact_text(shown))
         product = name in _PRODUCT_COMMANDS
         cr_only = product and self.preset.product_cr_only
         if self.echo:
