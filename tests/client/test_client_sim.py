@@ -60,7 +60,7 @@ async def test_initialise_scan_join_and_exchange(model: str, how: str) -> None:
     async with attached(sim, how) as client:
         info = await client.initialize()
         assert info.family is MODELS[model]
-        pans = await client.scan(durations=(3,))
+        pans = await client.scan(durations=(6,))
         assert len(pans) == 1
         joined = await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=pans[0])
         assert joined.ipaddr == sim.meter_address
@@ -88,9 +88,9 @@ async def test_two_pans_prefers_the_pair_id(model: str, how: str) -> None:
     sim = make_sim(model, faults=FaultPlan(neighbour_pan=True))
     async with attached(sim, how) as client:
         await client.initialize()
-        pans = await client.scan(durations=(3,), stop_when_found=False)
+        pans = await client.scan(durations=(6,), stop_when_found=False)
         assert len(pans) == 2
-        joined = await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+        joined = await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
         assert joined.pan.pair_id == DEFAULT_RBID[-8:]
         assert joined.ipaddr == sim.meter_address
 
@@ -113,14 +113,14 @@ async def test_wrong_password_is_an_authentication_error(model: str, how: str) -
     async with attached(sim, how) as client:
         await client.initialize()
         with pytest.raises(AuthenticationError):
-            await client.connect(rbid=DEFAULT_RBID, password="WRONGPASSWRD", durations=(3,))
+            await client.connect(rbid=DEFAULT_RBID, password="WRONGPASSWRD", durations=(6,))
 
 
 async def test_garbage_during_a_session_is_survived() -> None:
     sim = make_sim("BP35A1", faults=FaultPlan(seed=5, garbage=0.3))
     async with attached(sim, "memory") as client:
         await client.initialize()
-        await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+        await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
         for _ in range(5):
             sim.inject_garbage()
             assert await client.version() == sim.preset.version

@@ -24,6 +24,7 @@ from aiobroute.testing._faults import FaultKind, FaultPlan, ScheduledFault
 from aiobroute.testing._meter import MeterConfig, SimulatedMeter
 from aiobroute.testing._module import DevicePort, MeterLike, SessionInfo, SimulatedModule
 from aiobroute.testing._presets import (
+    BP35C2_MODULE_MAC,
     DEFAULT_MODULE_MAC,
     ModulePreset,
     PanConfig,
@@ -35,6 +36,7 @@ from aiobroute.testing._pty import PtyPort
 from aiobroute.testing._sim import DEFAULT_PASSWORD, DEFAULT_RBID, Simulator
 
 __all__ = [
+    "BP35C2_MODULE_MAC",
     "DEFAULT_MODULE_MAC",
     "DEFAULT_PASSWORD",
     "DEFAULT_RBID",

@@ -14,6 +14,8 @@ import signal
 import sys
 from typing import TextIO
 
+import attrs
+
 from aiobroute.errors import UnsafePathError
 from aiobroute.testing._faults import FaultPlan
 from aiobroute.testing._presets import ModulePreset
@@ -33,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timing", choices=("realistic", "instant"), default="realistic")
     parser.add_argument("--seed", type=int, default=0, help="seed of the module's choices")
     parser.add_argument(
+        "--erxudp",
+        choices=("hex", "binary"),
+        help="the module's factory ERXUDP payload format (what ROPT answers: 01 hex, "
+        "00 binary); default: the model's",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -48,7 +56,10 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> None:
     faults = FaultPlan.parse(args.fault) if args.fault else None
-    sim = Simulator(args.model, seed=args.seed, speed=args.speed, timing=args.timing, faults=faults)
+    preset = ModulePreset.by_name(args.model)
+    if args.erxudp is not None:
+        preset = attrs.evolve(preset, default_hex=args.erxudp == "hex")
+    sim = Simulator(preset, seed=args.seed, speed=args.speed, timing=args.timing, faults=faults)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
