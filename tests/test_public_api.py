@@ -93,6 +93,8 @@ def test_core_subpackage_names() -> None:
         "SimClock",
         "DEFAULT_RBID",
         "DEFAULT_PASSWORD",
+        "DEFAULT_MODULE_MAC",
+        "BP35C2_MODULE_MAC",
     } <= set(aiobroute.testing.__all__)
     assert {"open_port", "memory_pipe", "ByteStream"} <= set(aiobroute.transport.__all__)
 

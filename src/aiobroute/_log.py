@@ -34,7 +34,9 @@ _BYTE_TEXT[0x5C] = "\\\\"
 _BYTE_TEXT[0x0D] = "\\r"
 _BYTE_TEXT[0x0A] = "\\n"
 _BYTE_TEXT[0x09] = "\\t"
-_UNSAFE = re.compile(r"[^\x20-\x5b\x5d-\x7e]")
+_TABLE = str.maketrans({chr(code): t for code, t in enumerate(_BYTE_TEXT) if len(t) > 1})
+_NEEDS_ESCAPE = re.compile(r"[^\x20-\x5b\x5d-\x7e]")
+_WIDE = re.compile(r"[^\x00-\xff]")
 
 
 def escape_bytes(data: bytes | bytearray | memoryview) -> str:
@@ -42,16 +44,20 @@ def escape_bytes(data: bytes | bytearray | memoryview) -> str:
     return "".join([_BYTE_TEXT[b] for b in bytes(data)])
 
 
-def _escape_char(match: re.Match[str]) -> str:
+def _escape_wide(match: re.Match[str]) -> str:
     code = ord(match.group())
-    if code < 256:
-        return _BYTE_TEXT[code]
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def escape_text(text: str) -> str:
     """Like :func:`escape_bytes` for text decoded from module data."""
-    return _UNSAFE.sub(_escape_char, text)
+    if not _NEEDS_ESCAPE.search(text):  # the usual case: a clean ASCII line
+        return text
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return _WIDE.sub(_escape_wide, text.translate(_TABLE))
+    return "".join([_BYTE_TEXT[b] for b in data])
 
 
 class Redactor:
@@ -64,11 +70,14 @@ class Redactor:
     is caught too.
     """
 
-    __slots__ = ("_fragments", "_lock", "_secrets")
+    __slots__ = ("_fragments", "_lock", "_runs", "_secrets")
 
     def __init__(self) -> None:
         self._secrets: tuple[str, ...] = ()
+        # Every FRAGMENT-long piece of a secret (upper case), and a pattern finding the
+        # runs of the secrets' characters long enough to hold one (a fast pre-filter).
         self._fragments: frozenset[str] = frozenset()
+        self._runs: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
     def add(self, *secrets: str) -> None:
@@ -82,39 +91,50 @@ class Redactor:
                 for secret in merged
                 for i in range(len(secret) - FRAGMENT + 1)
             )
+            chars = sorted({c for piece in self._fragments for c in piece + piece.lower()})
+            self._runs = (
+                re.compile(f"[{''.join(map(re.escape, chars))}]{{{FRAGMENT},}}") if chars else None
+            )
 
     def redact(self, text: str) -> str:
         """Return ``text`` with every registered secret, and credential argument, masked."""
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, _MASK)
-        if self._fragments and len(text) >= FRAGMENT:
-            text = self._mask_fragments(text)
+        if self._runs is not None and len(text) >= FRAGMENT:
+            text = self._mask_fragments(self._runs, text)
         if "SKSET" in text:
             text = _SHAPES.sub(lambda m: m.group(1) + _MASK, text)
         return text
 
-    def _mask_fragments(self, text: str) -> str:
+    def _mask_fragments(self, runs: re.Pattern[str], text: str) -> str:
         fragments = self._fragments
-        upper = text.upper()
-        hidden = bytearray(len(text))
-        found = False
-        for i in range(len(text) - FRAGMENT + 1):
-            if upper[i : i + FRAGMENT] in fragments:
-                hidden[i : i + FRAGMENT] = b"\x01" * FRAGMENT
-                found = True
-        if not found:
+        starts: list[int] = []
+        for run in runs.finditer(text):
+            upper = run.group().upper()
+            offset = run.start()
+            starts.extend(
+                offset + i
+                for i in range(len(upper) - FRAGMENT + 1)
+                if upper[i : i + FRAGMENT] in fragments
+            )
+        if not starts:
             return text
+        # Merge the FRAGMENT-long windows into runs, each replaced by one mask.
         out: list[str] = []
-        i = 0
-        while i < len(text):
-            if hidden[i]:
-                out.append(_MASK)
-                while i < len(text) and hidden[i]:
-                    i += 1
-            else:
-                out.append(text[i])
-                i += 1
+        position = 0
+        run_start = run_end = -1
+        for start in starts:
+            if start > run_end:
+                if run_end >= 0:
+                    out.append(text[position:run_start])
+                    out.append(_MASK)
+                    position = run_end
+                run_start = start
+            run_end = max(run_end, start + FRAGMENT)
+        out.append(text[position:run_start])
+        out.append(_MASK)
+        out.append(text[run_end:])
         return "".join(out)
 
     def redact_bytes(self, data: bytes | bytearray | memoryview) -> str:

@@ -98,3 +98,12 @@ def test_simulate_link_refuses_what_is_not_ours(
     if kind == "file":
         assert path.read_text() == "keep me"
     assert other.read_text() == "keep me"
+
+
+def test_simulate_link_in_a_missing_directory_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "missing" / "ttyWISUN"
+    assert main(["simulate", "--timing", "instant", "--link", str(path)]) == 1
+    assert "error" in capsys.readouterr().err
+    assert not path.parent.exists()

@@ -486,7 +486,7 @@ class SkStackClient:
             pending.values.append(message)
             if pending.spec.completion is Completion.LINE:
                 pending.future.set_result(CommandReply(tuple(pending.values), None))
-        else:
+        elif _LOGGER.isEnabledFor(logging.DEBUG):
             _LOGGER.debug(
                 "ignoring %s while waiting for %s",
                 self._redactor.redact_text(repr(message)),

@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     except UnsafePathError as error:  # --link names something that is not ours
         sys.stderr.write(f"{parser.prog}: error: {error}\n")
         return 2
+    except OSError as error:  # --link in a missing or read-only directory, no pty...
+        sys.stderr.write(f"{parser.prog}: error: {error}\n")
+        return 1
     sys.stdout.write("Stopped.\n")
     return 0
 
