@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiobroute._log import TRACE, Redactor, escape_bytes, escape_text
+from aiobroute._log import FRAGMENT, TRACE, Redactor, escape_bytes, escape_text
 from aiobroute.errors import AiobrouteError
 from aiobroute.skstack import LineParser
 from aiobroute.skstack.client import SkStackClient, SkTimeouts
@@ -100,17 +100,22 @@ def leaked(messages: list[str], secret: str, size: int = 8) -> list[str]:
 @given(
     which=st.sampled_from(["rbid", "password"]),
     cuts=st.lists(st.tuples(st.integers(0, 50), st.sampled_from(BREAKS)), min_size=1, max_size=4),
+    reads=st.lists(st.integers(1, 80), max_size=5),
 )
 def test_no_piece_of_a_secret_reaches_any_log_record(
-    which: str, cuts: list[tuple[int, str]]
+    which: str, cuts: list[tuple[int, str]], reads: list[int]
 ) -> None:
     args = ("SKSETRBID", RBID) if which == "rbid" else ("SKSETPWD", "C", PASSWORD)
     secret = RBID if which == "rbid" else PASSWORD
 
     async def module(device: MemoryStream) -> None:
         await read_line(device)
-        device.write_nowait(echo_with_breaks(" ".join(args), cuts))
-        device.write_nowait(b"OK\r\n")
+        echo = echo_with_breaks(" ".join(args), cuts)
+        for size in reads:  # the echo may arrive in several reads
+            piece, echo = echo[:size], echo[size:]
+            device.write_nowait(piece)
+            await asyncio.sleep(0)
+        device.write_nowait(echo + b"OK\r\n")
         await asyncio.sleep(3600)
 
     async def host(client: SkStackClient) -> object:
@@ -225,3 +230,27 @@ def test_escape_helpers() -> None:
     assert redactor.redact(f"x{PASSWORD[:6].lower()}y") == "x********y"
     assert redactor.redact(f"x{PASSWORD[:5]}y") == f"x{PASSWORD[:5]}y"  # too short to say
     assert redactor.redact_bytes(b"\x1bSKSETPWD C ab\x07") == "\\x1bSKSETPWD C ********"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(
+        st.one_of(
+            st.tuples(st.integers(0, 31), st.integers(1, 32)).map(
+                lambda t: RBID[t[0] : t[0] + t[1]]
+            ),
+            st.tuples(st.integers(0, 11), st.integers(1, 12)).map(
+                lambda t: PASSWORD[t[0] : t[0] + t[1]].lower()
+            ),
+            st.text(alphabet="0123456789ABCDEF \r\n\x1b:", max_size=8),
+        ),
+        max_size=8,
+    )
+)
+def test_redactor_leaves_no_run_of_fragment_length(pieces: list[str]) -> None:
+    redactor = Redactor()
+    redactor.add(RBID, PASSWORD)
+    text = "".join(pieces)
+    for shown in (redactor.redact(text), redactor.redact_text(text)):
+        assert leaked([shown], RBID, FRAGMENT) == []
+        assert leaked([shown], PASSWORD, FRAGMENT) == []
