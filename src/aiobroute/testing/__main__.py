@@ -54,12 +54,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace, out: TextIO) -> None:
+def _simulator(args: argparse.Namespace) -> Simulator:
+    """The simulator the parsed arguments describe."""
     faults = FaultPlan.parse(args.fault) if args.fault else None
     preset = ModulePreset.by_name(args.model)
     if args.erxudp is not None:
         preset = attrs.evolve(preset, default_hex=args.erxudp == "hex")
-    sim = Simulator(preset, seed=args.seed, speed=args.speed, timing=args.timing, faults=faults)
+    return Simulator(preset, seed=args.seed, speed=args.speed, timing=args.timing, faults=faults)
+
+
+async def _serve(args: argparse.Namespace, out: TextIO) -> None:
+    sim = _simulator(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
