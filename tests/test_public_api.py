@@ -137,6 +137,8 @@ def test_core_subpackage_names() -> None:
         "J11Timing",
         "J11Faults",
         "SimulatedJ11Module",
+        "DEFAULT_MODULE_MAC",
+        "BP35C2_MODULE_MAC",
     } <= set(aiobroute.testing.__all__)
     assert {"open_port", "memory_pipe", "ByteStream"} <= set(aiobroute.transport.__all__)
     assert {
@@ -170,6 +172,7 @@ def test_exceptions_form_one_tree() -> None:
     assert issubclass(aiobroute.CommandTimeoutError, TimeoutError)
     assert issubclass(aiobroute.InvalidArgumentError, ValueError)
     assert issubclass(aiobroute.UsageError, RuntimeError)
+    assert issubclass(aiobroute.errors.UnsafePathError, aiobroute.InvalidArgumentError)
 
 
 def test_py_typed_is_shipped() -> None:

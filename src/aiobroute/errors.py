@@ -9,6 +9,7 @@ timeouts derive from both their stage's error and the timeout base, so both
 
     AiobrouteError
     ├── InvalidArgumentError (ValueError)     the caller passed something we refuse to send
+    │   └── UnsafePathError                   a path that is not a regular file we may use
     ├── ProtocolError                         the peer sent something we cannot understand
     │   ├── FrameDecodeError                  malformed ECHONET Lite frame (what + where)
     │   ├── J11FrameError                     malformed J11 frame or message data (what + where)
@@ -71,6 +72,7 @@ __all__ = [
     "TransmitLimitError",
     "TransportError",
     "UsageError",
+    "UnsafePathError",
 ]
 
 
@@ -94,6 +96,15 @@ class InvalidArgumentError(AiobrouteError, ValueError):
     """The caller passed a value that cannot be sent to the module or the meter.
 
     Raised before anything is written to the port.
+    """
+
+
+class UnsafePathError(InvalidArgumentError):
+    """A file path given by the user is refused: it is not a regular file we may use.
+
+    Raised for a device node, FIFO, socket or directory, a symbolic link, a file owned
+    by another user (when it would be replaced), or a file larger than the reader's
+    limit. Nothing is read from or written to such a path.
     """
 
 

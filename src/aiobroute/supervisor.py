@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import json
 import logging
 import os
 import random
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
 
+from aiobroute._files import atomic_write_text, safe_read_text, safe_unlink
 from aiobroute.errors import InvalidArgumentError
 from aiobroute.skstack import ModuleFamily, PanDescriptor
 
@@ -122,6 +121,10 @@ class WatchdogSettings:
             raise InvalidArgumentError("watchdog timeouts must be positive")
 
 
+#: The largest PAN cache file read (property maps included, a real one is about 1 KiB).
+PAN_CACHE_LIMIT = 64 * 1024
+
+
 class PanCache:
     """Remembers the meter's PAN in a JSON file so a new process can join without a scan.
 
@@ -129,21 +132,38 @@ class PanCache:
     and, once read, the meter's attributes that never change (property maps, release,
     coefficient, unit, digits) so a warm start needs no reads at all. No secrets are
     stored (not even the PairID, which is derived from the B-route ID). Writes are
-    atomic (temporary file + rename).
+    atomic (temporary file + rename) and the file has mode 0600.
+
+    Only a regular file is ever read or replaced. Anything else at the path (a device
+    node, FIFO, socket, directory or symbolic link), a file of another user (for
+    writing), a file over :data:`PAN_CACHE_LIMIT` bytes or malformed content (bad JSON,
+    deep nesting, wrong types) means "no cache": a warning is logged and the meter scans
+    as without a cache; the path is left untouched.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._warned: set[str] = set()
+
+    def _warn(self, what: str, exc: object) -> None:
+        message = f"{what} {self.path}: {exc}"
+        if message not in self._warned:  # once per problem, not on every access
+            self._warned.add(message)
+            _LOGGER.warning("%s", message)
 
     def _read(self) -> dict[str, object] | None:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            text = safe_read_text(self.path, PAN_CACHE_LIMIT)
+            if text is None:
+                return None
+            data = json.loads(text)
+        except (OSError, ValueError, RecursionError) as exc:
+            self._warn("ignoring unusable PAN cache", _brief(exc))
             return None
-        except (OSError, ValueError) as exc:
-            _LOGGER.warning("ignoring unusable PAN cache %s: %s", self.path, exc)
+        if not isinstance(data, dict):
+            self._warn("ignoring unusable PAN cache", ValueError("not a JSON object"))
             return None
-        return data if isinstance(data, dict) else None
+        return data
 
     def load(self) -> tuple[PanDescriptor, ModuleFamily | None] | None:
         """The remembered PAN, or None when there is none or the file is unusable."""
@@ -158,18 +178,19 @@ class PanCache:
                 addr=_mac(data["addr"]),
                 lqi=_int(data, "lqi", 0, 0xFF),
             )
-            family = ModuleFamily(data["family"]) if data.get("family") else None
+            family = _family(data.get("family"))
         except (ValueError, KeyError, TypeError) as exc:
-            _LOGGER.warning("ignoring unusable PAN cache %s: %s", self.path, exc)
+            self._warn("ignoring unusable PAN cache", exc)
             return None
         return pan, family
 
     def load_attributes(self, mac: str) -> dict[str, object] | None:
         """The cached attributes of the meter with this MAC address, or None."""
         data = self._read()
-        if data is None or str(data.get("addr", "")).upper() != mac.upper():
+        addr = data.get("addr") if data is not None else None
+        if not isinstance(addr, str) or addr.upper() != mac.upper():
             return None
-        meter = data.get("meter")
+        meter = data.get("meter") if data is not None else None
         return meter if isinstance(meter, dict) else None
 
     def save(
@@ -197,22 +218,23 @@ class PanCache:
             data["meter"] = attributes
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".aiobroute-", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(data, handle, indent=2)
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        except OSError as exc:
-            _LOGGER.warning("cannot write PAN cache %s: %s", self.path, exc)
+            atomic_write_text(self.path, json.dumps(data, indent=2))
+        except (OSError, ValueError) as exc:
+            self._warn("cannot write PAN cache", _brief(exc))
 
     def clear(self) -> None:
-        """Forget the remembered PAN."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        """Forget the remembered PAN (only a regular file of ours is removed)."""
+        try:
+            safe_unlink(self.path)
+        except (OSError, ValueError) as exc:
+            self._warn("cannot remove PAN cache", _brief(exc))
+
+
+def _brief(exc: BaseException) -> object:
+    """The exception for a warning; a RecursionError's own message is misleading."""
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    return exc
 
 
 def _int(data: dict[str, object], key: str, low: int, high: int) -> int:
@@ -220,6 +242,14 @@ def _int(data: dict[str, object], key: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"{key} out of range")
     return value
+
+
+def _family(value: object) -> ModuleFamily | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise TypeError("family is not a string")
+    return ModuleFamily(value)
 
 
 def _mac(value: object) -> str:

@@ -7,13 +7,21 @@ import datetime as dt
 import os
 from collections.abc import AsyncIterator
 
+import attrs
 import pytest
 
 from aiobroute.echonet import CONTROLLER, SMART_METER, Esv, Frame, Property
 from aiobroute.errors import AuthenticationError, ScanError
 from aiobroute.skstack import ModuleFamily, RxUdp
 from aiobroute.skstack.client import SkStackClient, SkTimeouts
-from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, FaultPlan, Simulator
+from aiobroute.testing import (
+    DEFAULT_PASSWORD,
+    DEFAULT_RBID,
+    FaultPlan,
+    ModulePreset,
+    RadioConfig,
+    Simulator,
+)
 from aiobroute.testing._clock import JST, SimClock
 from aiobroute.transport import open_port
 
@@ -29,8 +37,9 @@ FAST = SkTimeouts(
 START = dt.datetime(2026, 5, 20, 14, 26, 0, tzinfo=JST)
 
 
-def make_sim(model: str, **kwargs: object) -> Simulator:
-    return Simulator(model, seed=2, timing="instant", clock=SimClock(START, speed=1e-9), **kwargs)  # type: ignore[arg-type]
+def make_sim(model: str | ModulePreset, seed: int = 2, **kwargs: object) -> Simulator:
+    clock = SimClock(START, speed=1e-9)
+    return Simulator(model, seed=seed, timing="instant", clock=clock, **kwargs)  # type: ignore[arg-type]
 
 
 @contextlib.asynccontextmanager
@@ -60,7 +69,7 @@ async def test_initialise_scan_join_and_exchange(model: str, how: str) -> None:
     async with attached(sim, how) as client:
         info = await client.initialize()
         assert info.family is MODELS[model]
-        pans = await client.scan(durations=(3,))
+        pans = await client.scan(durations=(6,))
         assert len(pans) == 1
         joined = await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=pans[0])
         assert joined.ipaddr == sim.meter_address
@@ -88,9 +97,9 @@ async def test_two_pans_prefers_the_pair_id(model: str, how: str) -> None:
     sim = make_sim(model, faults=FaultPlan(neighbour_pan=True))
     async with attached(sim, how) as client:
         await client.initialize()
-        pans = await client.scan(durations=(3,), stop_when_found=False)
+        pans = await client.scan(durations=(6,), stop_when_found=False)
         assert len(pans) == 2
-        joined = await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+        joined = await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
         assert joined.pan.pair_id == DEFAULT_RBID[-8:]
         assert joined.ipaddr == sim.meter_address
 
@@ -113,15 +122,67 @@ async def test_wrong_password_is_an_authentication_error(model: str, how: str) -
     async with attached(sim, how) as client:
         await client.initialize()
         with pytest.raises(AuthenticationError):
-            await client.connect(rbid=DEFAULT_RBID, password="WRONGPASSWRD", durations=(3,))
+            await client.connect(rbid=DEFAULT_RBID, password="WRONGPASSWRD", durations=(6,))
 
 
 async def test_garbage_during_a_session_is_survived() -> None:
     sim = make_sim("BP35A1", faults=FaultPlan(seed=5, garbage=0.3))
     async with attached(sim, "memory") as client:
         await client.initialize()
-        await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+        await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
         for _ in range(5):
             sim.inject_garbage()
             assert await client.version() == sim.preset.version
         assert client.unrecognized_lines > 0
+
+
+@pytest.mark.parametrize(("model", "rounds"), [("BP35A1", [4, 5, 6]), ("BP35C2", [4, 5])])
+async def test_scan_escalates_until_the_meter_is_heard(model: str, rounds: list[int]) -> None:
+    sim = make_sim(model)
+    async with attached(sim, "memory") as client:
+        await client.initialize()
+        pans = await client.scan()  # the default escalation, 4, 5, 6, 7
+        assert [pan.addr for pan in pans] == [sim.module.pan.mac]
+    scans = [c.split() for c in sim.commands_received if c.startswith("SKSCAN 2 ")]
+    assert [int(args[3], 16) for args in scans] == rounds
+
+
+async def test_scan_escalation_survives_missed_beacons_and_gives_up_cleanly() -> None:
+    # Seeded misses: the meter is audible from 6 but this seed misses the first round there.
+    sim = make_sim("BP35A1", seed=1, radio=RadioConfig(beacon_miss=0.5))
+    async with attached(sim, "memory") as client:
+        await client.initialize()
+        assert len(await client.scan(durations=(6, 6, 6, 6, 6, 6))) == 1
+    tried = [c for c in sim.commands_received if c.startswith("SKSCAN 2 ")]
+    assert len(tried) > 1
+    deaf = make_sim("BP35A1", radio=RadioConfig(beacon_miss=1.0))
+    async with attached(deaf, "memory") as client:
+        await client.initialize()
+        with pytest.raises(ScanError):
+            await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD)
+    assert len([c for c in deaf.commands_received if c.startswith("SKSCAN 2 ")]) == 4
+
+
+@pytest.mark.parametrize("hex_payload", [True, False])
+async def test_client_works_with_either_erxudp_format_without_writing_flash(
+    hex_payload: bool,
+) -> None:
+    preset = attrs.evolve(ModulePreset.RS_WSUHA_P, default_hex=hex_payload)
+    sim = make_sim(preset)  # type: ignore[arg-type]
+    async with attached(sim, "memory") as client:
+        await client.initialize()
+        joined = await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD)
+        with client.subscribe(lambda m: isinstance(m, RxUdp) and m.lport == 0x0E1A) as rx:
+            request = Frame(0x0101, CONTROLLER, SMART_METER, Esv.GET, (Property(0xE7),))
+            await client.send_to(joined.ipaddr, request.encode())
+            while True:
+                message = await rx.get(timeout=2)
+                assert isinstance(message, RxUdp)
+                if Frame.decode(message.data).tid == 0x0101:
+                    break
+        assert message.hex_payload is hex_payload
+        answer = Frame.decode(message.data)
+        watts = int.from_bytes(answer.properties[0].edt, "big", signed=True)
+        assert watts == sim.meter.instant_power_watts()
+    assert sim.flash_writes == 0
+    assert sim.module.hex_payload is hex_payload  # never rewritten

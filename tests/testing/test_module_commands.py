@@ -27,8 +27,8 @@ async def join(sim: Simulator, host: Host) -> None:
 
 @pytest.mark.parametrize("preset", A1_PRESETS + C2_PRESETS, ids=lambda p: p.name)
 async def test_skscan_arity_follows_the_family(preset: ModulePreset) -> None:
-    right = "SKSCAN 2 FFFFFFFF 3" + (" 0" if preset.has_side else "")
-    wrong = "SKSCAN 2 FFFFFFFF 3" + ("" if preset.has_side else " 0")
+    right = "SKSCAN 2 FFFFFFFF 6" + (" 0" if preset.has_side else "")
+    wrong = "SKSCAN 2 FFFFFFFF 6" + ("" if preset.has_side else " 0")
     async with running(preset) as (_sim, host):
         await echo_off(host)
         await host.send(wrong.encode() + CRLF)
@@ -180,11 +180,16 @@ async def test_skappver_availability() -> None:
         await host.expect(lines("EAPPVER rev15", "OK"))
 
 
-async def test_rs_wsuha_p_answers_ropt_binary() -> None:
-    async with running("RS-WSUHA-P") as (_sim, host):
+@pytest.mark.parametrize(("default_hex", "answer"), [(True, b"OK 01\r"), (False, b"OK 00\r")])
+async def test_rs_wsuha_p_ropt_answer_follows_its_payload_format(
+    default_hex: bool, answer: bytes
+) -> None:
+    assert ModulePreset.RS_WSUHA_P.default_hex  # one was seen answering "OK 01"
+    preset = attrs.evolve(ModulePreset.RS_WSUHA_P, default_hex=default_hex)
+    async with running(preset) as (_sim, host):
         await echo_off(host)
         await host.send(b"ROPT\r")
-        await host.expect(b"OK 00\r")
+        await host.expect(answer)
 
 
 # -------------------------------------------------------------------- registers

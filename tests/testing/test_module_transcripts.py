@@ -12,7 +12,14 @@ import re
 
 import attrs
 
-from aiobroute.testing import MeterConfig, ModulePreset, PanConfig, Simulator
+from aiobroute.testing import (
+    DEFAULT_MODULE_MAC,
+    MeterConfig,
+    ModulePreset,
+    PanConfig,
+    RadioConfig,
+    Simulator,
+)
 from tests.testing._host import CRLF, Host, echo_off, lines, setup_commands
 
 
@@ -143,6 +150,8 @@ async def test_8_4_bp35a1_smdn_fixtures() -> None:
         timing="instant",
         scan_event_address=c890,
         pan=PanConfig(mac="12345678ABCDEF01", lqi=0xE1, pair_id="AABBCCDD"),
+        # smdn's fixture hears the meter at DURATION 2; real BP35A1 logs need 6.
+        radio=RadioConfig(beacon_min_duration=2),
     )
     me = "FE80:0000:0000:0000:021D:1290:1234:5678"
     paa = sim.meter_address
@@ -228,7 +237,9 @@ async def test_8_5_bp35c2_family_constructed_transcript() -> None:
     c890 = "FE80:0000:0000:0000:021D:1290:0003:C890"
     me = "FE80:0000:0000:0000:021D:1290:1234:5678"
     paa = "FE80:0000:0000:0000:1034:5678:ABCD:EF01"
-    async with c2_host(ModulePreset.RL7023_DSS) as (sim, host):
+    # The constructed transcript reuses the BP35A1 fixtures' module MAC; a simulated
+    # BP35C2-family module has its own prefix (BP35C2_MODULE_MAC) unless told otherwise.
+    async with c2_host(ModulePreset.RL7023_DSS, module_mac=DEFAULT_MODULE_MAC) as (sim, host):
         await host.send(b"SKSREG SFE 0\r\n")
         await host.expect(lines("SKSREG SFE 0", "OK"))  # the echo of this line: our choice
         await host.send(b"SKINFO\r\n")

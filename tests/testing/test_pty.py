@@ -143,3 +143,33 @@ async def test_pty_port_buffers_output_for_a_slow_reader() -> None:
     finally:
         port.close_nowait()
     assert port.closed
+
+
+async def test_link_replaces_only_a_stale_simulator_link(tmp_path: Path) -> None:
+    link = tmp_path / "ttyWISUN"
+    link.symlink_to("/dev/pts/987654")  # left by a killed simulator: the pty is gone
+    port = PtyPort(link)
+    try:
+        assert os.readlink(link) == port.path
+    finally:
+        await port.close()
+    assert not link.is_symlink()
+
+
+async def test_close_leaves_a_path_that_is_no_longer_our_link(tmp_path: Path) -> None:
+    link = tmp_path / "ttyWISUN"
+    port = PtyPort(link)
+    link.unlink()
+    link.write_text("someone else's file")
+    await port.close()
+    assert link.read_text() == "someone else's file"
+    link.unlink()
+    port = PtyPort(link)
+    other = PtyPort()
+    try:
+        link.unlink()
+        link.symlink_to(other.path)  # now points at another live pty
+        await port.close()
+        assert os.readlink(link) == other.path
+    finally:
+        await other.close()

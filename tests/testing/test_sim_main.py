@@ -68,3 +68,20 @@ def test_bad_arguments_exit_with_usage(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "hex_payload"),
+    [
+        (["--model", "RS-WSUHA-P"], True),
+        (["--model", "RS-WSUHA-P", "--erxudp", "binary"], False),
+        (["--model", "BP35A1", "--erxudp", "hex"], True),
+        (["--model", "BP35A1"], False),
+    ],
+)
+def test_erxudp_option_sets_the_factory_payload_format(argv: list[str], hex_payload: bool) -> None:
+    from aiobroute.testing.__main__ import _parser, _simulator
+
+    sim = _simulator(_parser().parse_args(argv))
+    assert sim.module.hex_payload is hex_payload
+    assert sim.preset.default_hex is hex_payload

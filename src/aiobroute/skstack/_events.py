@@ -227,9 +227,15 @@ class PanDescriptor(Message):
 
 @attrs.frozen
 class EdScan(Message):
-    """``EEDSCAN`` block: (channel, LQI) pairs from an energy-detect scan."""
+    """``EEDSCAN`` block: (channel, LQI) pairs from an energy-detect scan.
+
+    BP35A1-family modules print the pairs alone; BP35C2-family modules put the SIDE
+    (``0`` B route, ``1`` HAN) first: ``0 21 1A 22 19 ...``. ``side`` is None for the
+    former.
+    """
 
     levels: tuple[tuple[int, int], ...]
+    side: int | None = None
 
 
 @attrs.frozen

@@ -42,6 +42,7 @@ import binascii
 import logging
 from typing import Final
 
+from aiobroute._log import escape_bytes
 from aiobroute.errors import InvalidArgumentError
 from aiobroute.skstack._events import (
     AddressLine,
@@ -318,7 +319,7 @@ class LineParser:
                 # it is ignored when the line is classified (and kept in reports).
                 start = _skip_noise(buf, pos)
                 if buf.startswith(_ERXUDP, start) or buf.startswith(_SKSENDTO, start):
-                    _LOGGER.debug("dropped noise before a line: %r", buf[pos:start])
+                    _LOGGER.debug("dropped noise before a line: %s", escape_bytes(buf[pos:start]))
                     pos = start
                     continue
             # An ordinary line: find its end (the first CR or LF).
@@ -602,11 +603,11 @@ class LineParser:
             return False
         if kind == _EDSCAN:
             self._block = None
-            levels = _parse_edscan(line)
-            if levels is None:
+            scan = _parse_edscan(line)
+            if scan is None:
                 out.append(Unrecognized(block.lines[0], "EEDSCAN without its data line"))
                 return False
-            out.append(EdScan(levels))
+            out.append(scan)
             return True
         # Tables: run until OK.
         item = _squeeze(line)
@@ -698,12 +699,17 @@ def _pandesc(lines: list[bytes]) -> Message:
     )
 
 
-def _parse_edscan(line: bytes) -> tuple[tuple[int, int], ...] | None:
+def _parse_edscan(line: bytes) -> EdScan | None:
+    """The EEDSCAN data line: pairs, or (BP35C2 family) a SIDE digit then pairs."""
     tokens = _squeeze(line).split(b" ")
-    if len(tokens) % 2 or not all(_is_hex(tok, 2) for tok in tokens):
+    side: int | None = None
+    if len(tokens) % 2 and len(tokens[0]) == 1 and tokens[0] in (b"0", b"1"):
+        side = int(tokens[0])
+        tokens = tokens[1:]
+    if not tokens or len(tokens) % 2 or not all(_is_hex(tok, 2) for tok in tokens):
         return None
     values = [int(tok, 16) for tok in tokens]
-    return tuple(zip(values[0::2], values[1::2], strict=True))
+    return EdScan(tuple(zip(values[0::2], values[1::2], strict=True)), side)
 
 
 def _parse_event(line: bytes, tokens: list[bytes]) -> Message:

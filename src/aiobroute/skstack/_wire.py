@@ -138,6 +138,8 @@ def _simple(message: Message) -> bytes:
         return _line(f"EPONG {message.sender}")
     if isinstance(message, EdScan):
         pairs = " ".join(f"{channel:02X} {lqi:02X}" for channel, lqi in message.levels)
+        if message.side is not None:
+            pairs = f"{message.side} {pairs}"
         return _line("EEDSCAN") + _line(pairs)
     if isinstance(message, AddressTable):
         return _line("EADDR") + b"".join(_line(address) for address in message.addresses)

@@ -24,7 +24,7 @@ from typing import Self
 
 import attrs
 
-from aiobroute._log import TRACE, RateLimitedLog, Redactor
+from aiobroute._log import TRACE, RateLimitedLog, Redactor, escape_text
 from aiobroute._tasks import cancel_and_wait
 from aiobroute.errors import (
     AuthenticationError,
@@ -470,7 +470,7 @@ class SkStackClient:
             return
         if isinstance(message, Echo):
             if _RAW.isEnabledFor(TRACE):
-                _RAW.log(TRACE, "echo: %s", self._redactor.redact(message.line))
+                _RAW.log(TRACE, "echo: %s", self._redactor.redact_text(message.line))
             return
         self._last_status = asyncio.get_running_loop().time()
         pending = self._pending
@@ -493,8 +493,12 @@ class SkStackClient:
             pending.values.append(message)
             if pending.spec.completion is Completion.LINE:
                 pending.future.set_result(CommandReply(tuple(pending.values), None))
-        else:
-            _LOGGER.debug("ignoring %s while waiting for %s", message, pending.spec.name)
+        elif _LOGGER.isEnabledFor(logging.DEBUG):
+            _LOGGER.debug(
+                "ignoring %s while waiting for %s",
+                self._redactor.redact_text(repr(message)),
+                pending.spec.name,
+            )
 
     def _track_event(self, event: Event) -> None:
         if event.num in (EventNum.ACTIVE_SCAN_DONE, EventNum.ED_SCAN_DONE):
@@ -625,7 +629,8 @@ class SkStackClient:
         pending = _Pending(spec, display, loop.create_future(), resync=resync)
         self._pending = pending
         try:
-            _RAW.log(TRACE, ">> %s", display)
+            if _RAW.isEnabledFor(TRACE):
+                _RAW.log(TRACE, ">> %s", self._redactor.redact_text(display))
             async with asyncio.timeout(self.timeouts.command if timeout is None else timeout):
                 await self._stream.write(wire)
                 return await pending.future
@@ -803,8 +808,8 @@ class SkStackClient:
         _LOGGER.info(
             "module ready: %s family, SKVER %s, SKAPPVER %s",
             self._family.name,
-            version,
-            app_version or "n/a",
+            escape_text(version),
+            escape_text(app_version or "n/a"),
         )
         return self.module_info
 
@@ -1134,10 +1139,10 @@ def _family_from_info(info: Info, version: str) -> ModuleFamily:
     if field5 in ("0", "1"):
         return ModuleFamily.BP35C2
     _LOGGER.warning(
-        "cannot tell the module family from SKINFO (%r) / SKVER %s; assuming BP35A1 and "
+        "cannot tell the module family from SKINFO (%s) / SKVER %s; assuming BP35A1 and "
         "correcting on FAIL ER05",
-        field5,
-        version,
+        escape_text(field5),
+        escape_text(version),
     )
     return ModuleFamily.BP35A1
 

@@ -30,6 +30,7 @@ from aiobroute.testing._j11presets import J11Faults, J11Preset, J11Timing
 from aiobroute.testing._meter import MeterConfig, SimulatedMeter
 from aiobroute.testing._module import DevicePort, MeterLike, SessionInfo, SimulatedModule
 from aiobroute.testing._presets import (
+    BP35C2_MODULE_MAC,
     DEFAULT_MODULE_MAC,
     ModulePreset,
     PanConfig,
@@ -41,6 +42,7 @@ from aiobroute.testing._pty import PtyPort
 from aiobroute.testing._sim import DEFAULT_PASSWORD, DEFAULT_RBID, Simulator
 
 __all__ = [
+    "BP35C2_MODULE_MAC",
     "DEFAULT_MODULE_MAC",
     "DEFAULT_PASSWORD",
     "DEFAULT_RBID",

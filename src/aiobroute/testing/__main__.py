@@ -16,6 +16,9 @@ import signal
 import sys
 from typing import TextIO
 
+import attrs
+
+from aiobroute.errors import UnsafePathError
 from aiobroute.testing._faults import FaultPlan
 from aiobroute.testing._j11presets import J11Preset
 from aiobroute.testing._presets import ModulePreset
@@ -37,18 +40,36 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timing", choices=("realistic", "instant"), default="realistic")
     parser.add_argument("--seed", type=int, default=0, help="seed of the module's choices")
     parser.add_argument(
+        "--erxudp",
+        choices=("hex", "binary"),
+        help="the module's factory ERXUDP payload format (what ROPT answers: 01 hex, "
+        "00 binary); default: the model's",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
         help="fault plan items, e.g. drop=0.1,expiry@600 (repeatable)",
     )
-    parser.add_argument("--link", help="also make this path a symlink to the tty")
+    parser.add_argument(
+        "--link",
+        help="also make this path a symlink to the tty (refused if anything but a stale "
+        "simulator link is already there; removed at exit)",
+    )
     return parser
 
 
-async def _serve(args: argparse.Namespace, out: TextIO) -> None:
+def _simulator(args: argparse.Namespace) -> Simulator:
+    """The simulator the parsed arguments describe."""
     faults = FaultPlan.parse(args.fault) if args.fault else None
-    sim = Simulator(args.model, seed=args.seed, speed=args.speed, timing=args.timing, faults=faults)
+    preset = ModulePreset.by_name(args.model)
+    if args.erxudp is not None:
+        preset = attrs.evolve(preset, default_hex=args.erxudp == "hex")
+    return Simulator(preset, seed=args.seed, speed=args.speed, timing=args.timing, faults=faults)
+
+
+async def _serve(args: argparse.Namespace, out: TextIO) -> None:
+    sim = _simulator(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -76,7 +97,14 @@ def main(argv: list[str] | None = None) -> int:
             FaultPlan.parse(args.fault)
     except ValueError as error:
         parser.error(str(error))
-    asyncio.run(_serve(args, sys.stdout))
+    try:
+        asyncio.run(_serve(args, sys.stdout))
+    except UnsafePathError as error:  # --link names something that is not ours
+        sys.stderr.write(f"{parser.prog}: error: {error}\n")
+        return 2
+    except OSError as error:  # --link in a missing or read-only directory, no pty...
+        sys.stderr.write(f"{parser.prog}: error: {error}\n")
+        return 1
     sys.stdout.write("Stopped.\n")
     return 0
 

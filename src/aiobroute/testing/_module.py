@@ -45,6 +45,7 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
+from aiobroute._log import Redactor
 from aiobroute.errors import PortClosedError
 from aiobroute.skstack._events import (
     AddressLine,
@@ -77,7 +78,6 @@ from aiobroute.testing._clock import SimClock
 from aiobroute.testing._faults import FaultPlan
 from aiobroute.testing._pana import PanaBuilder
 from aiobroute.testing._presets import (
-    DEFAULT_MODULE_MAC,
     ModulePreset,
     PanConfig,
     RadioConfig,
@@ -253,7 +253,7 @@ class SimulatedModule:
         pan: The meter's PAN; default :class:`PanConfig` with the B-route ID's PairID.
         neighbour_pan: A second PAN in range (a neighbour's meter); the fault plan's
             ``neighbour_pan`` flag adds ``PanConfig.NEIGHBOUR`` when this is None.
-        mac: The module's own MAC address.
+        mac: The module's own MAC address (default: the preset's).
         scan_event_address: Address printed by EVENT 20/22/1F (default: own link-local).
         pana_exchanges: PANA-Auth-Request messages of a successful join (at least 1).
 
@@ -277,7 +277,7 @@ class SimulatedModule:
         radio: RadioConfig | None = None,
         pan: PanConfig | None = None,
         neighbour_pan: PanConfig | None = None,
-        mac: str = DEFAULT_MODULE_MAC,
+        mac: str | None = None,
         scan_event_address: str | None = None,
         pana_exchanges: int = 4,
     ) -> None:
@@ -296,7 +296,7 @@ class SimulatedModule:
         if neighbour_pan is None and self.faults.neighbour_pan:
             neighbour_pan = PanConfig.NEIGHBOUR
         self.neighbour_pan = neighbour_pan
-        self.mac = mac.upper()
+        self.mac = (mac or preset.module_mac).upper()
         self.address = link_local_from_mac(self.mac)
         self.scan_event_address = (
             canonical_ipv6(scan_event_address) if scan_event_address else self.address
@@ -304,6 +304,8 @@ class SimulatedModule:
         self.pana_exchanges = pana_exchanges
         self._rbid_expected = rbid
         self._password_expected = password
+        self._redactor = Redactor()
+        self._redactor.add(rbid, password)
         self._rng = random.Random(seed)
         self._frng = random.Random(self.faults.seed)
 
@@ -625,11 +627,13 @@ class SimulatedModule:
         name, *args = text.split()
         if _LOGGER.isEnabledFor(logging.DEBUG):
             shown = f"{name} ****" if name in _SECRET_COMMANDS else text
-            _LOGGER.debug("module received %s", shown)
+            _LOGGER.debug("module received %s", self._redactor.redact_text(shown))
         product = name in _PRODUCT_COMMANDS
         cr_only = product and self.preset.product_cr_only
         if self.echo:
-            self._write(text.encode("latin-1") + (b"\r" if cr_only else CRLF))
+            # Product commands are echoed with the line end the host sent (their answers
+            # end with a lone CR); the SK commands' echo always ends with CRLF.
+            self._write(text.encode("latin-1") + (item.ending if cr_only else CRLF))
         await self._pause(self.timing.command_s)
         handler = self._handlers().get(name)
         if handler is None or (product and not self.preset.product_commands):
@@ -806,7 +810,12 @@ class SimulatedModule:
         try:
             channels = [0x21 + bit for bit in range(28) if mask & (1 << bit)]
             per_channel = self.timing.scan_slot_s * (2**duration + 1) * self.faults.slow_factor
-            hear = side == 0 and duration >= self.radio.beacon_min_duration
+            minimum = self.radio.beacon_min_duration
+            if minimum is None:
+                minimum = self.preset.beacon_min_duration
+            hear = side == 0 and duration >= minimum
+            if hear and mode != 0 and self.radio.beacon_miss:
+                hear = self._rng.random() >= self.radio.beacon_miss
             timeline = _Timeline(self.clock)
             levels: list[tuple[int, int]] = []
             for channel in channels:
@@ -831,7 +840,7 @@ class SimulatedModule:
                     )
             if mode == 0:
                 block = encode(self._event(EventNum.ED_SCAN_DONE, self.scan_event_address))
-                block += encode(EdScan(tuple(levels)))
+                block += encode(EdScan(tuple(levels), side if self.preset.has_side else None))
                 if self.preset.eedscan_blank_line:
                     block += CRLF
                 self.events.append(self._event(EventNum.ED_SCAN_DONE, self.scan_event_address))

@@ -3,7 +3,8 @@
 Only their shape matters to a B-route client (it must skip them), but they are built
 like the real thing: a 16-byte header (reserved, length, flags, type, session id,
 sequence number) and AVPs. The first message of a join has exactly the layout of the
-real capture in the reference (PRF-Algorithm and Integrity-Algorithm AVPs, 40 bytes).
+real capture in the reference (PRF-Algorithm and Integrity-Algorithm AVPs, 40 bytes),
+and the messages of a join are as long as real ones: 0x28, 0x68, 0x54, 0x58 bytes.
 """
 
 from __future__ import annotations
@@ -83,9 +84,13 @@ class PanaBuilder:
         )
 
     def auth_eap(self, step: int) -> bytes:
-        """PANA-Auth-Request carrying an EAP-PSK request (``step`` picks its size)."""
+        """PANA-Auth-Request carrying an EAP-PSK request (``step`` picks its size).
+
+        Step 1 (EAP-PSK first message, with the PAA's nonce) is 0x68 bytes long and the
+        later ones (EAP-PSK third message) 0x54, as in real captures.
+        """
         psk = bytes([_EAP_TYPE_PSK, 0x00 if step <= 1 else 0x80]) + self._random(
-            32 if step <= 1 else 40
+            50 if step <= 1 else 54
         )
         avps = [_avp(_AVP_EAP_PAYLOAD, self._eap(_EAP_REQUEST, psk))]
         if step <= 1:

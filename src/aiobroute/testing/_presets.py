@@ -15,6 +15,7 @@ import attrs
 from aiobroute.skstack._dialect import ModuleFamily
 
 __all__ = [
+    "BP35C2_MODULE_MAC",
     "DEFAULT_MODULE_MAC",
     "ModulePreset",
     "PanConfig",
@@ -27,8 +28,13 @@ __all__ = [
 #: ``"event"`` prints ``EVENT 21 <dest> 01`` then ``OK``.
 SendRefusal = Literal["fail", "event"]
 
-#: MAC address of the simulated module (smdn's fixtures: link-local ``…:021D:1290:1234:5678``).
+#: MAC address of a simulated BP35A1-family module (ROHM's OUI 00:1D:12, as in smdn's
+#: fixtures: link-local ``…:021D:1290:1234:5678``).
 DEFAULT_MODULE_MAC = "001D129012345678"
+#: MAC address of a simulated BP35C2-family module: an EUI-48 expanded with ``FFFE``
+#: (link-local ``…:1207:23FF:FE12:3456``), the shape of the captures of newer dongles,
+#: not ROHM's BP35A1 prefix. The exact vendor prefix is unverified.
+BP35C2_MODULE_MAC = "100723FFFE123456"
 
 
 def _probability(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -58,6 +64,12 @@ class ModulePreset:
         sa2_rssi: ``SKSREG SA2 1`` adds an RSSI field to ERXUDP (BP35C2 family); when
             False the register is accepted and ignored.
         eedscan_blank_line: An empty line follows the EEDSCAN block (BP35A1 1.2.10).
+            (BP35C2-family modules put the SIDE before the EEDSCAN pairs.)
+        module_mac: The module's own MAC address (BP35C2-family modules have their own
+            prefix).
+        beacon_min_duration: The smallest active-scan DURATION at which the meter is
+            heard with this model's radio (real logs: 6 on a BP35A1, 5 on a BP35C2);
+            :class:`RadioConfig` can override it.
         eport_extra_ports: The extra port lines SKTABLE E prints after an empty line.
         erxudp_secured_field: ERXUDP carries the SECURED field (False: 2015 firmware).
         tx_limited_send: SKSENDTO while the ARIB limit is active.
@@ -74,6 +86,8 @@ class ModulePreset:
     sendto_lone_crlf: float = attrs.field(default=0.5, validator=_probability)
     sa2_rssi: bool = False
     eedscan_blank_line: bool = False
+    module_mac: str = DEFAULT_MODULE_MAC
+    beacon_min_duration: int = 6
     eport_extra_ports: tuple[int, ...] = ()
     erxudp_secured_field: bool = True
     tx_limited_send: SendRefusal = "fail"
@@ -144,8 +158,12 @@ ModulePreset.BP35C2 = ModulePreset(
     default_hex=False,
     sendto_lone_crlf=1.0,
     sa2_rssi=True,
+    module_mac=BP35C2_MODULE_MAC,
+    beacon_min_duration=5,
 )
-ModulePreset.RS_WSUHA_P = attrs.evolve(ModulePreset.BP35C2, name="RS-WSUHA-P")
+# One was seen answering ROPT with "OK 01": shipped with hex ERXUDP payloads (evolve
+# with default_hex=False, or ``--erxudp binary``, for the binary ones).
+ModulePreset.RS_WSUHA_P = attrs.evolve(ModulePreset.BP35C2, name="RS-WSUHA-P", default_hex=True)
 ModulePreset.RL7023_DSS = ModulePreset(
     name="RL7023_DSS",
     family=ModuleFamily.BP35C2,
@@ -155,6 +173,8 @@ ModulePreset.RL7023_DSS = ModulePreset(
     default_hex=True,
     sendto_lone_crlf=1.0,
     sa2_rssi=True,
+    module_mac=BP35C2_MODULE_MAC,
+    beacon_min_duration=5,
 )
 
 
@@ -249,7 +269,10 @@ class RadioConfig:
         tx_budget_s: Transmit time allowed per rolling window (360 s per hour is the
             figure usually quoted, unverified).
         tx_window_s: The rolling window.
-        beacon_min_duration: Active scans with a smaller DURATION hear no beacon.
+        beacon_min_duration: Active scans with a smaller DURATION hear no beacon; None
+            takes the module preset's (6 for the BP35A1 family, 5 for the BP35C2 family).
+        beacon_miss: Chance (seeded) that an active scan at an audible DURATION still
+            hears no beacon, as when the meter's beacon is lost to noise.
         neighbor_cache: SKJOIN and SKADDNBR fill the neighbour cache, so later sends need no
             neighbour solicitation (``EVENT 21 … 02`` shows only on a first send).
     """
@@ -258,7 +281,8 @@ class RadioConfig:
     frame_overhead_bytes: int = 60
     tx_budget_s: float = 360.0
     tx_window_s: float = 3600.0
-    beacon_min_duration: int = 2
+    beacon_min_duration: int | None = None
+    beacon_miss: float = attrs.field(default=0.0, validator=_probability)
     neighbor_cache: bool = True
 
     def airtime_s(self, payload_len: int) -> float:

@@ -4,7 +4,9 @@ The simulator keeps the master end (non-blocking, watched with ``loop.add_reader
 hands out the slave's path, which any serial client (pyserial, the real transport) can
 open like a USB dongle. The slave is in raw mode and the simulator holds it open too, so
 clients can close and reopen it without the master seeing a hang-up. An optional stable
-symlink points at the slave; :meth:`PtyPort.close_nowait` removes it, so "unplugging"
+symlink points at the slave (only a missing path or a stale link of an earlier simulator
+is ever replaced: anything else at the path is refused); :meth:`PtyPort.close_nowait`
+removes it if it still points at this pty, so "unplugging"
 looks like a device node going away and a new :class:`PtyPort` with the same link looks
 like the dongle coming back under the same path.
 """
@@ -15,9 +17,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import stat
 from pathlib import Path
 
-from aiobroute.errors import PortClosedError
+from aiobroute.errors import PortClosedError, UnsafePathError
 
 __all__ = ["PtyPort"]
 
@@ -26,6 +29,8 @@ _READ_SIZE = 65536
 #: Output kept for a client that does not read; beyond this the oldest bytes are dropped
 #: (a UART without flow control loses data the same way).
 _MAX_PENDING = 1 << 20
+#: Where pseudo-terminal slaves live (Linux, the BSDs and macOS).
+_PTY_PREFIXES = ("/dev/pts/", "/dev/ttys", "/dev/ttyp")
 
 
 class PtyPort:
@@ -46,7 +51,7 @@ class PtyPort:
             self.path = os.ttyname(self._slave)
             self.link = Path(link) if link is not None else None
             if self.link is not None:
-                _replace_symlink(self.link, self.path)
+                _create_symlink(self.link, self.path)
         except BaseException:
             os.close(self._master)
             os.close(self._slave)
@@ -151,10 +156,36 @@ class PtyPort:
         await asyncio.sleep(0)
 
 
-def _replace_symlink(link: Path, target: str) -> None:
-    """Point ``link`` at ``target`` atomically (a new symlink renamed over the old one)."""
-    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        temporary.unlink()
-    temporary.symlink_to(target)
-    os.replace(temporary, link)
+def _create_symlink(link: Path, target: str) -> None:
+    """Make ``link`` a new symlink to ``target``; refuse to replace anything but our own link.
+
+    "Our own" is a symlink to a pseudo-terminal that no longer exists (left behind by a
+    simulator that was killed): a regular file, a directory, a device node, any other
+    symlink, or a link to a live pty (another simulator is serving) is left alone and
+    :class:`~aiobroute.errors.UnsafePathError` is raised.
+    """
+    try:
+        info = os.lstat(link)
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISLNK(info.st_mode) or not _stale_pty_link(link):
+            raise UnsafePathError(
+                f"{link} already exists and is not a stale simulator link; refusing to "
+                "replace it (remove it or choose another --link path)"
+            )
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
+    try:
+        os.symlink(target, link)  # fails if anything appeared meanwhile: never clobbers
+    except FileExistsError:
+        raise UnsafePathError(f"{link} appeared while creating the link; refusing") from None
+
+
+def _stale_pty_link(link: Path) -> bool:
+    """True when ``link`` points at a pseudo-terminal slave that is gone."""
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return False
+    return target.startswith(_PTY_PREFIXES) and not os.path.lexists(target)

@@ -17,7 +17,6 @@ from aiobroute.testing._j11presets import J11Faults, J11Preset, J11Timing
 from aiobroute.testing._meter import MeterConfig, SimulatedMeter
 from aiobroute.testing._module import DevicePort, SessionInfo, SimulatedModule
 from aiobroute.testing._presets import (
-    DEFAULT_MODULE_MAC,
     ModulePreset,
     PanConfig,
     RadioConfig,
@@ -79,7 +78,8 @@ class Simulator:
         rbid: The B-route ID the meter accepts.
         password: The password the meter accepts.
         clock: A clock to share (default: a new :class:`SimClock` at ``speed``).
-        module_mac: The module's own MAC address.
+        module_mac: The module's own MAC address (default: the preset's,
+            :data:`DEFAULT_MODULE_MAC` or :data:`BP35C2_MODULE_MAC`).
         pan: The meter's PAN (channel, PAN ID, MAC, LQI, PairID).
         neighbour_pan: A neighbour's PAN also in range.
         radio: Airtime (ARIB) and reception knobs.
@@ -105,7 +105,7 @@ class Simulator:
         rbid: str = DEFAULT_RBID,
         password: str = DEFAULT_PASSWORD,
         clock: SimClock | None = None,
-        module_mac: str = DEFAULT_MODULE_MAC,
+        module_mac: str | None = None,
         pan: PanConfig | None = None,
         neighbour_pan: PanConfig | None = None,
         radio: RadioConfig | None = None,

@@ -26,10 +26,15 @@ MAX_PAYLOAD = 0x4D0
 
 @attrs.frozen
 class CommandLine:
-    """One command line, terminator removed. ``overflow``: it was too long and was cut."""
+    """One command line, terminator removed. ``overflow``: it was too long and was cut.
+
+    ``ending`` is the terminator as received: ``b"\\r\\n"``, ``b"\\r"`` or ``b"\\n"``
+    (a CR whose LF had not arrived yet counts as a lone CR, so it is not compared).
+    """
 
     text: bytes
     overflow: bool = False
+    ending: bytes = attrs.field(default=b"\r\n", eq=False)
 
 
 @attrs.frozen
@@ -95,10 +100,18 @@ class UartInput:
                 self._overflow = True
             return None
         text = bytes(self._buf[:end])
-        self._swallow_lf = self._buf[end] == _CR
+        too_long = end > MAX_LINE
+        if self._buf[end] == _LF:
+            ending = b"\n"
+        elif end + 1 < len(self._buf) and self._buf[end + 1] == _LF:
+            ending = b"\r\n"
+            end += 1
+        else:
+            ending = b"\r"
+            self._swallow_lf = True
         del self._buf[: end + 1]
-        overflow, self._overflow = self._overflow or end > MAX_LINE, False
-        return CommandLine(b"" if overflow else text, overflow=overflow)
+        overflow, self._overflow = self._overflow or too_long, False
+        return CommandLine(b"" if overflow else text, overflow=overflow, ending=ending)
 
     def _sendto(self) -> SendToCommand | bool | None:
         """Parse an SKSENDTO header. None: need more bytes; False: it is a plain line."""
