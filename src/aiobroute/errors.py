@@ -71,8 +71,8 @@ __all__ = [
     "SessionError",
     "TransmitLimitError",
     "TransportError",
-    "UsageError",
     "UnsafePathError",
+    "UsageError",
 ]
 
 
