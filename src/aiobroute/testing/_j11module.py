@@ -364,7 +364,7 @@ class SimulatedJ11Module:
         self.flow_control = False
         self.booting = False
         self.firmware_mode = False
-        self._busy = False
+        self._busy: object | None = None
         self._pana_running = False
         self._route_pan: PanConfig | None = None
         self._session: SessionInfo | None = None
@@ -626,7 +626,7 @@ class SimulatedJ11Module:
             self.commands_received.append(f"0x{code:04X}")
             self._respond(ErrorReply(Command.INVALID_COMMAND, self.preset.invalid_command_data))
             return
-        if self._busy:
+        if self._busy is not None:
             self.commands_received.append(f"0x{code:04X} (busy)")
             self._result(code, ResultCode.BUSY)
             return
@@ -654,8 +654,9 @@ class SimulatedJ11Module:
         if phase not in _AVAILABLE.get(code, _ALL):
             self._result(code, phase.value)
             return
-        self._busy = True
-        self._spawn(self._run(request))
+        token = object()
+        self._busy = token
+        self._spawn(self._run(request, token))
 
     def _phase(self) -> _Phase:
         if self.global_state != GlobalState.STARTED:
@@ -666,12 +667,14 @@ class SimulatedJ11Module:
             RouteBState.AUTHENTICATED: _Phase.AUTHENTICATED,
         }[self.route_b_state]
 
-    async def _run(self, request: Request) -> None:
+    async def _run(self, request: Request, token: object) -> None:
         try:
             await self._pause(self.timing.command_s)
             await self._execute(request)
         finally:
-            self._busy = False
+            # A command cancelled by a reset must not free a later command's slot.
+            if self._busy is token:
+                self._busy = None
 
     # --------------------------------------------------------------- commands
 
