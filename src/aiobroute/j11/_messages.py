@@ -33,7 +33,9 @@ __all__ = [
     "BootCompleted",
     "CloseUdpPort",
     "Command",
+    "Connection",
     "ConnectionEvent",
+    "ConnectionListResponse",
     "ConnectionStatusChanged",
     "DataReceived",
     "EdScan",
@@ -47,6 +49,7 @@ __all__ = [
     "GetPanId",
     "GetPanaKey",
     "GetStatus",
+    "GetTerminals",
     "GetUartSettings",
     "GetUdpPorts",
     "GetVersion",
@@ -65,6 +68,9 @@ __all__ = [
     "PanaKeyResponse",
     "PanaResult",
     "PanaStatus",
+    "Ping",
+    "PingFormat",
+    "PingResult",
     "PortListResponse",
     "ReceptionFailure",
     "ReceptionFailureReason",
@@ -82,6 +88,8 @@ __all__ = [
     "StartRouteB",
     "StartRouteBResponse",
     "StatusResponse",
+    "Terminal",
+    "TerminalListResponse",
     "TerminatePana",
     "TerminateRouteB",
     "TransmitData",
@@ -824,6 +832,62 @@ class GetVersion(_Request):
     code: ClassVar[int] = Command.GET_VERSION
 
 
+class PingFormat(enum.IntEnum):
+    """How the data of a Ping (0x00D1) is made."""
+
+    GIVEN = 0x00
+    """The request carries the data."""
+    ALPHABET = 0x01
+    """'a'..'z' repeated up to ``size`` bytes."""
+    COUNTER = 0x02
+    """ASCII "0001", "0002"... up to ``size`` bytes."""
+
+
+@attrs.frozen
+class Ping(_Request):
+    """0x00D1: ICMPv6 echo to ``destination``; the outcome comes in 0x60D1.
+
+    Attributes:
+        destination: the address to ping (the meter's :func:`link_local_address`).
+        size: bytes of echo data (1..1232); with ``data``, its length.
+        format: :class:`PingFormat` (``GIVEN`` when ``data`` is given).
+        data: the echo data, only with ``PingFormat.GIVEN``.
+    """
+
+    code: ClassVar[int] = Command.PING
+    destination: ipaddress.IPv6Address = attrs.field(converter=_ipv6)
+    size: int = attrs.field(validator=_ranged(1, MAX_UDP_PAYLOAD, "the ping size"))
+    format: int = attrs.field(default=PingFormat.ALPHABET)
+    data: bytes = attrs.field(default=b"", converter=bytes)
+
+    def __attrs_post_init__(self) -> None:
+        if self.format not in PingFormat.__members__.values():
+            raise InvalidArgumentError(f"unknown ping format 0x{self.format:02X}")
+        if self.format == PingFormat.GIVEN and len(self.data) != self.size:
+            raise InvalidArgumentError("ping data must be exactly `size` bytes")
+        if self.format != PingFormat.GIVEN and self.data:
+            raise InvalidArgumentError("ping data is only sent with PingFormat.GIVEN")
+
+    def to_data(self) -> bytes:
+        return self.destination.packed + _u16b(self.size) + _u8b(self.format) + self.data
+
+    @classmethod
+    def from_data(cls, cursor: _Cursor) -> Ping:
+        destination = cursor.take(16)
+        size = cursor.u16()
+        fmt = cursor.u8()
+        data = cursor.take(size) if fmt == PingFormat.GIVEN else b""
+        cursor.end()
+        return cls(destination, size, fmt, data)
+
+
+@attrs.frozen
+class GetTerminals(_Request):
+    """0x0100: the terminal list (HAN; on the B route the mode is 0x00 "undecided")."""
+
+    code: ClassVar[int] = Command.GET_TERMINALS
+
+
 @attrs.frozen
 class RestartPana(_Request):
     """0x00D2: re-authenticate with the meter; the outcome comes in 0x6028."""
@@ -932,6 +996,8 @@ Request: TypeAlias = (
     | GetPanId
     | InitialSettings
     | GetVersion
+    | Ping
+    | GetTerminals
     | RestartPana
     | HardwareReset
     | EdScan
@@ -964,6 +1030,8 @@ _REQUEST_TYPES: Final[dict[int, Any]] = {
         GetPanId,
         InitialSettings,
         GetVersion,
+        Ping,
+        GetTerminals,
         RestartPana,
         HardwareReset,
         EdScan,
@@ -1330,6 +1398,92 @@ class EdScanResponse(_Result):
         return cls(result, tuple((cursor.u8(), cursor.u8()) for _ in range(count)))
 
 
+@attrs.frozen
+class Connection:
+    """One entry of the connection list (0x2011)."""
+
+    mac: bytes = attrs.field(converter=_mac)
+    pan_id: int = attrs.field(validator=_u16)
+    link: int = attrs.field(validator=_u8)
+    """0x01 route B, 0x02 HAN."""
+    role: int = attrs.field(validator=_u8)
+    """0x01-0x03 HAN roles, 0x06 HAN hop, 0x07 route-B coordinator."""
+    state: int = attrs.field(validator=_u8)
+    """0x01 operating, 0x02 authenticated."""
+
+
+def _connections(value: Iterable[Connection]) -> tuple[Connection, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class ConnectionListResponse(_Result):
+    """0x2011: the MAC-level connections (empty: not connected)."""
+
+    code: ClassVar[int] = 0x2011
+    result: int = _result_field
+    connections: tuple[Connection, ...] = attrs.field(default=(), converter=_connections)
+
+    def _fields(self) -> bytes:
+        if not self.connections:
+            return b"\x00"
+        out = bytearray([0x01, len(self.connections)])
+        for c in self.connections:
+            out += c.mac + _u16b(c.pan_id) + bytes([c.link, c.role, c.state])
+        return bytes(out)
+
+    @classmethod
+    def from_fields(cls, result: int, cursor: _Cursor) -> ConnectionListResponse:
+        if cursor.u8() == 0x00:
+            return cls(result)
+        entries = []
+        for _ in range(cursor.u8()):
+            mac = cursor.take(8)
+            pan_id = cursor.u16()
+            link, role, state = cursor.take(3)
+            entries.append(Connection(mac, pan_id, link, role, state))
+        return cls(result, entries)
+
+
+@attrs.frozen
+class Terminal:
+    """One entry of the terminal list (0x2100)."""
+
+    address: ipaddress.IPv6Address = attrs.field(converter=_ipv6)
+    role: int = attrs.field(validator=_u8)
+    state: int = attrs.field(validator=_u8)
+
+
+def _terminals(value: Iterable[Terminal]) -> tuple[Terminal, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class TerminalListResponse(_Result):
+    """0x2100: the operation mode (0x00 undecided) and the terminal list."""
+
+    code: ClassVar[int] = 0x2100
+    result: int = _result_field
+    mode: int | None = attrs.field(default=None, validator=_opt_u8)
+    terminals: tuple[Terminal, ...] = attrs.field(default=(), converter=_terminals)
+
+    def _fields(self) -> bytes:
+        out = bytearray([self.mode or 0, len(self.terminals)])
+        for t in self.terminals:
+            out += t.address.packed + bytes([t.role, t.state])
+        return bytes(out)
+
+    @classmethod
+    def from_fields(cls, result: int, cursor: _Cursor) -> TerminalListResponse:
+        mode = cursor.u8()
+        terminals = []
+        for _ in range(cursor.u8()):
+            address = cursor.take(16)
+            role, state = cursor.take(2)
+            terminals.append(Terminal(address, role, state))
+        return cls(result, mode, terminals)
+
+
 Response: TypeAlias = (
     ResultResponse
     | StatusResponse
@@ -1343,6 +1497,8 @@ Response: TypeAlias = (
     | VersionResponse
     | InitialSettingsResponse
     | EdScanResponse
+    | ConnectionListResponse
+    | TerminalListResponse
 )
 """Every typed response (a result byte first)."""
 
@@ -1360,6 +1516,8 @@ _RESPONSE_TYPES: Final[dict[int, Any]] = {
         VersionResponse,
         InitialSettingsResponse,
         EdScanResponse,
+        ConnectionListResponse,
+        TerminalListResponse,
     )
 }
 
@@ -1605,6 +1763,41 @@ class ReceptionFailure(_FromModule):
 
 
 @attrs.frozen
+class PingResult(_FromModule):
+    """0x60D1: outcome of a Ping. Beware: 0x01 means a reply came (0x00: none).
+
+    The other fields are present only when a reply came.
+    """
+
+    code: ClassVar[int] = Command.PING_RESULT
+    replied: bool
+    source: ipaddress.IPv6Address | None = attrs.field(default=None, converter=_opt_ipv6)
+    encryption: int | None = attrs.field(default=None, validator=_opt_u8)
+    rssi_dbm: int | None = attrs.field(default=None, validator=_opt_rssi)
+    data: bytes = attrs.field(default=b"", converter=bytes)
+
+    def to_data(self) -> bytes:
+        if not self.replied:
+            return b"\x00"
+        return (
+            b"\x01"
+            + (self.source.packed if self.source is not None else bytes(16))
+            + bytes([self.encryption or 0, (self.rssi_dbm or 0) & 0xFF])
+            + _u16b(len(self.data))
+            + self.data
+        )
+
+    @classmethod
+    def from_fields(cls, cursor: _Cursor) -> PingResult:
+        if cursor.u8() != 0x01:
+            return cls(False)
+        source = cursor.take(16)
+        encryption, rssi = cursor.take(2)
+        data = cursor.take(cursor.u16())
+        return cls(True, source, encryption, _signed(rssi), data)
+
+
+@attrs.frozen
 class UnknownMessage(_FromModule):
     """A notification (or other frame) this codec does not type; ignore or log it."""
 
@@ -1624,6 +1817,7 @@ Message: TypeAlias = (
     | ConnectionStatusChanged
     | PanaResult
     | ReceptionFailure
+    | PingResult
     | UnknownMessage
 )
 """Everything :func:`decode_message` returns."""
@@ -1637,6 +1831,7 @@ _NOTIFICATION_TYPES: Final[dict[int, Any]] = {
         ConnectionStatusChanged,
         PanaResult,
         ReceptionFailure,
+        PingResult,
     )
 }
 

@@ -59,7 +59,9 @@ from aiobroute.j11 import (
     BootCompleted,
     CloseUdpPort,
     Command,
+    Connection,
     ConnectionEvent,
+    ConnectionListResponse,
     ConnectionStatusChanged,
     DataReceived,
     EdScan,
@@ -87,6 +89,9 @@ from aiobroute.j11 import (
     PanaResult,
     PanaStatus,
     PanIdResponse,
+    Ping,
+    PingFormat,
+    PingResult,
     PortListResponse,
     ReceptionFailure,
     ReceptionFailureReason,
@@ -100,6 +105,7 @@ from aiobroute.j11 import (
     SetUartSettings,
     StartRouteBResponse,
     StatusResponse,
+    TerminalListResponse,
     TransmitData,
     TransmitResponse,
     UniqueCode,
@@ -760,6 +766,10 @@ class SimulatedJ11Module:
             )
         elif code == Command.GET_CONNECTIONS:
             self._respond(self._connection_list())
+        elif code == Command.GET_TERMINALS:
+            self._respond(TerminalListResponse(ResultCode.SUCCESS, 0x00, ()))
+        elif isinstance(request, Ping):
+            await self._ping(request)
         elif code == Command.START_ROUTE_B:
             await self._start_route_b()
         elif code == Command.START_PANA:
@@ -781,13 +791,31 @@ class SimulatedJ11Module:
         else:  # pragma: no cover - every typed request is handled above
             self._result(code, ResultCode.INVALID_COMMAND)
 
-    def _connection_list(self) -> ResultResponse:
+    def _connection_list(self) -> ConnectionListResponse:
         pan = self._route_pan
         if pan is None or self.route_b_state == RouteBState.NOT_STARTED:
-            return ResultResponse(0x2011, 0x01, b"\x00")
+            return ConnectionListResponse(ResultCode.SUCCESS)
         state = 0x02 if self.route_b_state == RouteBState.AUTHENTICATED else 0x01
-        entry = bytes.fromhex(pan.mac) + pan.pan_id.to_bytes(2, "big") + bytes([0x01, 0x07, state])
-        return ResultResponse(0x2011, 0x01, b"\x01\x01" + entry)
+        entry = Connection(bytes.fromhex(pan.mac), pan.pan_id, 0x01, 0x07, state)
+        return ConnectionListResponse(ResultCode.SUCCESS, [entry])
+
+    async def _ping(self, request: Ping) -> None:
+        self._result(request.command, ResultCode.SUCCESS)
+        await self._pause(2 * self._draw(self.timing.tx_s))
+        meter = link_local_address(self.meter_mac)
+        reachable = request.destination == meter and self._route_pan is self.pan and not self.silent
+        if not reachable:
+            self._notify(PingResult(False))
+            return
+        if request.format == PingFormat.GIVEN:
+            data = request.data
+        elif request.format == PingFormat.ALPHABET:
+            data = (b"abcdefghijklmnopqrstuvwxyz" * (request.size // 26 + 1))[: request.size]
+        else:
+            count = request.size // 4 + 1
+            data = b"".join(f"{n:04d}".encode() for n in range(1, count + 1))[: request.size]
+        encryption = 0x02 if self.session_active else 0x01
+        self._notify(PingResult(True, meter, encryption, rssi_from_lqi(self.pan.lqi), data))
 
     # ------------------------------------------------------------------ radio
 
