@@ -326,3 +326,26 @@ async def test_start_route_b_without_beacon_times_out_after_the_beacon_timer() -
         assert 2.5 <= took <= 2.8
         assert host.messages == [StartRouteBResponse(ResultCode.MAC_CONNECTION_FAILED)]
         assert sim.module.route_b_state == RouteBState.NOT_STARTED
+
+
+async def test_transmission_time_grows_with_the_payload() -> None:
+    clock = frozen_clock()
+    async with running(clock=clock, timing="realistic") as (sim, host):
+        for request in (
+            InitialSettings(channel=15),
+            SetRouteBCredentials(sim.rbid, sim.password),
+            StartRouteB(),
+        ):
+            await host.request(request, step=0.1, limit=5.0)
+        meter = link_local_address(bytes.fromhex(sim.module.pan.mac))
+        times = []
+        for size in (14, 1232):
+            await host.send(TransmitData(meter, 3610, 3610, bytes(size)))
+            times.append(
+                await host.wait_for(
+                    lambda: any(m.command == 0x2008 for m in host.messages), step=0.05, limit=10
+                )
+            )
+            host.messages.clear()
+        assert times[0] <= 0.5
+        assert 6.0 <= times[1] <= 7.0

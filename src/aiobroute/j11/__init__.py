@@ -23,8 +23,8 @@ Layers, bottom up:
     :class:`InitialSettings`, :class:`SetRouteBCredentials` (secrets masked in its repr),
     :class:`ActiveScan`, :class:`StartRouteB`, :class:`OpenUdpPort`, :class:`CloseUdpPort`,
     :class:`StartPana`, :class:`RestartPana`, :class:`TerminatePana`,
-    :class:`TerminateRouteB`, :class:`TransmitData`, :class:`GetPanId` and more (see
-    :data:`Request`). :func:`decode_request` reads them back (the simulator uses it).
+    :class:`TerminateRouteB`, :class:`TransmitData`, :class:`GetPanId`, :class:`Ping`
+    and more (see :data:`Request`). :func:`decode_request` reads them back (the simulator uses it).
   - responses (a result byte first; typed fields only when the result is
     :attr:`ResultCode.SUCCESS`): :class:`StatusResponse`, :class:`VersionResponse`,
     :class:`StartRouteBResponse`, :class:`TransmitResponse`, :class:`PanIdResponse`...,
@@ -37,8 +37,8 @@ Layers, bottom up:
     them to its one outstanding request.
   - notifications: :class:`ScanResult` (0x4051), :class:`DataReceived` (0x6018),
     :class:`BootCompleted` (0x6019), :class:`ConnectionStatusChanged` (0x601A),
-    :class:`PanaResult` (0x6028), :class:`ReceptionFailure` (0x6038); anything else is an
-    :class:`UnknownMessage`.
+    :class:`PanaResult` (0x6028), :class:`ReceptionFailure` (0x6038),
+    :class:`PingResult` (0x60D1); anything else is an :class:`UnknownMessage`.
 
   :func:`decode_message` turns a module-to-host frame into one of these (raising
   :class:`~aiobroute.errors.J11FrameError` when the data does not fit the code).

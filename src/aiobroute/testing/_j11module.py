@@ -1005,7 +1005,8 @@ class SimulatedJ11Module:
     # ------------------------------------------------------------------ meter
 
     async def _transmit(self, request: TransmitData) -> None:
-        await self._pause(self._draw(self.timing.tx_s))
+        per_byte = self.timing.tx_per_byte_s * len(request.payload)
+        await self._pause(self._draw(self.timing.tx_s) + per_byte)
         self._transmissions += 1
         payload = request.payload
         session = self._session

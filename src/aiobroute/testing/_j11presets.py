@@ -155,7 +155,8 @@ class J11Timing:
         pana_reject_s: Wrong credentials: until 0x6028 0x02.
         pana_no_answer_s: The meter never answers: until 0x6028 0x03.
         reauth_no_answer_s: 0x00D2 with a meter that never answers.
-        tx_s: 0x0008: until 0x2008.
+        tx_s: 0x0008: until 0x2008 (plus ``tx_per_byte_s`` per payload byte: 1232 bytes
+            take about 7 s, note §7).
         response_s: The meter's answer after the datagram went out.
         push_jitter_s: Delay of a periodic push after :00/:30.
         ed_scan_s: ED scan time per channel.
@@ -173,6 +174,7 @@ class J11Timing:
     pana_no_answer_s: float = 492.0
     reauth_no_answer_s: float = 180.0
     tx_s: tuple[float, float] = attrs.field(default=(0.05, 0.3), validator=_range)
+    tx_per_byte_s: float = 0.005
     response_s: tuple[float, float] = attrs.field(default=(1.0, 3.0), validator=_range)
     push_jitter_s: tuple[float, float] = attrs.field(default=(1.0, 60.0), validator=_range)
     ed_scan_s: float = 0.32
@@ -199,6 +201,7 @@ class J11Timing:
             pana_no_answer_s=0.0,
             reauth_no_answer_s=0.0,
             tx_s=zero,
+            tx_per_byte_s=0.0,
             response_s=zero,
             push_jitter_s=zero,
             ed_scan_s=0.0,
