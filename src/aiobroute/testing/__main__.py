@@ -17,7 +17,7 @@ import sys
 from typing import TextIO
 
 from aiobroute.testing._faults import FaultPlan
-from aiobroute.testing._j11presets import J11Preset
+from aiobroute.testing._j11presets import J11Faults, J11Preset
 from aiobroute.testing._presets import ModulePreset
 from aiobroute.testing._sim import Simulator, model_preset
 
@@ -42,13 +42,27 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="fault plan items, e.g. drop=0.1,expiry@600 (repeatable)",
     )
+    parser.add_argument(
+        "--j11-fault",
+        action="append",
+        default=[],
+        help="J11-only faults, e.g. route-b-fail=2,no-ack=0.1,pana-no-answer (repeatable)",
+    )
     parser.add_argument("--link", help="also make this path a symlink to the tty")
     return parser
 
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> None:
     faults = FaultPlan.parse(args.fault) if args.fault else None
-    sim = Simulator(args.model, seed=args.seed, speed=args.speed, timing=args.timing, faults=faults)
+    j11_faults = J11Faults.parse(args.j11_fault) if args.j11_fault else None
+    sim = Simulator(
+        args.model,
+        seed=args.seed,
+        speed=args.speed,
+        timing=args.timing,
+        faults=faults,
+        j11_faults=j11_faults,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -71,11 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        model_preset(args.model)
+        preset = model_preset(args.model)
         if args.fault:
             FaultPlan.parse(args.fault)
+        if args.j11_fault:
+            J11Faults.parse(args.j11_fault)
     except ValueError as error:
         parser.error(str(error))
+    if args.j11_fault and not isinstance(preset, J11Preset):
+        parser.error("--j11-fault needs a J11 --model")
     asyncio.run(_serve(args, sys.stdout))
     sys.stdout.write("Stopped.\n")
     return 0

@@ -244,3 +244,33 @@ class J11Faults:
     no_ack_first: int = 0
     pana_no_answer: bool = False
     silent_module: bool = False
+
+    @classmethod
+    def parse(cls, specs: str | list[str]) -> J11Faults:
+        """Build J11 faults from command-line text (several values merge).
+
+        Items are separated by commas: ``route-b-fail=N``, ``no-ack=RATE``,
+        ``no-ack-first=N``, ``pana-no-answer``, ``silent-module``.
+
+        Raises:
+            ValueError: an item is not understood.
+        """
+        items = [specs] if isinstance(specs, str) else list(specs)
+        ints = {"route-b-fail": "route_b_failures", "no-ack-first": "no_ack_first"}
+        flags = {"pana-no-answer": "pana_no_answer", "silent-module": "silent_module"}
+        values: dict[str, object] = {}
+        for spec in items:
+            for raw in spec.split(","):
+                item = raw.strip()
+                if not item:
+                    continue
+                key, sep, value = item.partition("=")
+                if sep and key in ints:
+                    values[ints[key]] = int(value)
+                elif sep and key == "no-ack":
+                    values["no_ack"] = float(value)
+                elif not sep and key in flags:
+                    values[flags[key]] = True
+                else:
+                    raise ValueError(f"unknown J11 fault {item!r}")
+        return cls(**values)  # type: ignore[arg-type]
