@@ -280,7 +280,8 @@ class SimulatedJ11Module:
         radio: Reception knobs (``beacon_min_duration``) and airtime accounting.
         pan: The meter's PAN (default: J11 channel 15; pairing ID = last 8 of ``rbid``).
         neighbour_pan: A second PAN in range (a neighbour's meter).
-        mac: The module's own MAC address (16 hex digits).
+        mac: The module's own MAC address (16 hex digits; default
+            :data:`DEFAULT_MODULE_MAC`).
 
     Ground truth: :attr:`requests_received`, :attr:`commands_received`, :attr:`output`,
     :attr:`events` (every notification sent), :attr:`responses`,
@@ -303,7 +304,7 @@ class SimulatedJ11Module:
         radio: RadioConfig | None = None,
         pan: PanConfig | None = None,
         neighbour_pan: PanConfig | None = None,
-        mac: str = DEFAULT_MODULE_MAC,
+        mac: str | None = None,
     ) -> None:
         self.preset = preset
         self.clock = clock
@@ -319,7 +320,7 @@ class SimulatedJ11Module:
         if neighbour_pan is None and self.faults.neighbour_pan:
             neighbour_pan = PanConfig.NEIGHBOUR
         self.neighbour_pan = neighbour_pan
-        self.mac = mac.upper()
+        self.mac = (mac or DEFAULT_MODULE_MAC).upper()
         self._mac_bytes = bytes.fromhex(self.mac)
         self._address = link_local_address(self._mac_bytes)
         self.address = _text(self._address)
@@ -344,7 +345,7 @@ class SimulatedJ11Module:
         self._transmissions = 0
 
         self.silent = self.faults.silent
-        self.module_silent = self.j11_faults.silent_module
+        self.hung = self.j11_faults.silent_module
         self._port: DevicePort | None = None
         self._reader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -428,6 +429,23 @@ class SimulatedJ11Module:
         self._port = port
         self._reader = self._start(self._read_loop(port), self._record_failure)
         self._boot()
+
+    def swap_port(self, port: DevicePort) -> None:
+        """Serve on ``port`` instead, without a power cycle (the host reopened the port).
+
+        Settings, session and state are kept; a half-received request is lost with the
+        old port.
+        """
+        if self._port is None:
+            raise RuntimeError("no port is attached")
+        if self._reader is not None:
+            self._reader.cancel()
+            self._finished = [task for task in self._finished if not task.done()]
+            self._finished.append(self._reader)
+        old, self._port = self._port, port
+        old.close_nowait()
+        self._input.clear()
+        self._reader = self._start(self._read_loop(port), self._record_failure)
 
     def detach(self) -> None:
         """Power off: stop every activity and close the port."""
@@ -540,7 +558,7 @@ class SimulatedJ11Module:
         self._raw_write(data)
 
     def _raw_write(self, data: bytes) -> None:
-        if self._port is None or self.module_silent:
+        if self._port is None or self.hung:
             return
         self.output.append(data)
         try:
@@ -606,6 +624,8 @@ class SimulatedJ11Module:
             self._input_error(error)
 
     def _on_bytes(self, data: bytes) -> None:
+        if self.hung:
+            return  # the firmware reads nothing while it hangs
         for item in self._input.feed(data, self.clock.monotonic()):
             if self.booting or self.firmware_mode:
                 continue  # not listening
@@ -1165,9 +1185,11 @@ class SimulatedJ11Module:
         """Make the meter stop (or resume) answering anything on the radio."""
         self.silent = silent
 
-    def set_module_silent(self, silent: bool) -> None:
-        """Make the module itself stop (or resume) writing anything to the UART (hung)."""
-        self.module_silent = silent
+    def set_hung(self, hung: bool) -> None:
+        """The firmware hangs (True): it reads no request and writes nothing, not even a
+        notification, until released (False). Settings and session are kept.
+        """
+        self.hung = hung
 
     def inject_tx_limit(self, duration_s: float) -> None:
         """The hourly radio budget is exhausted: transmissions get status 0x02 for a while."""

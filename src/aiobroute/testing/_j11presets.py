@@ -236,7 +236,7 @@ class J11Faults:
             ``pana_no_answer_s``); ECHONET Lite is unaffected.
         silent_module: The module itself is hung: it reads but never writes a byte (not
             even the boot notification). Also settable at runtime with
-            :meth:`SimulatedJ11Module.set_module_silent`.
+            :meth:`SimulatedJ11Module.set_hung`.
     """
 
     route_b_failures: int = 0
