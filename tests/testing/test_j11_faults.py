@@ -511,3 +511,16 @@ async def test_swapping_the_port_keeps_the_session() -> None:
             assert sim.session_active
         finally:
             await fresh.close()
+
+
+@pytest.mark.parametrize("password", [None, "WRONGPASS123"])
+async def test_pana_result_can_come_before_its_response(password: str | None) -> None:
+    preset = attrs.evolve(J11Preset.BP35C2_J11, pana_result_first=True)
+    async with running(preset) as (sim, host):  # type: ignore[arg-type]
+        await route_b(sim, host, password=password)
+        await host.send(StartPana())
+        taken = await host.take_until(lambda m: m.command == 0x2056)
+        assert [m.command for m in taken] == [0x6028, 0x2056]
+        result = taken[0]
+        assert isinstance(result, PanaResult)
+        assert result.ok is (password is None)

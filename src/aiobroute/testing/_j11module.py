@@ -922,10 +922,14 @@ class SimulatedJ11Module:
         pan = self._route_pan
         assert pan is not None  # noqa: S101 - route B is operating or authenticated
         answers = not self.silent and not self.j11_faults.pana_no_answer
-        if answers or self.preset.pana_response_without_answer:
+        late = answers and self.preset.pana_result_first
+        if not late and (answers or self.preset.pana_response_without_answer):
             self._result(code, ResultCode.SUCCESS)
         self._pana_running = True
-        self._spawn(self._pana(pan, reauth=reauth, answers=answers), session=True)
+        self._spawn(
+            self._pana(pan, reauth=reauth, answers=answers, respond=code if late else None),
+            session=True,
+        )
 
     def _credentials_ok(self, pan: PanConfig) -> bool:
         return (
@@ -935,7 +939,9 @@ class SimulatedJ11Module:
             and self.password == self._password_expected
         )
 
-    async def _pana(self, pan: PanConfig, *, reauth: bool, answers: bool) -> None:
+    async def _pana(
+        self, pan: PanConfig, *, reauth: bool, answers: bool, respond: int | None = None
+    ) -> None:
         slow = self.faults.slow_factor
         mac = bytes.fromhex(pan.mac)
         try:
@@ -949,11 +955,15 @@ class SimulatedJ11Module:
                 await self._pause(self.timing.pana_reject_s * slow)
                 self._lose_session()
                 self._notify(PanaResult(PanaStatus.REJECTED, mac))
+                if respond is not None:
+                    self._result(respond, ResultCode.SUCCESS)
                 return
             await self._pause(self._draw(self.timing.pana_s) * slow)
             self._pana_running = False
             self._established(pan, announce=not reauth)
             self._notify(PanaResult(PanaStatus.SUCCESS, mac))
+            if respond is not None:
+                self._result(respond, ResultCode.SUCCESS)
             if not reauth:
                 self._spawn(self._startup_frames(), session=True)
         finally:

@@ -48,6 +48,8 @@ class J11Preset:
             order; the spec sends it after the last one).
         pana_response_without_answer: Send 0x2056 even when the meter never answers (the
             spec draws none in that case; unverified).
+        pana_result_first: Send 0x6028 before 0x2056 (hosts report both orders, note
+            §10.11; the spec draws 0x2056 first).
         notify_reauth: Send 0x6028 (success) after an automatic re-authentication
             (unverified whether the module does).
         repeat_credentials_result: Result of a second 0x0054 with a session (0x58 seen by
@@ -65,6 +67,7 @@ class J11Preset:
     invalid_command_data: bytes = b"\x03"
     scan_response_first: bool = False
     pana_response_without_answer: bool = True
+    pana_result_first: bool = False
     notify_reauth: bool = True
     repeat_credentials_result: int = 0x01
 
