@@ -960,7 +960,7 @@ class SimulatedJ11Module:
                 return
             await self._pause(self._draw(self.timing.pana_s) * slow)
             self._pana_running = False
-            self._established(pan, announce=not reauth)
+            self._established(pan)
             self._notify(PanaResult(PanaStatus.SUCCESS, mac))
             if respond is not None:
                 self._result(respond, ResultCode.SUCCESS)
@@ -974,8 +974,7 @@ class SimulatedJ11Module:
         if self.route_b_state == RouteBState.AUTHENTICATED:
             self.route_b_state = RouteBState.OPERATING
 
-    def _established(self, pan: PanConfig, *, announce: bool) -> None:
-        del announce
+    def _established(self, pan: PanConfig) -> None:
         self._cancel_session_tasks()
         self._pana_key = bytes(self._rng.getrandbits(8) for _ in range(16))
         self._session = SessionInfo(
@@ -1028,7 +1027,7 @@ class SimulatedJ11Module:
             self._notify(PanaResult(PanaStatus.NO_RESPONSE, mac))
             return
         await self._pause(self._draw(self.timing.pana_s) * slow)
-        self._established(session.pan, announce=False)
+        self._established(session.pan)
         if self.preset.notify_reauth:
             self._notify(PanaResult(PanaStatus.SUCCESS, mac))
 
