@@ -53,7 +53,6 @@ import attrs
 
 from aiobroute.errors import InvalidArgumentError, J11FrameError, PortClosedError
 from aiobroute.j11 import (
-    MAX_MESSAGE_LENGTH,
     ActiveScan,
     Beacon,
     BootCompleted,
@@ -108,16 +107,14 @@ from aiobroute.j11 import (
     TerminalListResponse,
     TransmitData,
     TransmitResponse,
-    UniqueCode,
     VersionResponse,
-    data_checksum,
     decode_request,
-    header_checksum,
     link_local_address,
 )
 from aiobroute.testing._clock import SimClock
 from aiobroute.testing._faults import FaultPlan
 from aiobroute.testing._j11presets import J11Faults, J11Preset, J11Timing
+from aiobroute.testing._j11uart import InputError, RequestInput
 from aiobroute.testing._module import DevicePort, MeterLike, SessionInfo
 from aiobroute.testing._presets import DEFAULT_MODULE_MAC, PanConfig, RadioConfig
 
@@ -127,7 +124,6 @@ _LOGGER = logging.getLogger(__name__)
 
 ECHONET_PORT: Final = 3610
 _MAX_USER_PORTS: Final = 10
-_MARKER: Final = UniqueCode.REQUEST.marker
 _SESSION_LIFETIME_S: Final = 86400
 
 #: The default meter PAN of a J11 simulator: J11 channel 15 (SKSTACK 55), not the
@@ -177,91 +173,6 @@ _AVAILABLE: Final[dict[int, frozenset[_Phase]]] = {
     0x005E: frozenset({_O, _A}),
     **dict.fromkeys((0x0057, 0x00D2, 0x0059), frozenset({_A})),
 }
-
-
-@attrs.define
-class _InputError:
-    """A request the module's input stage rejects (answered, then dropped)."""
-
-    command: int | None
-    result: int | None  # None: answer 0x2FFF
-
-
-class _RequestInput:
-    """The module's reading of its UART (sans-I/O; times are simulated seconds)."""
-
-    def __init__(self, preset: J11Preset, timeout_s: float) -> None:
-        self._preset = preset
-        self._timeout = timeout_s
-        self._buf = bytearray()
-        self._last = 0.0
-        self.discarded = 0
-
-    @property
-    def deadline(self) -> float | None:
-        """When the partial request at the head of the buffer times out, if any."""
-        if self._buf.startswith(_MARKER):
-            return self._last + self._timeout
-        return None
-
-    def feed(self, data: bytes, now: float) -> list[J11Frame | _InputError]:
-        self._buf += data
-        self._last = now
-        out: list[J11Frame | _InputError] = []
-        buf = self._buf
-        while True:
-            found = buf.find(_MARKER)
-            if found < 0:
-                keep = next(
-                    (k for k in range(min(3, len(buf)), 0, -1) if buf.endswith(_MARKER[:k])), 0
-                )
-                self.discarded += len(buf) - keep
-                del buf[: len(buf) - keep]
-                break
-            self.discarded += found
-            del buf[:found]
-            if len(buf) < 12:
-                break
-            command = (buf[4] << 8) | buf[5]
-            length = (buf[6] << 8) | buf[7]
-            head_sum = (buf[8] << 8) | buf[9]
-            body_sum = (buf[10] << 8) | buf[11]
-            zero_ok = self._preset.accept_zero_checksum
-            if head_sum != header_checksum(UniqueCode.REQUEST, command, length) and not (
-                zero_ok and head_sum == 0
-            ):
-                out.append(_InputError(None, None))
-                del buf[:12]
-                continue
-            if length < 4 or length > MAX_MESSAGE_LENGTH:
-                result = ResultCode.MESSAGE_TOO_SHORT if length < 4 else ResultCode.MESSAGE_TOO_LONG
-                out.append(_InputError(command, result))
-                del buf[:12]
-                continue
-            total = 8 + length
-            if len(buf) < total:
-                break
-            data_part = bytes(buf[12:total])
-            del buf[:total]
-            if body_sum != data_checksum(data_part) and not (zero_ok and body_sum == 0):
-                out.append(_InputError(command, ResultCode.DATA_CHECKSUM_ERROR))
-                continue
-            out.append(J11Frame(command, data_part, UniqueCode.REQUEST))
-        return out
-
-    def expire(self) -> _InputError | None:
-        """The inter-byte timeout fired: drop the partial request."""
-        if not self._buf.startswith(_MARKER):
-            return None
-        command = (self._buf[4] << 8) | self._buf[5] if len(self._buf) >= 6 else None
-        self.discarded += len(self._buf)
-        self._buf.clear()
-        if command is None:
-            return None
-        return _InputError(command, ResultCode.RECEIVE_TIMEOUT)
-
-    def clear(self) -> None:
-        self._buf.clear()
 
 
 class SimulatedJ11Module:
@@ -352,7 +263,7 @@ class SimulatedJ11Module:
         self._session_tasks: set[asyncio.Task[None]] = set()
         self._finished: list[asyncio.Task[None]] = []
         self._frame_waiters: list[tuple[int, asyncio.Future[None]]] = []
-        self._input = _RequestInput(preset, self.timing.inter_byte_timeout_s)
+        self._input = RequestInput(preset, self.timing.inter_byte_timeout_s)
         self._power_on()
 
     # ------------------------------------------------------------------ state
@@ -629,12 +540,12 @@ class SimulatedJ11Module:
         for item in self._input.feed(data, self.clock.monotonic()):
             if self.booting or self.firmware_mode:
                 continue  # not listening
-            if isinstance(item, _InputError):
+            if isinstance(item, InputError):
                 self._input_error(item)
             else:
                 self._on_frame(item)
 
-    def _input_error(self, error: _InputError) -> None:
+    def _input_error(self, error: InputError) -> None:
         if error.result is None or error.command is None:
             self._respond(ErrorReply(Command.HEADER_CHECKSUM_ERROR, self.preset.header_error_data))
         elif error.command >= 0x2000:
