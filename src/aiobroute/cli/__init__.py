@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aiobroute import columns
+from aiobroute._dialects import DialectChoice, dialect_choice, start_link
 from aiobroute._log import TRACE
 from aiobroute._time import JST, now_jst
 from aiobroute._version import __version__
@@ -59,10 +60,11 @@ from aiobroute.errors import (
     ServiceNotAvailableError,
     TransportError,
 )
+from aiobroute.j11.link import J11Link
+from aiobroute.link import DIALECT_J11, DIALECT_SKSTACK, MeterLink, MeterPan
 from aiobroute.meter import SmartMeter
 from aiobroute.models import TimedEnergy
-from aiobroute.skstack import ModuleFamily, PanDescriptor
-from aiobroute.skstack.client import SkStackClient
+from aiobroute.skstack import SkStackLink
 from aiobroute.supervisor import ReconnectPolicy
 from aiobroute.transport import ByteStream, open_port
 
@@ -138,8 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--model",
-        help="module model or family: bp35a1, rl7023_ips, bp35c2, rl7023_dss (forces the "
-        "dialect; with --simulate it picks the simulated module)",
+        help="module model (default: detected): SKSTACK bp35a1, rl7023_ips, bp35c2, "
+        "rs_wsuha_p, rl7023_dss; J11 bp35c1_j11, bp35c2_j11, rs_wsuha_j11, bp35c0_j11, or "
+        "the family j11 (forces the dialect; with --simulate it picks the simulated module)",
     )
     common.add_argument("--cache", help="JSON file remembering the PAN between runs")
     common.add_argument(
@@ -238,18 +241,17 @@ def _progress_done(text: str | None = None) -> None:
         print(f"\r{text}\x1b[K" if text else "\r\x1b[K", file=sys.stderr, flush=True)
 
 
-def _family(model: str | None) -> ModuleFamily | None:
-    if model is None:
-        return None
-    name = model.lower().replace("-", "_")
-    if name in ("bp35a1", "rl7023_ips", "a1"):
-        return ModuleFamily.BP35A1
-    if name in ("bp35c0", "bp35c2", "rl7023_dss", "rs_wsuha_p", "c2"):
-        return ModuleFamily.BP35C2
-    raise CliError(
-        f"unknown --model {model!r}: use bp35a1, rl7023_ips, bp35c2, rs_wsuha_p or rl7023_dss",
-        EXIT_USAGE,
-    )
+def _choice(model: str | None) -> DialectChoice:
+    """What ``--model`` forces (nothing: the dialect is detected)."""
+    try:
+        return dialect_choice(model)
+    except InvalidArgumentError:
+        raise CliError(
+            f"unknown --model {model!r}: use bp35a1, rl7023_ips, bp35c2, rs_wsuha_p, "
+            "rl7023_dss (SKSTACK), bp35c1_j11, bp35c2_j11, rs_wsuha_j11, bp35c0_j11 or j11 "
+            "(J11)",
+            EXIT_USAGE,
+        ) from None
 
 
 def _credentials(args: argparse.Namespace) -> tuple[str, str]:
@@ -294,17 +296,13 @@ async def _simulator(args: argparse.Namespace) -> AsyncIterator[tuple[ByteStream
     except (KeyError, ValueError) as exc:
         raise CliError(
             f"unknown simulated --model {args.model!r}: use BP35A1, RL7023_IPS, BP35C2, "
-            "RS-WSUHA-P or RL7023_DSS",
+            "RS-WSUHA-P, RL7023_DSS, BP35C1-J11-T01, BP35C2-J11-T01, RS-WSUHA-J11 or "
+            "BP35C0-J11",
             EXIT_USAGE,
         ) from exc
-    if sim.is_j11:
-        raise CliError(
-            f"--model {args.model}: the meter cannot be read over a J11 module yet; "
-            "'aiobroute simulate --model ...' serves it on a pty",
-            EXIT_USAGE,
-        )
     # With --simulate, times come from the simulated meter's clock (it may run faster).
     args.sim_clock = sim.clock.now
+    args.sim_dialect = DIALECT_J11 if sim.is_j11 else DIALECT_SKSTACK
     async with sim.memory() as stream:
         yield stream, sim.rbid, sim.password
 
@@ -331,7 +329,7 @@ async def _meter(args: argparse.Namespace, **options: Any) -> AsyncIterator[Smar
             async with meter:
                 yield meter
         return
-    family = _family(args.model)
+    family = _choice(args.model).family
     if not args.port:
         raise CliError("no port: pass --port /dev/ttyUSB0 (or set AIOBROUTE_PORT)", EXIT_USAGE)
     rbid, password = args.credentials or _credentials(args)
@@ -689,21 +687,23 @@ async def _one_day(
 
 
 async def _cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
+    choice = _choice(args.model)
     async with contextlib.AsyncExitStack() as stack:
         if args.simulate:
             stream, _, _ = await stack.enter_async_context(_simulator(args))
+            choice = DialectChoice(args.sim_dialect)
         else:
             if not args.port:
                 raise CliError(
                     "no port: pass --port /dev/ttyUSB0 (or set AIOBROUTE_PORT)", EXIT_USAGE
                 )
             stream = await open_port(args.port)
-        sk = await stack.enter_async_context(SkStackClient(stream, family=_family(args.model)))
-        await sk.initialize()
+        link = await start_link(stream, choice=choice)
+        stack.push_async_callback(link.close)
         started = time.monotonic()
         ticker = asyncio.create_task(_tick(started))
         try:
-            pans = await sk.scan(stop_when_found=False, durations=(4, 5, 6))
+            pans = await _scan_pans(link)
         finally:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -724,12 +724,36 @@ async def _tick(started: float) -> None:
         await asyncio.sleep(0.5)
 
 
-def _print_pans(pans: Sequence[PanDescriptor], out: TextIO) -> None:
+async def _scan_pans(link: MeterLink) -> list[MeterPan]:
+    """Every PAN in range, through the link's dialect (no pairing ID, no join)."""
+    if isinstance(link, J11Link):
+        return await link.scan(durations=(4, 5, 6))
+    if not isinstance(link, SkStackLink):
+        raise CliError(f"cannot scan with a {link.dialect} module", EXIT_ERROR)
+    found = await link.client.scan(stop_when_found=False, durations=(4, 5, 6))
+    return [
+        MeterPan(
+            dialect=link.dialect,
+            channel=pan.channel,
+            pan_id=pan.pan_id,
+            mac=pan.addr,
+            pair_id=pan.pair_id,
+            lqi=pan.lqi,
+            rssi_dbm=pan.rssi_dbm,
+        )
+        for pan in found
+    ]
+
+
+def _print_pans(pans: Sequence[MeterPan], out: TextIO) -> None:
+    """One row per PAN, strongest first (channels in the dialect's numbering)."""
     out.write("channel  pan_id  mac               lqi  rssi_dbm  pair_id\n")
-    for pan in sorted(pans, key=lambda p: p.lqi, reverse=True):
+    for pan in sorted(pans, key=lambda p: p.rssi_dbm or -999.0, reverse=True):
+        channel = f"{pan.channel:02X}" if pan.dialect == DIALECT_SKSTACK else f"{pan.channel:d}"
+        lqi = "  -" if pan.lqi is None else f"{pan.lqi:3d}"
+        rssi = "       -" if pan.rssi_dbm is None else f"{pan.rssi_dbm:8.1f}"
         out.write(
-            f"{pan.channel:02X}       {pan.pan_id:04X}    {pan.addr}  {pan.lqi:3d}  "
-            f"{pan.rssi_dbm:8.1f}  {pan.pair_id or '-'}\n"
+            f"{channel:<9}{pan.pan_id:04X}    {pan.mac}  {lqi}  {rssi}  {pan.pair_id or '-'}\n"
         )
 
 

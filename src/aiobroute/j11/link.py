@@ -350,14 +350,7 @@ class J11Link:
             raise InvalidArgumentError(
                 f"a PAN remembered by a {pan.dialect!r} module cannot be joined by a J11 one"
             )
-        mask = 0
-        for channel in channels:
-            if isinstance(channel, bool) or not _FIRST_CHANNEL <= channel <= _LAST_CHANNEL:
-                raise InvalidArgumentError(f"J11 channels are 4..17, got {channel!r}")
-            mask |= 1 << channel
-        steps = durations or _DEFAULT_DURATIONS
-        if any(isinstance(d, bool) or not 1 <= d <= 14 for d in steps):
-            raise InvalidArgumentError("J11 scan durations are 1..14")
+        mask, steps = _scan_arguments(durations, channels)
         if pan is not None and not _FIRST_CHANNEL <= pan.channel <= _LAST_CHANNEL:
             raise InvalidArgumentError(f"J11 channels are 4..17, got {pan.channel}")
         self._credentials = (credentials.route_b_id, credentials.password)
@@ -409,15 +402,50 @@ class J11Link:
             and status.route_b_state == RouteBState.OPERATING
         )
 
+    async def scan(
+        self, *, durations: tuple[int, ...] = (), channels: tuple[int, ...] = ()
+    ) -> list[MeterPan]:
+        """Active scan without a pairing ID: every PAN in range, strongest first.
+
+        For listing the meters around (``aiobroute scan``); :meth:`connect` scans by
+        itself. The module is reset first, and the scan stops at the first duration
+        that hears a beacon; no session is kept.
+
+        Args:
+            durations: scan exponents 1..14, escalating (default 6, 7, 8).
+            channels: only these channels (4..17); empty: all.
+
+        Raises:
+            InvalidArgumentError: a bad duration or channel.
+            ScanTimeoutError: a scan round never finished.
+        """
+        mask, steps = _scan_arguments(durations, channels)
+        with self._own_change():
+            self._session_active = False
+            self._mac = None
+            found = await self._scan(None, steps, mask or _ALL_CHANNELS)
+        return [
+            MeterPan(
+                dialect=DIALECT_J11,
+                channel=channel,
+                pan_id=beacon.pan_id,
+                mac=beacon.mac.hex().upper(),
+                rssi_dbm=float(beacon.rssi_dbm),
+            )
+            for channel, beacon in found
+        ]
+
     async def _scan(
-        self, credentials: SetRouteBCredentials, durations: tuple[int, ...], mask: int
+        self, credentials: SetRouteBCredentials | None, durations: tuple[int, ...], mask: int
     ) -> list[tuple[int, Beacon]]:
         client = self._client
         await client.reset()
         await client.request(InitialSettings(channel=_PROVISIONAL_CHANNEL))
-        await self._set_credentials(credentials)
+        pid: bytes | None = None
+        if credentials is not None:
+            await self._set_credentials(credentials)
+            pid = pairing_id(credentials.route_b_id)
         expected = bin(mask).count("1")
-        pid = pairing_id(credentials.route_b_id)
         for duration in durations:
             collector = _ScanCollector(expected)
             budget = expected * _DWELL_S * 2**duration * 1.1 + 2 + self.timeouts.scan_margin
@@ -668,6 +696,21 @@ class _ScanCollector:
                 self.complete.set()
         elif isinstance(message, LinkDown):
             self.complete.set()
+
+
+def _scan_arguments(
+    durations: tuple[int, ...], channels: tuple[int, ...]
+) -> tuple[int, tuple[int, ...]]:
+    """The channel mask (0: all) and the durations to use; validated."""
+    mask = 0
+    for channel in channels:
+        if isinstance(channel, bool) or not _FIRST_CHANNEL <= channel <= _LAST_CHANNEL:
+            raise InvalidArgumentError(f"J11 channels are 4..17, got {channel!r}")
+        mask |= 1 << channel
+    steps = durations or _DEFAULT_DURATIONS
+    if any(isinstance(d, bool) or not 1 <= d <= 14 for d in steps):
+        raise InvalidArgumentError("J11 scan durations are 1..14")
+    return mask, steps
 
 
 def _credentials(rbid: str, password: str) -> SetRouteBCredentials:
