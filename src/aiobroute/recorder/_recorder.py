@@ -388,6 +388,7 @@ class Recorder:
     async def _sample(self) -> None:
         interval = self.interval or 60.0
         while True:
+            started = self.clock.now()
             if self._meter_id is not None and self.meter.state in _UP:
                 try:
                     values = await self.meter.get(0xE7, 0xE8)
@@ -406,7 +407,8 @@ class Recorder:
                             amps.t_amperes if amps else None,
                         ),
                     )
-            await self.clock.sleep(interval)
+            elapsed = (self.clock.now() - started).total_seconds()
+            await self.clock.sleep(max(0.0, interval - elapsed))
 
     async def _put(self, source: Source, values: Sequence[SlotValue]) -> PutResult:
         if self._meter_id is None:  # pragma: no cover - callers check
