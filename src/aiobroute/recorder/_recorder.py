@@ -89,6 +89,7 @@ class RecorderStatus:
         conflicts: values that differed from what was stored (kept; logged).
         last_reading: the newest reading instant stored by this run.
         backfilling: a backfill pass is running.
+        backfills: backfill passes completed.
         state: the meter's connection state.
     """
 
@@ -99,6 +100,7 @@ class RecorderStatus:
     conflicts: int = 0
     last_reading: dt.datetime | None = None
     backfilling: bool = False
+    backfills: int = 0
     state: ConnectionState = ConnectionState.READY
 
     def line(self) -> str:
@@ -326,7 +328,7 @@ class Recorder:
                 await self.identify()
             except (AiobrouteError, TimeoutError) as exc:
                 _LOGGER.warning("cannot identify the meter yet (%s); retrying", exc)
-                await self._wait(min(60.0, self.settle or 60.0))
+                await self._wait(self.clock.now() + dt.timedelta(seconds=60))
         self._kick.set()
         while True:
             if self._kick.is_set():
@@ -334,14 +336,18 @@ class Recorder:
                 await self._safe_backfill()
             now = self.clock.now()
             due = _floor(now) + _HALF_HOUR
-            if await self._wait((due - now).total_seconds() + self.settle):
+            if await self._wait(due + dt.timedelta(seconds=self.settle)):
                 continue  # kicked (reconnect)
             await self._read_latest()
             self._kick.set()
 
-    async def _wait(self, seconds: float) -> bool:
-        """Sleep on the meter's clock; True when kicked before the time was up."""
-        sleeper = asyncio.ensure_future(self.clock.sleep(max(0.0, seconds)))
+    async def _sleep_until(self, deadline: dt.datetime) -> None:
+        # The delay is measured when the sleep starts, not when it was scheduled.
+        await self.clock.sleep(max(0.0, (deadline - self.clock.now()).total_seconds()))
+
+    async def _wait(self, deadline: dt.datetime) -> bool:
+        """Sleep on the meter's clock until ``deadline``; True when kicked before."""
+        sleeper = asyncio.ensure_future(self._sleep_until(deadline))
         kicked = asyncio.ensure_future(self._kick.wait())
         try:
             await asyncio.wait((sleeper, kicked), return_when=asyncio.FIRST_COMPLETED)
@@ -407,8 +413,7 @@ class Recorder:
                             amps.t_amperes if amps else None,
                         ),
                     )
-            elapsed = (self.clock.now() - started).total_seconds()
-            await self.clock.sleep(max(0.0, interval - elapsed))
+            await self._sleep_until(started + dt.timedelta(seconds=interval))
 
     async def _put(self, source: Source, values: Sequence[SlotValue]) -> PutResult:
         if self._meter_id is None:  # pragma: no cover - callers check
@@ -458,7 +463,7 @@ class Recorder:
                 missing, without = await self._count_gaps()
             finally:
                 self._update(backfilling=False)
-            self._update(gaps_left=missing, no_data=without)
+            self._update(gaps_left=missing, no_data=without, backfills=self._status.backfills + 1)
             return BackfillReport(
                 filled, no_data, missing, self.meter.frames_sent - frames_before, True
             )

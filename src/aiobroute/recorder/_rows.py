@@ -106,8 +106,8 @@ def _delta(
     modulus = scale_after.modulus_kwh
     if modulus is None:
         return None  # without D7 a wrap cannot be told from a reset
-    delta %= modulus
-    return delta
+    delta %= modulus  # Decimal's % keeps the dividend's sign: -9 % 100 == -9
+    return delta + modulus if delta < 0 else delta
 
 
 def _grid(first: dt.datetime, last: dt.datetime, step: dt.timedelta) -> list[dt.datetime]:
