@@ -106,7 +106,12 @@ class RecorderStatus:
     def line(self) -> str:
         """The status as one line of text."""
         last = f", last {self.last_reading:%Y-%m-%d %H:%M}" if self.last_reading else ""
-        activity = "backfilling" if self.backfilling else self.state.value
+        if self.backfilling:
+            activity = "backfilling"
+        elif not self.backfills and self.state in _UP:
+            activity = "starting"
+        else:
+            activity = self.state.value
         return (
             f"{activity}: {self.slots_recorded} slots recorded, {self.gaps_filled} gaps "
             f"filled, {self.gaps_left} gaps left, {self.no_data} without data{last}"
