@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiobroute
 import aiobroute.echonet
 import aiobroute.errors
+import aiobroute.recorder
 import aiobroute.skstack
 import aiobroute.testing
 import aiobroute.transport
@@ -64,6 +65,7 @@ def test_every_subpackage_exports_what_it_declares() -> None:
     for module in (
         aiobroute.echonet,
         aiobroute.errors,
+        aiobroute.recorder,
         aiobroute.skstack,
         aiobroute.testing,
         aiobroute.transport,
@@ -110,3 +112,33 @@ def test_py_typed_is_shipped() -> None:
     from importlib.resources import files
 
     assert files("aiobroute").joinpath("py.typed").is_file()
+
+
+def test_recorder_names_are_pinned() -> None:
+    assert set(aiobroute.recorder.__all__) == {
+        "APPLICATION_ID",
+        "SCHEMA_VERSION",
+        "BackfillReport",
+        "Gap",
+        "GapReason",
+        "MeterAttributes",
+        "MeterClock",
+        "MeterRecord",
+        "PutResult",
+        "Reading",
+        "RecordDatabaseError",
+        "RecordStore",
+        "Recorder",
+        "RecorderStatus",
+        "Sample",
+        "SlotValue",
+        "Source",
+        "StatisticRow",
+        "UsageRow",
+        "check_database_path",
+        "find_gaps",
+        "meter_key",
+        "statistic_rows",
+        "usage_rows",
+    }
+    assert issubclass(aiobroute.recorder.RecordDatabaseError, aiobroute.AiobrouteError)
