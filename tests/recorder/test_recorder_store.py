@@ -53,6 +53,32 @@ async def test_non_regular_files_are_refused_without_blocking(tmp_path: Path) ->
         assert "socket" in await open_refused(sock_path)
 
 
+async def test_a_planted_sidecar_link_is_refused(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (tmp_path / "new.db-wal").symlink_to(victim)
+    assert "symbolic link" in await open_refused(tmp_path / "new.db")
+    assert not (tmp_path / "new.db").exists()
+    assert victim.read_text() == "precious\n"
+
+
+async def test_a_damaged_database_gives_a_typed_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    async with RecordStore.open(path) as store:
+        meter_id = await store.meter_id(MeterRecord("000016-A"), AT)
+        scale, _ = await store.attributes(meter_id, SCALE)
+        values = [
+            SlotValue(AT + dt.timedelta(minutes=30 * i), False, Decimal(i)) for i in range(500)
+        ]
+        await store.put(meter_id, scale, Source.PUSH, values, AT)
+    data = bytearray(path.read_bytes())
+    data[4096:] = b"\xa5" * (len(data) - 4096)  # every page after the first is junk
+    path.write_bytes(bytes(data))
+    with pytest.raises(RecordDatabaseError):
+        async with RecordStore.open(path) as store:
+            await store.readings("000016-A")
+
+
 async def test_other_files_are_left_untouched(tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("my shopping list\n" * 20)

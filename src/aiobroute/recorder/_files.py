@@ -46,6 +46,7 @@ def check_database_path(path: str | os.PathLike[str], *, create: bool) -> Path:
     except OSError as exc:
         raise RecordDatabaseError(f"{target}: {exc.strerror or exc}") from None
     _check_kind(target, info.st_mode)
+    _check_sidecars(target)
     try:
         # O_NONBLOCK: a FIFO swapped in after the lstat cannot block this open.
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -91,7 +92,21 @@ def _check_kind(target: Path, mode: int) -> None:
     raise RecordDatabaseError(f"{target}: is {what}; the database must be a regular file")
 
 
+def _check_sidecars(target: Path) -> None:
+    """SQLite also opens ``-wal``, ``-shm`` and ``-journal`` next to the database."""
+    for suffix in ("-wal", "-shm", "-journal"):
+        sidecar = target.with_name(target.name + suffix)
+        try:
+            mode = sidecar.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise RecordDatabaseError(f"{sidecar}: {exc.strerror or exc}") from None
+        _check_kind(sidecar, mode)
+
+
 def _create(target: Path) -> Path:
+    _check_sidecars(target)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         fd = os.open(target, flags, 0o600)
@@ -99,6 +114,8 @@ def _create(target: Path) -> Path:
         # Someone created it meanwhile: check it like any existing file.
         return check_database_path(target, create=False)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RecordDatabaseError(f"{target}: is a symbolic link; give the real path") from None
         raise RecordDatabaseError(f"{target}: cannot create: {exc.strerror or exc}") from None
     with contextlib.suppress(OSError):
         os.close(fd)

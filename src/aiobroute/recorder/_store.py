@@ -239,11 +239,14 @@ class _Database:
         self.path = path
         self.readonly = readonly
         self._attributes: dict[int, MeterAttributes] = {}
-        if readonly:
-            uri = path.resolve().as_uri() + "?mode=ro"
-            self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10)
-        else:
-            self.conn = sqlite3.connect(path, isolation_level=None, timeout=10)
+        try:
+            if readonly:
+                uri = path.resolve().as_uri() + "?mode=ro"
+                self.conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10)
+            else:
+                self.conn = sqlite3.connect(path, isolation_level=None, timeout=10)
+        except sqlite3.Error as exc:
+            raise RecordDatabaseError(f"{path}: {exc}") from None
         try:
             self._prepare()
         except sqlite3.DatabaseError as exc:
@@ -628,9 +631,12 @@ class RecordStore:
         loop = asyncio.get_running_loop()
         # Shielded: once handed to the writer, a write completes even if the caller is
         # cancelled (the transaction commits or rolls back as a whole either way).
-        return await asyncio.shield(
-            loop.run_in_executor(self._executor, functools.partial(function, *args))
-        )
+        try:
+            return await asyncio.shield(
+                loop.run_in_executor(self._executor, functools.partial(function, *args))
+            )
+        except sqlite3.Error as exc:  # locked, disk full, a damaged file...
+            raise RecordDatabaseError(f"{self._db.path}: {exc}") from None
 
     async def meter_id(self, record: MeterRecord, now: dt.datetime) -> int:
         """Register ``record`` (or refresh its address) and return its row id."""
