@@ -33,7 +33,7 @@ def record(db: Path) -> subprocess.Popen[str]:
             "--db",
             str(db),
             "--backfill-days",
-            "1",
+            "2",  # yesterday stays inside the window even if midnight passes
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -75,9 +75,20 @@ def test_kill_9_never_corrupts_and_the_restart_fills_the_gap(tmp_path: Path) -> 
         assert child.returncode == -signal.SIGKILL
         if db.exists() and db.stat().st_size:
             integrity(db)
+    # Whatever the killed runs stored, yesterday's 10:00 .. 12:00 goes missing (as if a
+    # killed run had never got it): the next start must fill it from the meter.
+    yesterday = (dt.datetime.now(JST) - dt.timedelta(days=1)).date().isoformat()
+    holes = {f"{yesterday}T{hh}:00+09:00" for hh in ("10:00", "10:30", "11:00", "11:30", "12:00")}
+    if db.exists() and db.stat().st_size:
+        conn = sqlite3.connect(db)
+        conn.executemany("DELETE FROM readings WHERE at = ?", [(at,) for at in holes])
+        conn.commit()
+        conn.close()
     child = record(db)
     # A backfill ends with a status line: "ready: ... 0 gaps left ...".
     lines = wait_for_line(child, "ready: ", " 0 gaps left")
+    filled = int(lines[-1].split(" gaps filled")[0].rsplit(" ", 1)[1])
+    assert filled >= len(holes)
     child.send_signal(signal.SIGTERM)
     _, err = child.communicate(timeout=TIMEOUT)
     assert child.returncode == 143
@@ -86,6 +97,7 @@ def test_kill_9_never_corrupts_and_the_restart_fills_the_gap(tmp_path: Path) -> 
     assert tail[-1] == "terminated"
     assert "Traceback" not in "".join(lines) + err
     rows = integrity(db)
+    assert holes <= {at for at, _, _ in rows}
     instants = [dt.datetime.fromisoformat(at) for at, _, _ in rows]
     last = instants[-1]
     first = dt.datetime.combine(last.date() - dt.timedelta(days=1), dt.time(), tzinfo=JST)

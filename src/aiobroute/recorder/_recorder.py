@@ -21,6 +21,7 @@ from aiobroute.errors import (
     ServiceNotAvailableError,
 )
 from aiobroute.models import InstantCurrent, TimedEnergy
+from aiobroute.recorder._files import RecordDatabaseError
 from aiobroute.recorder._store import (
     MeterAttributes,
     MeterRecord,
@@ -331,6 +332,8 @@ class Recorder:
         while self._meter_id is None:
             try:
                 await self.identify()
+            except RecordDatabaseError:
+                raise
             except (AiobrouteError, TimeoutError) as exc:
                 _LOGGER.warning("cannot identify the meter yet (%s); retrying", exc)
                 await self._wait(self.clock.now() + dt.timedelta(seconds=60))
@@ -366,6 +369,8 @@ class Recorder:
                 self._recheck = False
                 await self.identify()
             await self.backfill()
+        except RecordDatabaseError:
+            raise
         except (AiobrouteError, TimeoutError) as exc:
             _LOGGER.warning("backfill interrupted: %s", exc)
             self._update(backfilling=False)
