@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from aiobroute import ConnectionState, ReconnectPolicy, SmartMeter
+from aiobroute import ConnectionState, MeterTimeouts, ReconnectPolicy, SmartMeter
 from aiobroute.recorder import Recorder, RecordStore, Source, find_gaps, usage_rows
-from aiobroute.testing import MeterConfig, SimClock, Simulator
+from aiobroute.testing import FaultPlan, MeterConfig, SimClock, Simulator
 from tests.recorder._helpers import (
     FROZEN,
     HALF_HOUR,
@@ -288,3 +288,55 @@ async def test_instantaneous_samples_at_the_interval(tmp_path: Path) -> None:
     for sample in samples:
         assert sample.power_w == sim.meter.instant_power_watts(sample.at)
     assert truth(sim, START) > 0
+
+
+async def test_the_end_of_the_meters_memory_is_learnt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = simulator()
+    history_raw = sim.meter.history_raw
+
+    def three_days(
+        day: int, *, reverse: bool = False, at: dt.datetime | None = None
+    ) -> tuple[int | None, ...]:
+        return history_raw(day, reverse=reverse, at=at) if day <= 2 else (None,) * 48
+
+    monkeypatch.setattr(sim.meter, "history_raw", three_days)
+    async with RecordStore.open(tmp_path / "r.db") as store, sim.smart_meter() as meter:
+        recorder = Recorder(meter, store, clock=sim.clock)  # as far back as it answers
+        report = await recorder.backfill()
+        assert report.filled == 2 * 48 + 29
+        assert report.frames == 4 * 4  # today, 1, 2 and the empty day 3; not day 4
+        assert [m.history_days for m in await store.meters()] == [2]
+        again = await recorder.backfill()
+        assert again.frames == 0
+    # A new run remembers it.
+    async with RecordStore.open(tmp_path / "r.db") as store, sim.smart_meter() as meter:
+        recorder = Recorder(meter, store, clock=sim.clock)
+        assert (await recorder.backfill()).frames == 0
+
+
+async def test_backfill_through_lost_and_duplicated_replies_stays_exact(tmp_path: Path) -> None:
+    faults = FaultPlan(seed=7, drop_reply=0.2, duplicate_reply=0.2)
+    config = MeterConfig(seed=4, pv_export=True)
+    sim = Simulator(
+        "BP35C2",
+        seed=3,
+        timing="instant",
+        clock=SimClock(START, speed=FROZEN),
+        meter=config,
+        faults=faults,
+    )
+    timeouts = MeterTimeouts(attempt=0.05, single=2.0, sequence=4.0, instance_list=0.05)
+    async with (
+        RecordStore.open(tmp_path / "r.db") as store,
+        sim.smart_meter(timeouts=timeouts, retries=8) as meter,
+    ):
+        recorder = Recorder(meter, store, clock=sim.clock, backfill_days=3)
+        report = await recorder.backfill()
+        assert report.missing == 0
+        assert recorder.status.conflicts == 0
+        readings = await store.readings(recorder.meter_key or "")
+    assert len(readings) == 3 * 48 + 29
+    assert_matches_truth(sim, readings)
+    assert sim.frames_to_meter > report.frames  # some requests were sent again
