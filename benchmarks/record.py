@@ -1,7 +1,7 @@
 """What keeping a complete record costs: backfill frames and time, CPU, database size.
 
 - **Backfill of 45 days**: a :class:`~aiobroute.recorder.Recorder` fills an empty database
-  from the simulated meter (realistic radio timing, accelerated ``--speed`` times, the
+  from the simulated meter (realistic radio timing, accelerated ``--speed`` times (default 50), the
   library's own waits scaled by the same factor, default pacing of 1 request/s), 45 days
   (today and 44 before). Reports ECHONET Lite requests, simulated seconds, and checks
   every stored value against the simulated meter.
@@ -204,7 +204,7 @@ def main() -> int:
     parser.add_argument(
         "--quick", action="store_true", help="3 days, one day of pushes, a month of readings"
     )
-    parser.add_argument("--speed", type=float, default=200.0, help="simulated s per real s")
+    parser.add_argument("--speed", type=float, default=50.0, help="simulated s per real s")
     parser.add_argument(
         "--output", type=Path, default=common.RESULTS_DIR / "record.json", help="JSON file"
     )

@@ -31,7 +31,7 @@ def test_record_quick(tmp_path: Path) -> None:
     data = json.loads(output.read_text(encoding="utf-8"))
     fill = data["backfill"]
     assert fill["wrong_values"] == 0
-    assert fill["frames"] == 4 * fill["days"]  # E5 + E2, E5 + E4 per day
+    assert fill["frames"] == 3 * fill["days"]  # E5, E2 and E4 per day
     assert fill["gap_frames"] == 2  # ED + EC for a short gap
     assert data["recording"]["slots"] == 48
     assert data["size"]["readings_bytes_per_year"] > 0

@@ -187,13 +187,13 @@ async def test_a_small_gap_is_filled_with_ec_in_fewer_frames(tmp_path: Path) -> 
         recorder = Recorder(meter, store, clock=sim.clock, backfill_days=1)
         first = await recorder.backfill()
         assert first.filled == 48 + 29  # yesterday, and today up to 14:00
-        assert first.frames == 2 * 4  # E5 + E2 and E5 + E4, for each day
+        assert first.frames == 2 * 3  # E5, E2 and E4 for each day
         again = await recorder.backfill()
         assert again.frames == 0  # nothing missing: nothing asked
         sim.clock.advance(2 * 3600)  # 16:26: four half hours nobody recorded
         report = await recorder.backfill()
         assert report.filled == 4
-        # One SetC ED and one Get EC instead of E5 + E2 and E5 + E4.
+        # One SetC ED and one Get EC instead of E5, E2 and E4.
         assert report.frames == 2
         assert sim.meter.history2_request != b"\xff" * 6 + b"\x01"
         readings = await store.readings(recorder.meter_key or "")
@@ -306,7 +306,7 @@ async def test_the_end_of_the_meters_memory_is_learnt(
         recorder = Recorder(meter, store, clock=sim.clock)  # as far back as it answers
         report = await recorder.backfill()
         assert report.filled == 2 * 48 + 29
-        assert report.frames == 4 * 4  # today, 1, 2 and the empty day 3; not day 4
+        assert report.frames == 4 * 3  # today, 1, 2 and the empty day 3; not day 4
         assert [m.history_days for m in await store.meters()] == [2]
         again = await recorder.backfill()
         assert again.frames == 0
@@ -340,3 +340,25 @@ async def test_backfill_through_lost_and_duplicated_replies_stays_exact(tmp_path
     assert len(readings) == 3 * 48 + 29
     assert_matches_truth(sim, readings)
     assert sim.frames_to_meter > report.frames  # some requests were sent again
+
+
+async def test_another_reader_moving_e5_between_set_and_get_is_detected(tmp_path: Path) -> None:
+    sim = simulator()
+    async with RecordStore.open(tmp_path / "r.db") as store, sim.smart_meter() as meter:
+        set_e5 = meter.set
+        moved: list[int] = []
+
+        async def set_then_someone_else(epc: int, value: object) -> None:
+            await set_e5(epc, value)
+            if epc == 0xE5 and not moved:  # another task of the application reads day 5
+                moved.append(5)
+                await set_e5(0xE5, 5)
+
+        meter.set = set_then_someone_else  # type: ignore[method-assign]
+        recorder = Recorder(meter, store, clock=sim.clock, backfill_days=0)
+        report = await recorder.backfill()
+        assert moved
+        readings = await store.readings(recorder.meter_key or "")
+    assert report.filled == 29
+    assert len(readings) == 29
+    assert_matches_truth(sim, readings)

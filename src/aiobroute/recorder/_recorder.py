@@ -566,7 +566,7 @@ class Recorder:
         bought = sorted(at for at, need in wanted.items() if need[0])
         sold = sorted(at for at, need in wanted.items() if need[1])
         windows = _ec_windows(sorted(wanted, reverse=True))
-        e2_frames = 2 * (bool(bought) + bool(sold))
+        e2_frames = 3 if bought and sold else 2
         if self._use_ec and 2 * len(windows) < e2_frames:
             try:
                 return await self._read_ec(windows, wanted)
@@ -574,15 +574,39 @@ class Recorder:
                 _LOGGER.info("EC history unusable (%s); using E2/E4 from now on", exc)
                 self._use_ec = False
         before = self.clock.now().date()
+        both = await self._read_both(day) if bought and sold else None
         values: list[SlotValue] = []
         for reverse, instants in ((False, bought), (True, sold)):
             if not instants:
                 continue
-            entries = await self.meter.history(day, reverse=reverse)
+            entries = both[reverse] if both else await self.meter.history(day, reverse=reverse)
             values += _day_values(entries, date, set(instants), reverse=reverse)
         if self.clock.now().date() != before or before - dt.timedelta(days=day) != date:
             raise _MidnightPassedError
         return values
+
+    async def _read_both(self, day: int) -> tuple[list[TimedEnergy], list[TimedEnergy]] | None:
+        """E5 once, then E2 and E4: three requests instead of four.
+
+        Each answer carries the day it is for; None (read them one by one instead) when
+        they do not both say ``day``, as when another caller set E5 in between.
+        """
+        await self.meter.set(0xE5, day)
+        got = await self.meter.get(0xE2, 0xE4)  # two frames: large values go alone
+        expected = self.meter.meter_now().date() - dt.timedelta(days=day)
+        answers = []
+        for epc in (0xE2, 0xE4):
+            entries = got.get(epc)
+            if not (
+                isinstance(entries, list)
+                and len(entries) == _DAY_SLOTS
+                and all(isinstance(entry, TimedEnergy) for entry in entries)
+                and entries[0].timestamp.date() == expected
+            ):
+                _LOGGER.info("E2/E4 did not both answer day %d; reading them one by one", day)
+                return None
+            answers.append(entries)
+        return answers[0], answers[1]
 
     async def _read_ec(
         self,
