@@ -186,3 +186,32 @@ async def test_a_closed_store_refuses_calls(tmp_path: Path) -> None:
     with pytest.raises(RecordDatabaseError):
         await store.meters()
     assert "closed" in repr(store)
+
+
+async def test_one_writer_per_database_but_readers_are_welcome(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    async with RecordStore.open(path) as store:
+        await store.meter_id(MeterRecord("000016-A"), AT)
+        assert "another process" in await open_refused(path)
+        async with RecordStore.open(path, readonly=True) as reader:
+            assert [m.key for m in await reader.meters()] == ["000016-A"]
+    async with RecordStore.open(path):  # the lock went with the first writer
+        pass
+
+
+async def test_a_crash_before_any_checkpoint_leaves_a_database_we_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    async with RecordStore.open(path) as store:
+        meter_id = await store.meter_id(MeterRecord("000016-A"), AT)
+        scale, _ = await store.attributes(meter_id, SCALE)
+        await store.put(meter_id, scale, Source.PUSH, [SlotValue(AT, False, Decimal(7))], AT)
+        # The files as a kill -9 would leave them now: the data only in the -wal file.
+        for suffix in ("", "-wal", "-shm"):
+            source = tmp_path / f"r.db{suffix}"
+            (crashed / f"r.db{suffix}").write_bytes(source.read_bytes())
+    assert (crashed / "r.db-wal").stat().st_size > 0
+    async with RecordStore.open(crashed / "r.db") as store:
+        [reading] = await store.readings("000016-A")
+    assert reading.bought_kwh == Decimal(7)

@@ -239,6 +239,7 @@ class _Database:
         self.path = path
         self.readonly = readonly
         self._attributes: dict[int, MeterAttributes] = {}
+        self._lock_fd = None if readonly else _lock_writer(path)
         try:
             if readonly:
                 uri = path.resolve().as_uri() + "?mode=ro"
@@ -246,14 +247,15 @@ class _Database:
             else:
                 self.conn = sqlite3.connect(path, isolation_level=None, timeout=10)
         except sqlite3.Error as exc:
+            self._unlock()
             raise RecordDatabaseError(f"{path}: {exc}") from None
         try:
             self._prepare()
         except sqlite3.DatabaseError as exc:
-            self.conn.close()
+            self.close()
             raise RecordDatabaseError(f"{path}: {exc}") from None
         except BaseException:
-            self.conn.close()
+            self.close()
             raise
 
     def _prepare(self) -> None:
@@ -276,6 +278,11 @@ class _Database:
                 )
             conn.execute("PRAGMA query_only = ON")
             return
+        if application_id == 0:
+            # Before WAL mode, so it goes straight into the file's header: in WAL mode it
+            # would wait in the -wal file until a checkpoint, and a process killed before
+            # that would leave a file whose header does not say it is ours.
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -302,7 +309,17 @@ class _Database:
         del version
 
     def close(self) -> None:
-        self.conn.close()
+        try:
+            self.conn.close()
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        # Closed only after SQLite's own connection: closing a descriptor of the file
+        # earlier would drop SQLite's POSIX locks on it.
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)
 
     # ------------------------------------------------------------------ meters
 
@@ -522,6 +539,27 @@ class _Database:
             Sample(_from_iso(r[0]), r[1], _decimal(r[2]), _decimal(r[3]))
             for r in self.conn.execute(query, params)
         ]
+
+
+def _lock_writer(path: Path) -> int | None:
+    """One writer per database: an exclusive ``flock`` held while the store is open."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise RecordDatabaseError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise RecordDatabaseError(
+            f"{path}: already open for writing by another process (another `aiobroute "
+            "record`?); one writer per database"
+        ) from None
+    return fd
 
 
 def _source(text: str | None) -> Source | None:
