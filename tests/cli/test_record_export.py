@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from aiobroute import cli
-from aiobroute.columns import HISTORY_COLUMNS
-from aiobroute.recorder import Recorder, RecordStore
+from aiobroute.columns import HISTORY_COLUMNS, WATCH_COLUMNS
+from aiobroute.recorder import Recorder, RecordStore, Sample
 from aiobroute.testing import JST, MeterConfig, SimClock, Simulator
 
 START = dt.datetime(2026, 5, 20, 14, 26, tzinfo=JST)
@@ -38,6 +38,20 @@ def fill(db: Path) -> Simulator:
         async with RecordStore.open(db) as store, sim.smart_meter() as meter:
             recorder = Recorder(meter, store, clock=sim.clock, backfill_days=2)
             await recorder.backfill()
+            [record] = await store.meters()
+            meter_id = await store.meter_id(record, sim.clock.now())
+            for minutes in (0, 1, 2):
+                at = sim.clock.now().replace(second=0) + dt.timedelta(minutes=minutes)
+                r_phase, t_phase = sim.meter.instant_current_deciamperes(at)
+                await store.put_sample(
+                    meter_id,
+                    Sample(
+                        at,
+                        sim.meter.instant_power_watts(at),
+                        Decimal(r_phase) / 10,
+                        None if t_phase is None else Decimal(t_phase) / 10,
+                    ),
+                )
 
     asyncio.run(run())
     return sim
@@ -197,3 +211,21 @@ def test_bad_database_paths_are_refused_quickly(
     assert cli.main(["export", "--db", str(tmp_path / "none.db")]) == 2
     assert "no such database" in capsys.readouterr().err
     assert not (tmp_path / "none.db").exists()
+
+
+def test_samples_come_out_in_watchs_columns(
+    filled: tuple[Path, Simulator], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, sim = filled
+    code, out, _ = export(capsys, "--db", str(db), "--samples")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert tuple(rows[0]) == WATCH_COLUMNS
+    assert len(rows) == 3
+    for row in rows:
+        at = dt.datetime.fromisoformat(row["time"])
+        assert int(row["power_w"]) == sim.meter.instant_power_watts(at)
+        assert (row["bought_kwh"], row["sold_kwh"]) == ("", "")
+    code, _, err = export(capsys, "--db", str(db), "--samples", "--gaps")
+    assert code == 2
+    assert "exclude" in err

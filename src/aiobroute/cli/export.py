@@ -1,8 +1,8 @@
 """``aiobroute export``: rows from a record database (no port, no credentials needed).
 
 Half-hourly (or ``--hourly``) rows in the column scheme of :mod:`aiobroute.columns` as
-CSV or JSON, Home Assistant long-term statistics (``--format ha-statistics``), or the
-list of missing half hours (``--gaps``).
+CSV or JSON, Home Assistant long-term statistics (``--format ha-statistics``), the list
+of missing half hours (``--gaps``), or the instantaneous samples (``--samples``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,18 @@ import json
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aiobroute._time import JST
-from aiobroute.columns import HISTORY_COLUMNS, SLOT_START, csv_writer
+from aiobroute.columns import (
+    BOUGHT_KWH,
+    CURRENT_R_A,
+    CURRENT_T_A,
+    HISTORY_COLUMNS,
+    POWER_W,
+    SLOT_START,
+    SOLD_KWH,
+    TIME,
+    WATCH_COLUMNS,
+    csv_writer,
+)
 
 if TYPE_CHECKING:
     from aiobroute.recorder import RecordStore
@@ -67,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--hourly", action="store_true", help="hourly rows instead of half-hourly")
     parser.add_argument("--gaps", action="store_true", help="list the missing half hours instead")
+    parser.add_argument(
+        "--samples",
+        action="store_true",
+        help="the instantaneous samples of `record --interval` instead (watch's columns)",
+    )
     parser.add_argument("--meter", help="the meter's key (default: the one seen last)")
     parser.add_argument("--statistic-id-bought", default=BOUGHT_STATISTIC, metavar="ID")
     parser.add_argument("--statistic-id-sold", default=SOLD_STATISTIC, metavar="ID")
@@ -86,8 +102,12 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
     from aiobroute import cli
     from aiobroute.recorder import RecordDatabaseError, RecordStore
 
-    if args.gaps and args.format == "ha-statistics":
-        raise cli.CliError("--gaps lists half hours: use --format csv or json", cli.EXIT_USAGE)
+    if args.gaps and args.samples:
+        raise cli.CliError("--gaps and --samples exclude each other", cli.EXIT_USAGE)
+    if (args.gaps or args.samples) and args.format == "ha-statistics":
+        raise cli.CliError(
+            "--gaps and --samples write rows: use --format csv or json", cli.EXIT_USAGE
+        )
     until = args.until
     try:
         async with RecordStore.open(args.db, readonly=True) as store:
@@ -111,6 +131,23 @@ async def _export(
     if not meters:
         raise cli.CliError("the database has no meter yet: run `aiobroute record` first")
     meter = meters[0]
+    records: list[dict[str, Any]]
+    if args.samples:
+        samples = await store.samples(meter.key, args.since, until)
+        records = [
+            {
+                TIME: sample.at.isoformat(),
+                POWER_W: sample.power_w,
+                CURRENT_R_A: sample.current_r_a,
+                CURRENT_T_A: sample.current_t_a,
+                BOUGHT_KWH: None,
+                SOLD_KWH: None,
+            }
+            for sample in samples
+            if until is None or sample.at < until
+        ]
+        _write(records, WATCH_COLUMNS, args.format, out)
+        return
     step = dt.timedelta(hours=1 if args.hourly or args.format == "ha-statistics" else 0.5)
     since = args.since
     readings = await store.readings(
@@ -120,7 +157,7 @@ async def _export(
     )
     if args.gaps:
         gaps = find_gaps(readings, reverse=meter.reverse, since=since, until=until)
-        records: list[dict[str, Any]] = [
+        records = [
             {
                 SLOT_START: gap.slot_start.isoformat(),
                 "reason": gap.reason.value,
