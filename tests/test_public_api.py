@@ -93,6 +93,8 @@ def test_core_subpackage_names() -> None:
         "SimClock",
         "DEFAULT_RBID",
         "DEFAULT_PASSWORD",
+        "UartTiming",
+        "PacedPort",
     } <= set(aiobroute.testing.__all__)
     assert {"open_port", "memory_pipe", "ByteStream"} <= set(aiobroute.transport.__all__)
 

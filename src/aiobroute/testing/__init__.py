@@ -33,6 +33,7 @@ from aiobroute.testing._presets import (
 )
 from aiobroute.testing._pty import PtyPort
 from aiobroute.testing._sim import DEFAULT_PASSWORD, DEFAULT_RBID, Simulator
+from aiobroute.testing._usb_serial import PacedPort, UartTiming
 
 __all__ = [
     "DEFAULT_MODULE_MAC",
@@ -45,6 +46,7 @@ __all__ = [
     "MeterConfig",
     "MeterLike",
     "ModulePreset",
+    "PacedPort",
     "PanConfig",
     "PtyPort",
     "RadioConfig",
@@ -56,4 +58,5 @@ __all__ = [
     "SimulatedModule",
     "Simulator",
     "Timing",
+    "UartTiming",
 ]

@@ -23,6 +23,7 @@ from aiobroute.testing._presets import (
     Timing,
 )
 from aiobroute.testing._pty import PtyPort
+from aiobroute.testing._usb_serial import PacedPort, UartTiming
 from aiobroute.transport._memory import MemoryStream, memory_pipe
 
 if TYPE_CHECKING:
@@ -64,6 +65,9 @@ class Simulator:
         radio: Airtime (ARIB) and reception knobs.
         scan_event_address: Address printed by EVENT 20/22 (default: the module's own).
         pana_exchanges: PANA-Auth-Request messages in a successful join.
+        uart_timing: Deliver the module's output as a UART behind a USB-serial bridge
+            does (baud rate, USB packets, latency timer; see :class:`UartTiming`).
+            None (the default): output arrives as the module writes it.
     """
 
     def __init__(
@@ -84,6 +88,7 @@ class Simulator:
         radio: RadioConfig | None = None,
         scan_event_address: str | None = None,
         pana_exchanges: int = 4,
+        uart_timing: UartTiming | None = None,
     ) -> None:
         preset = ModulePreset.by_name(model) if isinstance(model, str) else model
         self.preset = preset
@@ -108,6 +113,8 @@ class Simulator:
             scan_event_address=scan_event_address,
             pana_exchanges=pana_exchanges,
         )
+        self.uart_timing = uart_timing
+        self._paced: list[PacedPort] = []
         self._running = False
         self._mode: str | None = None
         self._link: str | None = None
@@ -185,6 +192,11 @@ class Simulator:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self._tasks.clear()
+            for paced in self._paced:
+                paced.close_nowait()
+            for paced in self._paced:
+                await paced.wait_closed()
+            self._paced.clear()
             if self._host is not None:
                 self._host.close_nowait()
             self._host = None
@@ -201,6 +213,9 @@ class Simulator:
         else:
             self._pty = PtyPort(self._link)
             port = self._pty
+        if self.uart_timing is not None:
+            port = PacedPort(port, self.uart_timing, self.clock)
+            self._paced.append(port)
         self.module.attach(port)
 
     def host_stream(self) -> MemoryStream:
