@@ -179,9 +179,16 @@ async def test_smart_meter_reads_through_a_paced_uart() -> None:
             (reply,) = Frame.decode(sim.payloads_from_meter[-1]).properties
             assert reply.epc == 0xE7
             assert watts == int.from_bytes(reply.edt, "big", signed=True)
-        (paced,) = sim._paced
-        assert paced.packets >= math.ceil(len(sim.output) / UartTiming().payload_size)
-        assert paced.packets > sim.frames_from_meter
+        assert sim.uart_packets >= math.ceil(len(sim.output) / UartTiming().payload_size)
+        assert sim.uart_packets > sim.frames_from_meter
+
+
+async def test_without_uart_timing_nothing_is_paced() -> None:
+    sim = Simulator("BP35C2", timing="instant")
+    async with sim.smart_meter() as meter:
+        await meter.instant_power()
+    assert sim.uart_timing is None
+    assert sim.uart_packets == 0
 
 
 async def test_unplug_and_close_with_a_paced_uart_leave_no_task() -> None:
@@ -194,6 +201,7 @@ async def test_unplug_and_close_with_a_paced_uart_leave_no_task() -> None:
             while b"OK\r\n" not in reply:
                 reply += await host.read()
         assert b"EVER " in reply
+        assert sim.uart_packets >= 1
         sim.unplug()
         sim.replug()
     assert asyncio.all_tasks() == before

@@ -366,6 +366,11 @@ class Simulator:
         return self.module.payloads_from_meter
 
     @property
+    def uart_packets(self) -> int:
+        """USB packets the paced UART delivered so far (0 without ``uart_timing``)."""
+        return sum(paced.packets for paced in self._paced)
+
+    @property
     def airtime_ms(self) -> float:
         """Transmit time used by the module in total, in ms (across resets; SFD resets)."""
         return self.module.total_airtime_ms
