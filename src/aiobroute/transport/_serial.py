@@ -1,16 +1,18 @@
 """Serial ports and pyserial URLs through pyserial-asyncio.
 
 This is the only module that imports ``serial`` or ``serial_asyncio``; their exceptions
-are translated to :class:`aiobroute.errors.TransportError` here and nowhere else.
+are translated to :class:`aiobroute.errors.TransportError` here and nowhere else. Both
+are imported when a device path is first opened, not with this module: ``import
+aiobroute`` (and socket://, rfc2217://, loop:// or in-memory streams) never load them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-
-import serial
-import serial_asyncio
+from collections.abc import Callable
+from types import ModuleType
 
 from aiobroute.errors import InvalidArgumentError, PortClosedError, TransportError
 from aiobroute.transport._base import ByteStream
@@ -56,17 +58,26 @@ class _Protocol(asyncio.Protocol):
         await self._can_write.wait()
 
 
-class _SerialTransport(serial_asyncio.SerialTransport):  # type: ignore[misc]
-    """pyserial-asyncio's transport, reporting a vanished device through our logger.
+@functools.cache
+def _pyserial() -> tuple[ModuleType, Callable[..., asyncio.Transport]]:
+    """Import pyserial and pyserial-asyncio (once); the ``serial`` module and our transport.
 
-    The original hands such errors (an unplugged USB dongle) to the event loop's
-    exception handler, which logs them as unexpected errors with a traceback; for this
-    library a lost port is an expected event, reported as :class:`PortClosedError`.
+    pyserial-asyncio's transport hands errors such as an unplugged USB dongle to the
+    event loop's exception handler, which logs them as unexpected errors with a
+    traceback; for this library a lost port is an expected event, reported as
+    :class:`PortClosedError`, so the subclass logs them through our logger instead.
     """
+    import serial
+    import serial_asyncio
 
-    def _fatal_error(self, exc: BaseException, message: str = "serial transport failed") -> None:
-        _LOGGER.warning("%s: %s", message, _describe(exc))
-        self._abort(exc)
+    class _SerialTransport(serial_asyncio.SerialTransport):  # type: ignore[misc]
+        def _fatal_error(
+            self, exc: BaseException, message: str = "serial transport failed"
+        ) -> None:
+            _LOGGER.warning("%s: %s", message, _describe(exc))
+            self._abort(exc)
+
+    return serial, _SerialTransport
 
 
 class SerialStream:
@@ -77,6 +88,7 @@ class SerialStream:
         self._transport = transport
         self._protocol = protocol
         self._closing = False
+        self._serial_error: type[Exception] = _pyserial()[0].SerialException
 
     @property
     def name(self) -> str:
@@ -112,7 +124,7 @@ class SerialStream:
             raise self._lost_error()
         try:
             self._transport.write(data)
-        except (serial.SerialException, OSError) as exc:
+        except (self._serial_error, OSError) as exc:
             raise PortClosedError(f"{self._name}: write failed ({_describe(exc)})") from exc
         await self._protocol.wait_writable()
         if self._protocol.is_lost:
@@ -175,12 +187,13 @@ async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
             "path, socket://host:port or rfc2217://host:port"
         )
     loop = asyncio.get_running_loop()
+    serial, transport_class = _pyserial()
     try:
         # exclusive: one reader per port, even across processes (flock on POSIX).
         port = serial.serial_for_url(url, baudrate=baudrate, exclusive=True)
     except (serial.SerialException, OSError, ValueError) as exc:
         raise TransportError(f"cannot open {url}: {_describe(exc)}") from exc
     protocol = _Protocol()
-    transport = _SerialTransport(loop, protocol, port)
+    transport = transport_class(loop, protocol, port)
     _LOGGER.debug("opened %s at %d baud", url, baudrate)
     return SerialStream(url, transport, protocol)
