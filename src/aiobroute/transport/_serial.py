@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 from aiobroute.errors import InvalidArgumentError, PortClosedError, TransportError
 from aiobroute.transport._base import ByteStream
@@ -23,6 +25,8 @@ __all__ = ["SerialStream", "open_port"]
 
 _LOGGER = logging.getLogger("aiobroute.transport")
 _CLOSE_TIMEOUT = 2.0
+#: Bytes taken from the port per read (a USB packet is 64; a pty gives up to 4 KiB).
+_READ_SIZE = 4096
 
 
 class _Protocol(asyncio.Protocol):
@@ -62,20 +66,74 @@ class _Protocol(asyncio.Protocol):
 def _pyserial() -> tuple[ModuleType, Callable[..., asyncio.Transport]]:
     """Import pyserial and pyserial-asyncio (once); the ``serial`` module and our transport.
 
-    pyserial-asyncio's transport hands errors such as an unplugged USB dongle to the
-    event loop's exception handler, which logs them as unexpected errors with a
-    traceback; for this library a lost port is an expected event, reported as
-    :class:`PortClosedError`, so the subclass logs them through our logger instead.
+    The subclass of pyserial-asyncio's transport changes two things:
+
+    - errors such as an unplugged USB dongle go to our logger: the original hands them
+      to the event loop's exception handler, which logs them as unexpected errors with
+      a traceback, while for this library a lost port is an expected event, reported as
+      :class:`PortClosedError`;
+    - on POSIX the data path uses the port's file descriptor directly: a read is one
+      ``os.read`` (pyserial's ``read`` adds a ``select`` call and a timeout object each
+      time) and a write is tried at once, as asyncio's own transports do, instead of
+      registering a writer and waiting one loop iteration (two ``epoll_ctl`` calls and
+      a wake-up per command). Errors and end of file mean what they mean in pyserial.
     """
     import serial
     import serial_asyncio
 
-    class _SerialTransport(serial_asyncio.SerialTransport):  # type: ignore[misc]
+    base = serial_asyncio.SerialTransport
+    fast_path = os.name != "nt" and all(
+        hasattr(base, name) for name in ("_read_ready", "write", "_close")
+    )
+
+    class _SerialTransport(base):  # type: ignore[misc, valid-type]
+        def __init__(self, loop: asyncio.AbstractEventLoop, protocol: Any, port: Any) -> None:
+            super().__init__(loop, protocol, port)
+            fd = getattr(port, "fd", None)
+            self._fd: int | None = fd if fast_path and isinstance(fd, int) else None
+
         def _fatal_error(
             self, exc: BaseException, message: str = "serial transport failed"
         ) -> None:
             _LOGGER.warning("%s: %s", message, _describe(exc))
             self._abort(exc)
+
+        def _read_ready(self) -> None:
+            if self._fd is None:
+                super()._read_ready()
+                return
+            try:
+                data = os.read(self._fd, _READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._close(exc=serial.SerialException(f"read failed: {exc}"))
+                return
+            if not data:
+                # What pyserial reports for a descriptor that is readable but empty.
+                self._close(
+                    exc=serial.SerialException(
+                        "device reports readiness to read but returned no data "
+                        "(device disconnected or multiple access on port?)"
+                    )
+                )
+                return
+            self._protocol.data_received(data)
+
+        def write(self, data: bytes) -> None:
+            idle = not self._closing and not self.get_write_buffer_size()
+            if self._fd is not None and data and idle:
+                try:
+                    written = os.write(self._fd, data)
+                except (BlockingIOError, InterruptedError):
+                    written = 0
+                except OSError as exc:
+                    self._fatal_error(exc, "Fatal write error on serial transport")
+                    return
+                if written == len(data):
+                    return
+                data = data[written:]
+            super().write(data)
 
     return serial, _SerialTransport
 
