@@ -67,7 +67,7 @@ def test_the_client_classes_do_not_load_pyserial_cli_or_simulator() -> None:
         from aiobroute import SmartMeter, SkStackClient, open_port
         import aiobroute.echonet, aiobroute.skstack, aiobroute.transport
     """
-    assert loaded_after(code, NEVER_FOR_THE_LIBRARY) == []
+    assert loaded_after(code, (*NEVER_FOR_THE_LIBRARY, "aiobroute.transport._rfc2217")) == []
 
 
 def test_non_serial_urls_do_not_load_pyserial() -> None:

@@ -19,7 +19,6 @@ from typing import Any
 from aiobroute.errors import InvalidArgumentError, PortClosedError, TransportError
 from aiobroute.transport._base import ByteStream
 from aiobroute.transport._memory import loopback
-from aiobroute.transport._rfc2217 import open_rfc2217, open_socket
 
 __all__ = ["SerialStream", "open_port"]
 
@@ -233,9 +232,13 @@ async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
         return loopback(url)
     if scheme == "rfc2217":
         # pyserial's RFC 2217 handler works in a thread and has no descriptor to watch.
+        from aiobroute.transport._rfc2217 import open_rfc2217
+
         return await open_rfc2217(url, baudrate=baudrate)
     if scheme == "socket":
         # Native asyncio: pyserial's socket handler resolves and connects blocking.
+        from aiobroute.transport._rfc2217 import open_socket
+
         return await open_socket(url)
     if scheme:
         # pyserial-asyncio needs a file descriptor to watch; spy:// and hwgrep://
