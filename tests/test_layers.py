@@ -7,7 +7,8 @@ name`` counts as importing the submodule ``package.name`` when one exists.
 
 Layers (a module may import its own layer and the layers listed for it):
 
-- ``base``: errors, version and the private helpers (``_log``, ``_tasks``, ``_time``);
+- ``base``: errors, version and the private helpers (``_log``, ``_queue``, ``_tasks``,
+  ``_time``);
 - ``transport``: byte streams (the only place pyserial is imported);
 - ``link``: the dialect-independent link interface, once it exists;
 - dialects: ``skstack`` (text) and ``j11`` (binary), over transport (and link);
@@ -53,6 +54,7 @@ TOP = frozenset({"cli", "testing"})
 LAYER_OF_TOP_NAME = {
     "errors": "base",
     "_log": "base",
+    "_queue": "base",
     "_tasks": "base",
     "_time": "base",
     "_version": "base",
