@@ -4,6 +4,9 @@ Prints the tty path and the test credentials, then serves until Ctrl-C (or SIGTE
 exits cleanly::
 
     python -m aiobroute.testing --model BP35C2 --speed 10 --link /tmp/ttyWISUN
+
+``--uart`` delivers the module's output as a real dongle does (115200 baud, 64-byte USB
+packets, a 16 ms latency timer; ``--uart-latency-ms`` changes the timer).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import TextIO
 from aiobroute.testing._faults import FaultPlan
 from aiobroute.testing._presets import ModulePreset
 from aiobroute.testing._sim import Simulator
+from aiobroute.testing._usb_serial import UartTiming
 
 __all__ = ["main"]
 
@@ -38,12 +42,40 @@ def _parser() -> argparse.ArgumentParser:
         help="fault plan items, e.g. drop=0.1,expiry@600 (repeatable)",
     )
     parser.add_argument("--link", help="also make this path a symlink to the tty")
+    parser.add_argument(
+        "--uart",
+        action="store_true",
+        help="deliver output like a 115200 baud UART behind an FTDI-like USB bridge",
+    )
+    parser.add_argument(
+        "--uart-latency-ms",
+        type=float,
+        metavar="MS",
+        help="the USB bridge's latency timer (default 16; implies --uart)",
+    )
     return parser
 
 
-async def _serve(args: argparse.Namespace, out: TextIO) -> None:
+def _simulator(args: argparse.Namespace) -> Simulator:
+    """The simulator the command line describes."""
     faults = FaultPlan.parse(args.fault) if args.fault else None
-    sim = Simulator(args.model, seed=args.seed, speed=args.speed, timing=args.timing, faults=faults)
+    uart: UartTiming | None = None
+    if args.uart_latency_ms is not None:
+        uart = UartTiming(latency_s=args.uart_latency_ms / 1000)
+    elif args.uart:
+        uart = UartTiming()
+    return Simulator(
+        args.model,
+        seed=args.seed,
+        speed=args.speed,
+        timing=args.timing,
+        faults=faults,
+        uart_timing=uart,
+    )
+
+
+async def _serve(args: argparse.Namespace, out: TextIO) -> None:
+    sim = _simulator(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -69,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         ModulePreset.by_name(args.model)
         if args.fault:
             FaultPlan.parse(args.fault)
+        if args.uart_latency_ms is not None:
+            UartTiming(latency_s=args.uart_latency_ms / 1000)
     except ValueError as error:
         parser.error(str(error))
     asyncio.run(_serve(args, sys.stdout))
