@@ -115,6 +115,7 @@ class Simulator:
         )
         self.uart_timing = uart_timing
         self._paced: list[PacedPort] = []
+        self._paced_done = 0  # packets of the paced ports of earlier sessions
         self._running = False
         self._mode: str | None = None
         self._link: str | None = None
@@ -196,6 +197,7 @@ class Simulator:
                 paced.close_nowait()
             for paced in self._paced:
                 await paced.wait_closed()
+            self._paced_done += sum(paced.packets for paced in self._paced)
             self._paced.clear()
             if self._host is not None:
                 self._host.close_nowait()
@@ -368,7 +370,7 @@ class Simulator:
     @property
     def uart_packets(self) -> int:
         """USB packets the paced UART delivered so far (0 without ``uart_timing``)."""
-        return sum(paced.packets for paced in self._paced)
+        return self._paced_done + sum(paced.packets for paced in self._paced)
 
     @property
     def airtime_ms(self) -> float:
