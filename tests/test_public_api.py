@@ -141,6 +141,8 @@ def test_core_subpackage_names() -> None:
         "SimulatedJ11Module",
         "DEFAULT_MODULE_MAC",
         "BP35C2_MODULE_MAC",
+        "UartTiming",
+        "PacedPort",
     } <= set(aiobroute.testing.__all__)
     assert {"open_port", "memory_pipe", "ByteStream"} <= set(aiobroute.transport.__all__)
     assert {
