@@ -30,17 +30,23 @@ async def test_a_full_queue_drops_the_oldest_and_warns_sparingly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     logger = logging.getLogger("aiobroute.test-queue")
-    queue: DropOldestQueue[int] = DropOldestQueue(2, logger=logger, what="slow reader")
+    now = [100.0]
+    queue: DropOldestQueue[int] = DropOldestQueue(
+        2, logger=logger, what="slow reader", clock=lambda: now[0]
+    )
     with caplog.at_level(logging.WARNING, logger="aiobroute.test-queue"):
         for item in range(2 + 150):
             queue.put(item)
-    assert queue.dropped == 150
-    assert [queue.get_nowait(), queue.get_nowait()] == [150, 151]
+        now[0] += 61.0  # a minute later, the next drop is reported with the held-back count
+        queue.put(152)
+    assert queue.dropped == 151
+    assert [queue.get_nowait(), queue.get_nowait()] == [151, 152]
     warnings = [r.getMessage() for r in caplog.records if r.name == "aiobroute.test-queue"]
-    # At the 1st, 10th and 100th drop only.
-    assert len(warnings) == 3
+    # The first drop at once, then nothing for a minute, then one line with the count.
+    assert len(warnings) == 2
     assert warnings[0].startswith("slow reader is not keeping up; dropped 1 ")
-    assert "dropped 100 " in warnings[-1]
+    assert "dropped 151 " in warnings[1]
+    assert "149 similar messages suppressed" in warnings[1]
 
 
 async def test_end_wakes_a_waiting_consumer_after_the_queued_items() -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from aiobroute._log import RateLimitedLog
@@ -30,6 +32,7 @@ class DropOldestQueue(Generic[_T]):
         limit: How many items are kept at most (at least 1).
         logger: Where the "not keeping up" warning goes.
         what: Who is slow, for that warning ("event subscriber").
+        clock: The monotonic clock of the warning's rate limit (for tests).
     """
 
     __slots__ = (
@@ -49,6 +52,7 @@ class DropOldestQueue(Generic[_T]):
         *,
         logger: logging.Logger | None = None,
         what: str = "a consumer",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit!r}")
@@ -60,7 +64,7 @@ class DropOldestQueue(Generic[_T]):
         self._ended = False
         #: Items dropped because the queue was full.
         self.dropped = 0
-        self._overflow_log = RateLimitedLog(self._logger)
+        self._overflow_log = RateLimitedLog(self._logger, clock=clock)
 
     def __len__(self) -> int:
         return len(self._items)

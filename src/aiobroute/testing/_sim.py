@@ -182,7 +182,7 @@ class Simulator:
         radio: RadioConfig | None,
         pan: PanConfig | None,
         neighbour_pan: PanConfig | None,
-        module_mac: str,
+        module_mac: str | None,
         scan_event_address: str | None,
         pana_exchanges: int,
     ) -> SimulatedModule:
