@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from aiobroute.skstack._dialect import ModuleFamily
 from aiobroute.skstack._events import (
     AddressLine,
@@ -25,8 +27,10 @@ from aiobroute.skstack._events import (
     Unrecognized,
     Version,
 )
-from aiobroute.skstack._link import SkStackLink
 from aiobroute.skstack._parser import LineParser
+
+if TYPE_CHECKING:
+    from aiobroute.skstack._link import SkStackLink
 
 __all__ = [
     "AddressLine",
@@ -53,3 +57,15 @@ __all__ = [
     "Unrecognized",
     "Version",
 ]
+
+if not TYPE_CHECKING:  # hidden from type checkers, which see the import above
+
+    def __getattr__(name: str) -> Any:
+        """SkStackLink on first use: the sans-I/O parser must not pull asyncio in (PEP 562)."""
+        if name != "SkStackLink":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = importlib.import_module("aiobroute.skstack._link").SkStackLink
+        globals()[name] = value
+        return value
