@@ -14,6 +14,7 @@ import attrs
 
 from aiobroute._files import atomic_write_text, safe_read_text, safe_unlink
 from aiobroute.errors import InvalidArgumentError
+from aiobroute.link import DIALECT_J11, DIALECT_SKSTACK, MeterPan
 from aiobroute.skstack import ModuleFamily, PanDescriptor
 
 __all__ = ["ConnectionState", "PanCache", "ReconnectPolicy", "WatchdogSettings"]
@@ -121,6 +122,9 @@ class WatchdogSettings:
             raise InvalidArgumentError("watchdog timeouts must be positive")
 
 
+#: The channel numbering of each dialect (SKSTACK 0x21..0x3C, J11 4..17).
+_CHANNELS = {DIALECT_SKSTACK: (0x21, 0x3C), DIALECT_J11: (4, 17)}
+
 #: The largest PAN cache file read (property maps included, a real one is about 1 KiB).
 PAN_CACHE_LIMIT = 64 * 1024
 
@@ -128,7 +132,7 @@ PAN_CACHE_LIMIT = 64 * 1024
 class PanCache:
     """Remembers the meter's PAN in a JSON file so a new process can join without a scan.
 
-    The file holds the channel, PAN ID, the meter's MAC address and the module family,
+    The file holds the dialect, channel, PAN ID, the meter's MAC address and the module family,
     and, once read, the meter's attributes that never change (property maps, release,
     coefficient, unit, digits) so a warm start needs no reads at all. No secrets are
     stored (not even the PairID, which is derived from the B-route ID). Writes are
@@ -166,11 +170,13 @@ class PanCache:
         return data
 
     def load(self) -> tuple[PanDescriptor, ModuleFamily | None] | None:
-        """The remembered PAN, or None when there is none or the file is unusable."""
+        """The remembered SKSTACK PAN as a descriptor, or None (see :meth:`load_pan`)."""
         data = self._read()
         if data is None:
             return None
         try:
+            if _dialect(data) != DIALECT_SKSTACK:
+                return None
             pan = PanDescriptor(
                 channel=_int(data, "channel", 0x21, 0x3C),
                 channel_page=_int(data, "channel_page", 0, 0xFF),
@@ -179,6 +185,32 @@ class PanCache:
                 lqi=_int(data, "lqi", 0, 0xFF),
             )
             family = _family(data.get("family"))
+        except (ValueError, KeyError, TypeError) as exc:
+            self._warn("ignoring unusable PAN cache", exc)
+            return None
+        return pan, family
+
+    def load_pan(self) -> tuple[MeterPan, str | None] | None:
+        """The remembered PAN, tagged with its dialect, and the module family that joined it.
+
+        Files written before the dialect was recorded hold an SKSTACK PAN and are read as
+        one. None when there is no cache or the file is unusable.
+        """
+        data = self._read()
+        if data is None:
+            return None
+        try:
+            dialect = _dialect(data)
+            low, high = _CHANNELS[dialect]
+            lqi = data.get("lqi")
+            pan = MeterPan(
+                dialect=dialect,
+                channel=_int(data, "channel", low, high),
+                pan_id=_int(data, "pan_id", 0, 0xFFFF),
+                mac=_mac(data["addr"]),
+                lqi=_int(data, "lqi", 0, 0xFF) if lqi is not None else None,
+            )
+            family = _family_name(data.get("family"))
         except (ValueError, KeyError, TypeError) as exc:
             self._warn("ignoring unusable PAN cache", exc)
             return None
@@ -199,20 +231,38 @@ class PanCache:
         family: ModuleFamily | None = None,
         attributes: dict[str, object] | None = None,
     ) -> None:
-        """Write the PAN (and the meter's attributes) atomically; errors are only logged.
+        """Write an SKSTACK PAN (and the meter's attributes); see :meth:`save_pan`."""
+        meter_pan = MeterPan(
+            dialect=DIALECT_SKSTACK,
+            channel=pan.channel,
+            pan_id=pan.pan_id,
+            mac=pan.addr,
+            lqi=pan.lqi,
+        )
+        self.save_pan(meter_pan, family.value if family else None, attributes)
 
-        Attributes already cached for the same meter are kept when none are given.
+    def save_pan(
+        self,
+        pan: MeterPan,
+        family: str | None = None,
+        attributes: dict[str, object] | None = None,
+    ) -> None:
+        """Write the PAN, its dialect (and the meter's attributes) atomically; errors are logged.
+
+        ``family`` names the module family that joined it. Attributes already cached for
+        the same meter are kept when none are given. The pairing ID is never written.
         """
         if attributes is None:
-            attributes = self.load_attributes(pan.addr)
+            attributes = self.load_attributes(pan.mac)
         data: dict[str, object] = {
-            "version": 1,
+            "version": 2,
+            "dialect": pan.dialect,
             "channel": pan.channel,
-            "channel_page": pan.channel_page,
+            "channel_page": 9,
             "pan_id": pan.pan_id,
-            "addr": pan.addr,
-            "lqi": pan.lqi,
-            "family": family.value if family else None,
+            "addr": pan.mac,
+            "lqi": pan.lqi if pan.lqi is not None else 0,
+            "family": family,
         }
         if attributes is not None:
             data["meter"] = attributes
@@ -241,6 +291,21 @@ def _int(data: dict[str, object], key: str, low: int, high: int) -> int:
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"{key} out of range")
+    return value
+
+
+def _dialect(data: dict[str, object]) -> str:
+    dialect = data.get("dialect", DIALECT_SKSTACK)  # files of version 1 are SKSTACK's
+    if dialect not in _CHANNELS:
+        raise ValueError("unknown dialect")
+    return str(dialect)
+
+
+def _family_name(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise TypeError("family is not a string")
     return value
 
 

@@ -49,7 +49,7 @@ from aiobroute.skstack.client import (
 )
 from aiobroute.transport._base import ByteStream
 
-__all__ = ["SKSTACK_EVENT_MAP", "SkStackLink"]
+__all__ = ["SKSTACK_EVENT_MAP", "SkStackLink", "descriptor_of", "meter_pan_of"]
 
 _LOGGER = logging.getLogger("aiobroute.skstack")
 
@@ -261,7 +261,7 @@ class SkStackLink:
         with self._own_session_change():
             self._session_active = False
             if pan is not None:
-                joined = await self._client.join(_descriptor(pan), rbid=rbid, password=password)
+                joined = await self._client.join(descriptor_of(pan), rbid=rbid, password=password)
             else:
                 pans = await self._client.scan(
                     durations=durations or _DEFAULT_DURATIONS, channel_mask=mask or 0xFFFFFFFF
@@ -282,7 +282,7 @@ class SkStackLink:
     def _joined_as(self, joined: JoinedPan) -> MeterPan:
         self._joined = joined
         self._session_active = True
-        self._pan = _meter_pan(joined.pan)
+        self._pan = meter_pan_of(joined.pan)
         return self._pan
 
     async def send(self, payload: bytes, *, port: int = ECHONET_PORT) -> SendVerdict:
@@ -297,6 +297,8 @@ class SkStackLink:
         except SendError:
             return SendVerdict.FAILED  # EVENT 21 01
         except CommandError as exc:
+            if exc.transient:
+                raise  # FAIL ER09: the line was damaged on the UART; sending again is safe
             raise SendError(f"the module refused to send: {exc}") from exc
         finally:
             # A stale limit (EVENT 33 lost) is re-read from register SFB by the client.
@@ -358,7 +360,8 @@ def _datagram(rx: RxUdp) -> MeterDatagram:
     )
 
 
-def _meter_pan(pan: PanDescriptor) -> MeterPan:
+def meter_pan_of(pan: PanDescriptor) -> MeterPan:
+    """An SKSTACK PAN descriptor (EPANDESC) as the dialect-independent MeterPan."""
     return MeterPan(
         dialect=DIALECT,
         channel=pan.channel,
@@ -370,7 +373,8 @@ def _meter_pan(pan: PanDescriptor) -> MeterPan:
     )
 
 
-def _descriptor(pan: MeterPan) -> PanDescriptor:
+def descriptor_of(pan: MeterPan) -> PanDescriptor:
+    """A MeterPan of the SKSTACK dialect as the descriptor SKJOIN needs."""
     check_range(pan.channel, _FIRST_CHANNEL, _LAST_CHANNEL, "channel")
     return PanDescriptor(
         channel=pan.channel,

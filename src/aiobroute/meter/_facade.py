@@ -69,6 +69,7 @@ from aiobroute.errors import (
     PropertyDecodeError,
     ReconnectingError,
     ResponseTimeoutError,
+    ScanError,
     SendError,
     ServiceNotAvailableError,
     SessionError,
@@ -76,17 +77,31 @@ from aiobroute.errors import (
     TransportError,
     UsageError,
 )
-from aiobroute.models import InstantCurrent, IntervalEnergy, MeterInfo, Notification, TimedEnergy
-from aiobroute.skstack import Event, EventNum, ModuleFamily, PanDescriptor, RxUdp
-from aiobroute.skstack._commands import check_password, check_rbid
-from aiobroute.skstack.client import (
+from aiobroute.link import (
     ECHONET_PORT,
-    JoinedPan,
-    PortLost,
-    SkStackClient,
-    SkTimeouts,
-    Subscription,
+    LinkEvent,
+    LinkLost,
+    MeterDatagram,
+    MeterLink,
+    MeterPan,
+    ReauthenticationFailed,
+    SessionEnded,
+    SessionExpired,
+    SessionReauthenticated,
+    TransmitLimitReleased,
+    TransmitLimitStarted,
 )
+from aiobroute.meter._links import (
+    LinkOptions,
+    as_descriptor,
+    as_meter_pan,
+    open_link,
+    skstack_client,
+)
+from aiobroute.models import InstantCurrent, IntervalEnergy, MeterInfo, Notification, TimedEnergy
+from aiobroute.skstack import ModuleFamily, PanDescriptor
+from aiobroute.skstack._commands import check_password, check_rbid
+from aiobroute.skstack.client import SkStackClient, SkTimeouts
 from aiobroute.supervisor import ConnectionState, PanCache, ReconnectPolicy, WatchdogSettings
 from aiobroute.transport import ByteStream, open_port
 
@@ -171,7 +186,8 @@ class SmartMeter:
         retries: how many times a request may be sent again after a timeout.
         min_interval: minimum seconds between the starts of two requests (default 1 s:
             field reports ask for at least a second between requests).
-        pan: a remembered PAN descriptor: join without scanning.
+        pan: a remembered PAN (a :class:`~aiobroute.skstack.PanDescriptor` or a
+            :class:`~aiobroute.link.MeterPan`): join without scanning.
         cache_path: a JSON file remembering the PAN between runs (no secrets in it).
         scan_durations: the escalating SKSCAN durations.
         reconnect: backoff policy for re-establishing the connection.
@@ -194,7 +210,7 @@ class SmartMeter:
         sk_timeouts: SkTimeouts | None = None,
         retries: int = 2,
         min_interval: float = 1.0,
-        pan: PanDescriptor | None = None,
+        pan: PanDescriptor | MeterPan | None = None,
         cache_path: str | os.PathLike[str] | None = None,
         scan_durations: Sequence[int] = (4, 5, 6, 7),
         reconnect: ReconnectPolicy | None = None,
@@ -212,12 +228,11 @@ class SmartMeter:
         self._port = port
         self._rbid = rbid
         self._password = password
-        self._family = family
+        self._link_options = LinkOptions(family=family, sk_timeouts=sk_timeouts)
         self.timeouts = timeouts or MeterTimeouts()
-        self._sk_timeouts = sk_timeouts
         self.retries = retries
         self.min_interval = min_interval
-        self._pan_hint = pan
+        self._pan_hint = as_meter_pan(pan)
         self._cache = PanCache(cache_path) if cache_path is not None else None
         self._scan_durations = tuple(scan_durations)
         self.reconnect_policy = reconnect or ReconnectPolicy()
@@ -227,11 +242,9 @@ class SmartMeter:
         self._baudrate = baudrate
         self._rng = random.Random()
         # The current link (single use; replaced on reconnect).
-        self._sk: SkStackClient | None = None
-        self._joined: JoinedPan | None = None
-        self._known_pan: PanDescriptor | None = pan
-        self._events: Subscription | None = None
-        self._dispatcher: asyncio.Task[None] | None = None
+        self._link: MeterLink | None = None
+        self._meter_address: str | None = None
+        self._known_pan: MeterPan | None = self._pan_hint
         # Supervision.
         self._state = ConnectionState.CLOSED
         # Iterators handed out by states() and notifications() hold their queue; the
@@ -306,19 +319,35 @@ class SmartMeter:
     @property
     def ipaddr(self) -> str | None:
         """The meter's link-local IPv6 address once joined."""
-        return self._joined.ipaddr if self._joined else None
+        return self._meter_address
 
     @property
     def pan(self) -> PanDescriptor | None:
-        """The PAN descriptor of the current session (remember it to skip scans)."""
-        return self._joined.pan if self._joined else self._known_pan
+        """The SKSTACK PAN descriptor of the session (remember it to skip scans).
+
+        None before a join, and for a module of another dialect (see :attr:`meter_pan`).
+        """
+        return as_descriptor(self.meter_pan)
+
+    @property
+    def meter_pan(self) -> MeterPan | None:
+        """The meter's PAN, tagged with the dialect of the module that joined it."""
+        return self._known_pan
+
+    @property
+    def link(self) -> MeterLink | None:
+        """The link to the dongle of the current connection, or None (for diagnostics)."""
+        return self._link
 
     @property
     def sk(self) -> SkStackClient:
-        """The SKSTACK client of the current link (for diagnostics)."""
-        if self._sk is None:
-            raise ClientClosedError("meter is not connected")
-        return self._sk
+        """The SKSTACK client of the current link (for diagnostics).
+
+        Raises:
+            ClientClosedError: the meter is not connected.
+            InvalidArgumentError: the dongle does not speak SKSTACK IP.
+        """
+        return skstack_client(self._link)
 
     def states(self) -> AsyncIterator[ConnectionState]:
         """Iterate over state changes from now on (the current state first)."""
@@ -404,55 +433,59 @@ class SmartMeter:
         await self._teardown_link(terminate=False)
         self._set_state(ConnectionState.CONNECTING)
         stream = await self._open_stream()
-        sk = SkStackClient(stream, family=self._family, timeouts=self._sk_timeouts)
-        sk.add_secrets(self._rbid, self._password)
-        self._sk = sk
-        sk.start()
-        # Subscribe before joining: the meter's 0xD5 announcement follows EVENT 25 at once.
-        self._events = sk.subscribe()
-        self._dispatcher = asyncio.create_task(
-            self._dispatch_loop(sk, self._events), name="aiobroute-meter-dispatch"
-        )
-        await sk.initialize(reset=self._reset and first)
-        self._joined = await self._join(sk, first=first)
-        self._remember(self._joined.pan, sk.family)
+        link = open_link(stream, self._link_options, secrets=(self._rbid, self._password))
+        self._link = link
+        # Listen before joining: the meter's 0xD5 announcement follows the join at once.
+        link.set_listener(self)
+        await link.open(reset=self._reset and first)
+        await self._join(link, first=first)
 
-    def _remember(self, pan: PanDescriptor, family: ModuleFamily) -> None:
-        self._known_pan = pan
-        if self._cache is not None:
-            self._cache.save(pan, family)
-
-    async def _join(self, sk: SkStackClient, *, first: bool) -> JoinedPan:
+    async def _join(self, link: MeterLink, *, first: bool) -> None:
         """Join from the known PAN, else a scan of its channel, else a full scan."""
+        self._meter_address = None
         hint = self._known_pan
         if hint is None and self._cache is not None:
-            cached = self._cache.load()
+            cached = self._cache.load_pan()
             if cached is not None:
                 hint = cached[0]
                 _LOGGER.info("joining the cached PAN %04X without a scan", hint.pan_id)
+        if hint is not None and hint.dialect != link.dialect:
+            _LOGGER.warning("the remembered PAN is of another kind of dongle; scanning")
+            hint = None
+        rbid, password = self._rbid, self._password
+        durations = self._scan_durations
+        pan: MeterPan | None = None
         if hint is not None:
             try:
                 self._set_state(ConnectionState.JOINING)
-                return await sk.join(hint, rbid=self._rbid, password=self._password)
+                pan = await link.connect(rbid=rbid, password=password, pan=hint)
             except (AuthenticationError, JoinTimeoutError) as exc:
                 if first and self._pan_hint is not None and self._cache is None:
                     raise
                 _LOGGER.warning("join of the remembered PAN failed (%s); scanning", exc)
-            self._set_state(ConnectionState.SCANNING)
-            mask = 1 << (hint.channel - 0x21)
-            pans = await sk.scan(durations=self._scan_durations, channel_mask=mask)
-            if pans:
+            if pan is None:
+                self._set_state(ConnectionState.SCANNING)
                 try:
-                    return await self._join_candidates(sk, pans)
-                except (AuthenticationError, JoinTimeoutError) as exc:
+                    pan = await link.connect(
+                        rbid=rbid,
+                        password=password,
+                        durations=durations,
+                        channels=(hint.channel,),
+                    )
+                except (ScanError, AuthenticationError, JoinTimeoutError) as exc:
                     _LOGGER.warning("join on channel %02X failed (%s)", hint.channel, exc)
-        self._set_state(ConnectionState.SCANNING)
-        pans = await sk.scan(durations=self._scan_durations)
-        return await self._join_candidates(sk, pans)
+        if pan is None:
+            self._set_state(ConnectionState.SCANNING)
+            pan = await link.connect(rbid=rbid, password=password, durations=durations)
+        self._meter_address = link.meter_address
+        self._known_pan = pan
+        if self._cache is not None:
+            self._cache.save_pan(pan, self._family_name(link))
 
-    async def _join_candidates(self, sk: SkStackClient, pans: Sequence[PanDescriptor]) -> JoinedPan:
-        self._set_state(ConnectionState.JOINING)
-        return await sk.join_best(pans, rbid=self._rbid, password=self._password)
+    @staticmethod
+    def _family_name(link: MeterLink) -> str | None:
+        identity = link.identity
+        return identity.family.lower() if identity is not None else None
 
     async def _read_attributes(self) -> None:
         """The connection reads: property maps, release and scaling (D3, D7, E1).
@@ -461,8 +494,8 @@ class SmartMeter:
         meanwhile; INF_REQ asks for it otherwise). With a cache file that already holds
         this meter's attributes, only the meter's clock (0x97/0x98) is read.
         """
-        joined = self._joined
-        cached = self._cache.load_attributes(joined.pan.addr) if self._cache and joined else None
+        pan = self._known_pan
+        cached = self._cache.load_attributes(pan.mac) if self._cache and pan else None
         if cached is not None and self._apply_cached(cached):
             _LOGGER.info("meter attributes taken from the cache file")
             # The clock is not an attribute: it drifts, and may be set. One Get.
@@ -473,10 +506,9 @@ class SmartMeter:
             if isinstance(get_map, frozenset) and 0xD3 in get_map and 0xD3 not in values:
                 values.update(await self._read_coefficient())
             self._apply_attributes(values)
-            if self._cache is not None and joined is not None:
-                self._cache.save(
-                    joined.pan, self._sk.family if self._sk else None, self._attributes_for_cache()
-                )
+            link = self._link
+            if self._cache is not None and pan is not None and link is not None:
+                self._cache.save_pan(pan, self._family_name(link), self._attributes_for_cache())
         if not self._instances_seen.is_set():
             _LOGGER.info("no instance list announcement yet; asking with INF_REQ 0xD5")
             frame = Frame(
@@ -628,22 +660,19 @@ class SmartMeter:
                 state_queue.end()
 
     async def _teardown_link(self, *, terminate: bool) -> None:
-        sk, self._sk = self._sk, None
-        joined, self._joined = self._joined, None
+        link, self._link = self._link, None
+        joined, self._meter_address = self._meter_address, None
         self._fail_waiters(ClientClosedError("meter closed") if self._closing else None)
-        if sk is not None and terminate and joined is not None and not sk.closed:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(5):
-                    await sk.terminate()
-        dispatcher, self._dispatcher = self._dispatcher, None
-        if self._events is not None:
-            self._events.close()
-            self._events = None
+        if link is None:
+            return
+        link.set_listener(None)
         try:
-            await cancel_and_wait([dispatcher])
+            if terminate and joined is not None and not link.closed:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(5):
+                        await link.terminate()
         finally:
-            if sk is not None:
-                await sk.close()
+            await link.close()
 
     def _fail_waiters(self, exc: BaseException | None) -> None:
         error = exc or ReconnectingError("the connection to the meter is being re-established")
@@ -768,19 +797,18 @@ class SmartMeter:
                 delay = min(backoff, policy.local_cap) if local else backoff
                 _LOGGER.info("retrying in %.1f s (attempt %d)", delay, attempt + 1)
                 await asyncio.sleep(delay)
-            sk = self._sk
-            if not reopenable and (sk is None or sk.closed):
+            link = self._link
+            if not reopenable and (link is None or link.closed):
                 raise _GiveUpError(
                     "the stream is gone and cannot be reopened (pass a device path, a URL "
                     "or a stream factory to let the meter reopen its port)"
                 )
             try:
-                if sk is None or sk.closed or (reopenable and reopen):
+                if link is None or link.closed or (reopenable and reopen):
                     await self._establish(first=False)
                 else:
-                    await sk.initialize()
-                    self._joined = await self._join(sk, first=False)
-                    self._remember(self._joined.pan, sk.family)
+                    await link.open()
+                    await self._join(link, first=False)
             except (TransportError, CommandTimeoutError) as exc:
                 self._unusable_log.log("the module is unusable (%s); reopening the port", exc)
                 reopen = local = True
@@ -803,8 +831,8 @@ class SmartMeter:
 
     def _settle(self) -> None:
         """READY, or RATE_LIMITED while the module reports the ARIB limit."""
-        sk = self._sk
-        if sk is not None and sk.tx_limited:
+        link = self._link
+        if link is not None and link.tx_limited:
             self._set_state(ConnectionState.RATE_LIMITED)
         else:
             self._set_state(ConnectionState.READY)
@@ -812,11 +840,11 @@ class SmartMeter:
     async def _check_tx_limit_later(self) -> None:
         """If EVENT 33 never comes, ask the module (register SFB) after a while."""
         await asyncio.sleep(self.watchdog.tx_limit_check)
-        sk = self._sk
-        if self._state is not ConnectionState.RATE_LIMITED or sk is None or sk.closed:
+        link = self._link
+        if self._state is not ConnectionState.RATE_LIMITED or link is None or link.closed:
             return
         try:
-            limited = await sk.refresh_tx_limit()
+            limited = await link.refresh_tx_limit()
         except AiobrouteError as exc:
             _LOGGER.warning("cannot read the transmit-limit register: %s", exc)
             return
@@ -845,81 +873,61 @@ class SmartMeter:
 
     # ------------------------------------------------------------------ receiving
 
-    async def _dispatch_loop(self, sk: SkStackClient, events: Subscription) -> None:
-        async for message in events:
-            try:
-                if isinstance(message, RxUdp):
-                    self._on_datagram(message)
-                elif isinstance(message, Event):
-                    self._on_event(message)
-                elif isinstance(message, PortLost):
-                    _LOGGER.warning("lost the port: %s", message.reason)
-                    self._fail_waiters(None)
-                    self._signal("port_lost")
-            except Exception:
-                _LOGGER.exception("error while handling %s", type(message).__name__)
-
-    def _on_event(self, event: Event) -> None:
-        num = event.num
-        if num == EventNum.TX_LIMIT_STARTED:
+    def session_event(self, event: LinkEvent) -> None:
+        """A session event from the link (called synchronously from its reader)."""
+        if isinstance(event, LinkLost):
+            _LOGGER.warning("lost the port: %s", event.reason)
+            self._fail_waiters(None)
+            self._signal("port_lost")
+            return
+        if isinstance(event, TransmitLimitStarted):
             if self._state is ConnectionState.READY:
                 self._set_state(ConnectionState.RATE_LIMITED)
             if self._connected_once and not self._closing:
                 self._spawn(self._check_tx_limit_later())
             return
-        if num == EventNum.TX_LIMIT_RELEASED:
+        if isinstance(event, TransmitLimitReleased):
             if self._state is ConnectionState.RATE_LIMITED:
                 self._set_state(ConnectionState.READY)
             return
         reauth = self._reauth
-        if num == EventNum.PANA_CONNECTED:
+        if isinstance(event, SessionReauthenticated):
             self._pana_outcome = True
             if reauth is not None and not reauth.done():
                 reauth.set_result(True)
             return
-        if (
-            num
-            in (
-                EventNum.PANA_FAILED,
-                EventNum.SESSION_TERMINATE_REQUESTED,
-                EventNum.SESSION_TERMINATED,
-                EventNum.SESSION_TERMINATE_TIMEOUT,
-            )
-            and reauth is not None
-            and not reauth.done()
-        ):
+        gone = isinstance(event, (ReauthenticationFailed, SessionEnded))
+        if gone and reauth is not None and not reauth.done():
             reauth.set_result(False)  # the session is gone: rejoin without waiting
             return
         if self._recovering or self._closing or not self._connected_once:
             return  # our own join or termination
-        if num == EventNum.SESSION_EXPIRED:
+        if isinstance(event, SessionExpired):
             # Hold requests at once; the supervisor waits for the module's re-authentication.
             self._pana_outcome = None
             if self._state in (ConnectionState.READY, ConnectionState.RATE_LIMITED):
                 self._set_state(ConnectionState.REAUTHENTICATING)
             self._signal("expired")
-        elif num in (
-            EventNum.PANA_FAILED,
-            EventNum.SESSION_TERMINATE_REQUESTED,
-            EventNum.SESSION_TERMINATED,
-            EventNum.SESSION_TERMINATE_TIMEOUT,
-        ):
-            _LOGGER.warning("the PANA session ended (EVENT %02X)", num)
+        elif gone:
+            _LOGGER.warning("the PANA session ended (%s)", event.source or type(event).__name__)
             self._pana_outcome = False
             self._signal("terminated")
 
-    def _on_datagram(self, rx: RxUdp) -> None:
-        if rx.lport != ECHONET_PORT:
-            return  # PANA and anything else
-        joined = self._joined
-        if rx.rport != ECHONET_PORT or (joined is not None and rx.sender != joined.ipaddr):
-            _LOGGER.debug("ignoring ECHONET datagram from %s port %d", rx.sender, rx.rport)
+    def datagram_received(self, datagram: MeterDatagram) -> None:
+        """A datagram to port 3610 from the link (called synchronously from its reader)."""
+        address = self._meter_address
+        if datagram.source_port != ECHONET_PORT or (
+            address is not None and datagram.source != address
+        ):
+            _LOGGER.debug(
+                "ignoring ECHONET datagram from %s port %d", datagram.source, datagram.source_port
+            )
             return
-        if rx.secured is False:
-            self._warn_peer("ignoring an unsecured ECHONET datagram from %s", rx.sender)
+        if datagram.secured is False:
+            self._warn_peer("ignoring an unsecured ECHONET datagram from %s", datagram.source)
             return
         try:
-            frame = Frame.decode(rx.data)
+            frame = Frame.decode(datagram.payload)
         except FrameDecodeError as exc:
             self._warn_peer("ignoring a malformed ECHONET frame: %s", exc)
             return
@@ -995,11 +1003,12 @@ class SmartMeter:
         return tid or (next(self._tids) & 0xFFFF)
 
     async def _send_frame(self, frame: Frame) -> None:
-        sk = self._sk
-        joined = self._joined
-        if sk is None or joined is None:
+        link = self._link
+        if link is None or self._meter_address is None:
             raise ReconnectingError("the connection to the meter is being re-established")
-        await sk.send_to(joined.ipaddr, frame.encode())
+        verdict = await link.send(frame.encode())
+        if not verdict.transmitted:
+            raise SendError(f"the module could not transmit the frame ({verdict.value})")
         self.frames_sent += 1
 
     async def _pace(self) -> None:
@@ -1151,9 +1160,21 @@ class SmartMeter:
 
         ARIB STD-T108 limits the transmit time per hour; past it the module refuses to
         send (EVENT 32) until the budget frees (EVENT 33).
+
+        Raises:
+            ClientClosedError: the meter is not connected.
+            ServiceNotAvailableError: the dongle does not report its transmit time.
         """
         self._check_loop()
-        return int(await self.sk.read_register("SFD"), 16)
+        link = self._link
+        if link is None:
+            raise ClientClosedError("meter is not connected")
+        value = await link.transmit_time_ms()
+        if value is None:
+            raise ServiceNotAvailableError(
+                "the dongle does not report its transmit time", stage="transmit-time"
+            )
+        return value
 
     # ------------------------------------------------------------------ Get machinery
 
