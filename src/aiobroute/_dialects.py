@@ -120,15 +120,25 @@ def new_link(
     family: ModuleFamily | None = None,
     sk_timeouts: SkTimeouts | None = None,
     j11_timeouts: J11Timeouts | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> MeterLink:
-    """A new (not yet opened) link of ``dialect`` over ``stream``."""
+    """A new (not yet opened) link of ``dialect`` over ``stream``.
+
+    ``secrets`` are masked in the link's logs from the first byte on.
+    """
     if dialect == DIALECT_J11:
         from aiobroute.j11.link import J11Link
 
-        return J11Link(stream, timeouts=j11_timeouts)
+        j11 = J11Link(stream, timeouts=j11_timeouts)
+        # The J11 module is given the ID in upper case: mask that spelling too.
+        j11.client.redactor.add(*secrets, *(secret.upper() for secret in secrets))
+        return j11
     from aiobroute.skstack._link import SkStackLink
 
-    return SkStackLink(stream, family=family, timeouts=sk_timeouts)
+    link = SkStackLink(stream, family=family, timeouts=sk_timeouts)
+    if secrets:
+        link.client.add_secrets(*secrets)
+    return link
 
 
 class _Lease:
@@ -178,6 +188,7 @@ async def start_link(
     sk_timeouts: SkTimeouts | None = None,
     j11_timeouts: J11Timeouts | None = None,
     probe: ProbeTimings | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> MeterLink:
     """Open the link of the right dialect on ``stream`` (see the module doc for the order).
 
@@ -189,6 +200,7 @@ async def start_link(
         reset: reset the module when opening the link.
         sk_timeouts, j11_timeouts: the dialects' timeouts.
         probe: the probe's timings.
+        secrets: strings masked in the link's logs (the B-route ID and password).
 
     Returns:
         the opened link; closing it closes ``stream``. On failure ``stream`` is closed.
@@ -206,6 +218,7 @@ async def start_link(
             family=choice.family,
             sk_timeouts=sk_timeouts,
             j11_timeouts=j11_timeouts,
+            secrets=secrets,
         )
 
     if choice.dialect is not None:

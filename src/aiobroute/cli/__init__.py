@@ -323,18 +323,24 @@ async def _meter(args: argparse.Namespace, **options: Any) -> AsyncIterator[Smar
     if args.simulate:
         async with _simulator(args) as (stream, rbid, password):
             options.setdefault("min_interval", 0.0)
+            # The simulated model is known: no dialect probe.
             meter = SmartMeter(
-                stream, rbid=rbid, password=password, cache_path=args.cache, **options
+                stream,
+                rbid=rbid,
+                password=password,
+                model=args.sim_dialect,
+                cache_path=args.cache,
+                **options,
             )
             async with meter:
                 yield meter
         return
-    family = _choice(args.model).family
+    _choice(args.model)  # an unknown --model is a usage error, before the port is opened
     if not args.port:
         raise CliError("no port: pass --port /dev/ttyUSB0 (or set AIOBROUTE_PORT)", EXIT_USAGE)
     rbid, password = args.credentials or _credentials(args)
     meter = SmartMeter(
-        args.port, rbid=rbid, password=password, family=family, cache_path=args.cache, **options
+        args.port, rbid=rbid, password=password, model=args.model, cache_path=args.cache, **options
     )
     async with meter:
         yield meter
@@ -760,12 +766,13 @@ def _print_pans(pans: Sequence[MeterPan], out: TextIO) -> None:
 async def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     async with _meter(args) as meter:
         info = await meter.info()
-        module = meter.sk.module_info
+        link = meter.link
+        module = link.identity if link is not None else None
     rows: list[tuple[str, object]] = []
     if module is not None:
         rows += [
-            ("module family", module.family.name),
-            ("module version", module.version),
+            ("module family", module.family),
+            ("module version", module.version or "-"),
             ("module app version", module.app_version or "-"),
         ]
     rows += [

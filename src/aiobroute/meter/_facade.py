@@ -20,10 +20,11 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from decimal import Decimal
 from types import MappingProxyType, TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
 
+from aiobroute._dialects import dialect_choice
 from aiobroute._log import RateLimitedLog
 from aiobroute._queue import DropOldestQueue
 from aiobroute._tasks import cancel_and_wait
@@ -84,6 +85,7 @@ from aiobroute.link import (
     MeterDatagram,
     MeterLink,
     MeterPan,
+    ProbeTimings,
     ReauthenticationFailed,
     SessionEnded,
     SessionExpired,
@@ -102,6 +104,9 @@ from aiobroute.models import InstantCurrent, IntervalEnergy, MeterInfo, Notifica
 from aiobroute.skstack import ModuleFamily, PanDescriptor
 from aiobroute.skstack._commands import check_password, check_rbid
 from aiobroute.skstack.client import SkStackClient, SkTimeouts
+
+if TYPE_CHECKING:
+    from aiobroute.j11.client import J11Timeouts
 from aiobroute.supervisor import ConnectionState, PanCache, ReconnectPolicy, WatchdogSettings
 from aiobroute.transport import ByteStream, open_port
 
@@ -175,14 +180,29 @@ class SmartMeter:
     ``reconnect``. Leaving the block ends the session (SKTERM, best effort), stops every
     task and closes the port.
 
+    Either kind of dongle works without saying which: SKSTACK IP modules (BP35A1,
+    BP35C0/C2, RL7023, RS-WSUHA-P) and ROHM J11 modules (BP35C0-J11, BP35C1-J11-T01,
+    BP35C2-J11-T01, RS-WSUHA-J11). On the first connection the port is probed (SKSTACK
+    first, then J11: harmless to both, a few seconds); the dialect found is remembered
+    with the PAN in ``cache_path``, so a warm start opens the module directly, and so
+    does a reconnection after an unplug: the port is probed again only if the module
+    does not answer in the remembered dialect. ``model=`` skips the probe.
+
     Args:
         port: a device path or pyserial URL (see :func:`aiobroute.transport.open_port`),
             an open :class:`aiobroute.transport.ByteStream`, or an async callable that
             returns a new stream each time (so the supervisor can reopen it).
         rbid: the 32-character B-route ID from the grid company (never logged).
         password: the B-route password (never logged).
-        family: force the module family instead of detecting it.
-        timeouts: ECHONET timeouts; ``sk_timeouts``: SKSTACK command timeouts.
+        model: force the kind of dongle instead of detecting it: a J11 model
+            (``"bp35c1_j11"``, ``"bp35c2_j11"``, ``"rs_wsuha_j11"``, ``"bp35c0_j11"``) or
+            ``"j11"``; an SKSTACK model (``"bp35a1"``, ``"rl7023_ips"``, ``"bp35c2"``,
+            ``"rs_wsuha_p"``, ``"rl7023_dss"``) or ``"skstack"``. Case, ``-`` and ``_``
+            do not matter.
+        family: force the SKSTACK module family (and so the SKSTACK dialect).
+        timeouts: ECHONET timeouts; ``sk_timeouts``: SKSTACK command timeouts;
+            ``j11_timeouts``: J11 command timeouts.
+        probe_timings: how long each step of the dialect probe waits.
         retries: how many times a request may be sent again after a timeout.
         min_interval: minimum seconds between the starts of two requests (default 1 s:
             field reports ask for at least a second between requests).
@@ -205,9 +225,12 @@ class SmartMeter:
         *,
         rbid: str,
         password: str,
+        model: str | None = None,
         family: ModuleFamily | None = None,
         timeouts: MeterTimeouts | None = None,
         sk_timeouts: SkTimeouts | None = None,
+        j11_timeouts: J11Timeouts | None = None,
+        probe_timings: ProbeTimings | None = None,
         retries: int = 2,
         min_interval: float = 1.0,
         pan: PanDescriptor | MeterPan | None = None,
@@ -228,7 +251,12 @@ class SmartMeter:
         self._port = port
         self._rbid = rbid
         self._password = password
-        self._link_options = LinkOptions(family=family, sk_timeouts=sk_timeouts)
+        self._link_options = LinkOptions(
+            choice=dialect_choice(model, family),
+            sk_timeouts=sk_timeouts,
+            j11_timeouts=j11_timeouts,
+            probe=probe_timings,
+        )
         self.timeouts = timeouts or MeterTimeouts()
         self.retries = retries
         self.min_interval = min_interval
@@ -243,6 +271,7 @@ class SmartMeter:
         self._rng = random.Random()
         # The current link (single use; replaced on reconnect).
         self._link: MeterLink | None = None
+        self._dialect: str | None = None  # of the last link: tried first on a reopened port
         self._meter_address: str | None = None
         self._known_pan: MeterPan | None = self._pan_hint
         # Supervision.
@@ -433,12 +462,27 @@ class SmartMeter:
         await self._teardown_link(terminate=False)
         self._set_state(ConnectionState.CONNECTING)
         stream = await self._open_stream()
-        link = open_link(stream, self._link_options, secrets=(self._rbid, self._password))
-        self._link = link
         # Listen before joining: the meter's 0xD5 announcement follows the join at once.
-        link.set_listener(self)
-        await link.open(reset=self._reset and first)
+        link = await open_link(
+            stream,
+            self._link_options,
+            secrets=(self._rbid, self._password),
+            remembered=self._remembered_dialect(),
+            listener=self,
+            reset=self._reset and first,
+        )
+        self._link = link
+        self._dialect = link.dialect
         await self._join(link, first=first)
+
+    def _remembered_dialect(self) -> str | None:
+        """The dialect of the last link, else of the known or cached PAN (None: probe)."""
+        if self._dialect is not None:
+            return self._dialect
+        if self._known_pan is not None:
+            return self._known_pan.dialect
+        cached = self._cache.load_pan() if self._cache is not None else None
+        return cached[0].dialect if cached is not None else None
 
     async def _join(self, link: MeterLink, *, first: bool) -> None:
         """Join from the known PAN, else a scan of its channel, else a full scan."""
@@ -1155,26 +1199,21 @@ class SmartMeter:
             f"{who} {esv.name} {_hex(epcs)} ({stage}) within {budget:.0f} s", epcs=epcs
         )
 
-    async def transmit_time_ms(self) -> int:
+    async def transmit_time_ms(self) -> int | None:
         """The module's accumulated transmit time in ms (register SFD), for pacing fast polls.
 
         ARIB STD-T108 limits the transmit time per hour; past it the module refuses to
-        send (EVENT 32) until the budget frees (EVENT 33).
+        send (EVENT 32) until the budget frees (EVENT 33). None when the dongle cannot
+        tell (J11 modules keep no such counter).
 
         Raises:
             ClientClosedError: the meter is not connected.
-            ServiceNotAvailableError: the dongle does not report its transmit time.
         """
         self._check_loop()
         link = self._link
         if link is None:
             raise ClientClosedError("meter is not connected")
-        value = await link.transmit_time_ms()
-        if value is None:
-            raise ServiceNotAvailableError(
-                "the dongle does not report its transmit time", stage="transmit-time"
-            )
-        return value
+        return await link.transmit_time_ms()
 
     # ------------------------------------------------------------------ Get machinery
 

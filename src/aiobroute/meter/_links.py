@@ -6,35 +6,70 @@ dialect selection belongs here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
+from aiobroute._dialects import DialectChoice, start_link
 from aiobroute.errors import ClientClosedError, InvalidArgumentError
-from aiobroute.link import DIALECT_SKSTACK, MeterLink, MeterPan
-from aiobroute.skstack import ModuleFamily, PanDescriptor, SkStackLink
+from aiobroute.link import DIALECT_SKSTACK, LinkListener, MeterLink, MeterPan, ProbeTimings
+from aiobroute.skstack import PanDescriptor, SkStackLink
 from aiobroute.skstack._link import descriptor_of, meter_pan_of
 from aiobroute.skstack.client import SkStackClient, SkTimeouts
 from aiobroute.transport import ByteStream
+
+if TYPE_CHECKING:
+    from aiobroute.j11.client import J11Timeouts
 
 __all__ = ["LinkOptions", "as_descriptor", "as_meter_pan", "open_link", "skstack_client"]
 
 
 @attrs.frozen
 class LinkOptions:
-    """What the user asked of the dongle: the module family and its command timeouts."""
+    """What the user asked of the dongle: its dialect (and family), and the timeouts.
 
-    family: ModuleFamily | None = None
-    sk_timeouts: SkTimeouts | None = None
-
-
-def open_link(stream: ByteStream, options: LinkOptions, *, secrets: tuple[str, ...]) -> MeterLink:
-    """A new link over an open stream (not opened yet: call ``open()``).
-
-    ``secrets`` (the B-route ID and password) are masked in the link's logs from the
-    first byte on, before :meth:`~aiobroute.link.MeterLink.connect` registers them.
+    Attributes:
+        choice: the dialect (and SKSTACK family) ``model=`` / ``family=`` forced; a
+            dialect of None is detected.
+        sk_timeouts: the SKSTACK command timeouts.
+        j11_timeouts: the J11 command timeouts.
+        probe: the timings of the dialect probe.
     """
-    link = SkStackLink(stream, family=options.family, timeouts=options.sk_timeouts)
-    link.client.add_secrets(*secrets)
-    return link
+
+    choice: DialectChoice = attrs.field(factory=DialectChoice)
+    sk_timeouts: SkTimeouts | None = None
+    j11_timeouts: J11Timeouts | None = None
+    probe: ProbeTimings | None = None
+
+
+async def open_link(
+    stream: ByteStream,
+    options: LinkOptions,
+    *,
+    secrets: tuple[str, ...],
+    remembered: str | None = None,
+    listener: LinkListener | None = None,
+    reset: bool = False,
+) -> MeterLink:
+    """The opened link of the right dialect over a freshly opened stream.
+
+    The dialect is the forced one, else ``remembered`` (the last link's, or the cached
+    PAN's) when the module answers that way, else the one the probe finds (see
+    :mod:`aiobroute._dialects`). ``secrets`` (the B-route ID and password) are masked in
+    the link's logs from the first byte on; ``listener`` is registered before the link
+    is opened. On failure the stream is closed.
+    """
+    return await start_link(
+        stream,
+        choice=options.choice,
+        remembered=remembered,
+        listener=listener,
+        reset=reset,
+        sk_timeouts=options.sk_timeouts,
+        j11_timeouts=options.j11_timeouts,
+        probe=options.probe,
+        secrets=secrets,
+    )
 
 
 def skstack_client(link: MeterLink | None) -> SkStackClient:
