@@ -223,6 +223,7 @@ async def start_link(
 
     if choice.dialect is not None:
         return await _opened(make(stream, choice.dialect), listener, reset=reset)
+    excluding: str | None = None  # a dialect that just timed out: not probed again
     if remembered is not None:
         if remembered not in (DIALECT_SKSTACK, DIALECT_J11):
             await stream.close()
@@ -240,6 +241,8 @@ async def start_link(
                 exc,
             )
             await link.close()  # the stream stays open: it is only leased
+            if isinstance(exc, CommandTimeoutError):
+                excluding = remembered
         except BaseException:
             lease.owned = True
             await link.close()
@@ -248,7 +251,7 @@ async def start_link(
             lease.owned = True
             return link
     try:
-        dialect = await probe_dialect(stream, timings=probe)
+        dialect = await probe_dialect(stream, timings=probe, excluding=excluding)
     except BaseException:
         await stream.close()
         raise

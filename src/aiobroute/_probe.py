@@ -94,7 +94,9 @@ def _verdict(buffer: bytearray, done: object) -> str | None:
     return None
 
 
-async def probe_dialect(stream: ByteStream, *, timings: ProbeTimings | None = None) -> str:
+async def probe_dialect(
+    stream: ByteStream, *, timings: ProbeTimings | None = None, excluding: str | None = None
+) -> str:
     """Tell which dialect the module on ``stream`` speaks: ``"skstack"`` or ``"j11"``.
 
     Steps (j11.md section 9): listen; send a line end and discard the output; send
@@ -103,27 +105,39 @@ async def probe_dialect(stream: ByteStream, *, timings: ProbeTimings | None = No
     read by the probe are consumed; start the dialect's client afterwards. The total
     time is bounded by the sum of ``timings``.
 
+    ``excluding`` names a dialect just tried on this port without an answer (its own
+    client timed out): its step is skipped, and so is the initial listening, which
+    that client's reader already did. The line ends are still sent.
+
     Raises:
         CommandTimeoutError: nothing answered either probe (a line end was sent last,
             so an SKSTACK module is left with an empty line buffer).
         PortClosedError: the port went away.
     """
     timings = timings or ProbeTimings()
+    if excluding not in (None, DIALECT_SKSTACK, DIALECT_J11):
+        raise InvalidArgumentError(f"unknown dialect {excluding!r}")
     listener = _Listener(stream)
-    verdict = await listener.collect(timings.listen, _ANY)
+    verdict = await listener.collect(0.0 if excluding else timings.listen, _ANY)
     if verdict is not None:
         _LOGGER.info("dialect probe: %s (unsolicited output)", verdict)
         return verdict
     await stream.write(b"\r\n")
     verdict = await listener.collect(timings.settle, _ANY)
     if verdict == DIALECT_J11:
-        return verdict
-    listener.buffer.clear()
-    await stream.write(b"SKVER\r\n")
-    verdict = await listener.collect(timings.skstack, _TEXT_ANSWER)
-    if verdict is not None:
         _LOGGER.info("dialect probe: %s", verdict)
         return verdict
+    listener.buffer.clear()
+    if excluding != DIALECT_SKSTACK:
+        await stream.write(b"SKVER\r\n")
+        verdict = await listener.collect(timings.skstack, _TEXT_ANSWER)
+        if verdict is not None:
+            _LOGGER.info("dialect probe: %s", verdict)
+            return verdict
+    if excluding == DIALECT_J11:
+        raise CommandTimeoutError(
+            f"{stream.name}: the module answered neither as {excluding} nor as SKSTACK"
+        )
     await stream.write(_J11_GET_VERSION)
     verdict = await listener.collect(timings.j11, _TEXT_ANSWER)
     if verdict == DIALECT_J11:

@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable
 
 from aiobroute import SmartMeter
+from aiobroute.j11.client import J11Timeouts
+from aiobroute.link import ProbeTimings
 from aiobroute.meter import MeterTimeouts
 from aiobroute.skstack.client import SkTimeouts
 from aiobroute.supervisor import ConnectionState, ReconnectPolicy, WatchdogSettings
@@ -21,6 +23,11 @@ FROZEN = 1e-9
 FAST_SK = SkTimeouts(
     command=1.0, reset_settle=0.0, scan_margin=2.0, join=3.0, send=1.0, send_event_grace=0.3
 )
+FAST_J11 = J11Timeouts(
+    command=1.0, boot=1.0, scan_margin=2.0, join=3.0, send=1.0, busy_retry=0.0, start_retry=0.0
+)
+#: The dialect probe without its listening pauses (the simulators answer at once).
+PROBE = ProbeTimings(listen=0.0, settle=0.0, skstack=0.5, j11=0.5)
 FAST = MeterTimeouts(attempt=0.3, single=2.0, sequence=4.0, instance_list=0.3)
 POLICY = ReconnectPolicy(initial=0.05, factor=1.5, cap=0.2, jitter=0.1)
 WATCHDOG = WatchdogSettings(
@@ -38,6 +45,8 @@ def make_meter(port: object, **options: object) -> SmartMeter:
         "min_interval": 0.0,
         "timeouts": FAST,
         "sk_timeouts": FAST_SK,
+        "j11_timeouts": FAST_J11,
+        "probe_timings": PROBE,
         "reconnect": POLICY,
         "watchdog": WATCHDOG,
         "retries": 3,
@@ -70,11 +79,13 @@ async def record_states(meter: SmartMeter, into: list[ConnectionState]) -> None:
 
 
 def joins(sim: Simulator) -> int:
-    return sum(1 for line in sim.commands_received if line.startswith("SKJOIN"))
+    """PANA joins the module was asked for (SKJOIN, or J11 start PANA 0x0056)."""
+    return sum(1 for line in sim.commands_received if line.startswith(("SKJOIN", "0x0056 ")))
 
 
 def scans(sim: Simulator) -> int:
-    return sum(1 for line in sim.commands_received if line.startswith("SKSCAN"))
+    """Active scans the module was asked for (SKSCAN, or J11 active scan 0x0051)."""
+    return sum(1 for line in sim.commands_received if line.startswith(("SKSCAN", "0x0051 ")))
 
 
 async def assert_reads_truth(sim: Simulator, meter: SmartMeter) -> None:
