@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from aiobroute.skstack._dialect import ModuleFamily
@@ -29,9 +30,6 @@ from aiobroute.skstack._events import (
 )
 from aiobroute.skstack._parser import LineParser
 
-if TYPE_CHECKING:
-    from aiobroute.skstack._link import SkStackLink
-
 __all__ = [
     "AddressLine",
     "AddressTable",
@@ -58,14 +56,14 @@ __all__ = [
     "Version",
 ]
 
-if not TYPE_CHECKING:  # hidden from type checkers, which see the import above
 
-    def __getattr__(name: str) -> Any:
-        """SkStackLink on first use: the sans-I/O parser must not pull asyncio in (PEP 562)."""
-        if name != "SkStackLink":
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        import importlib
+if TYPE_CHECKING:
+    from aiobroute.skstack._link import SkStackLink
 
-        value = importlib.import_module("aiobroute.skstack._link").SkStackLink
-        globals()[name] = value
-        return value
+
+def __getattr__(name: str) -> Any:
+    # SkStackLink needs the async client and the transports: loaded on first use, so the
+    # sans-I/O parser (aiobroute.skstack._parser) loads no asyncio through this package.
+    if name == "SkStackLink":
+        return importlib.import_module("aiobroute.skstack._link").SkStackLink
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
