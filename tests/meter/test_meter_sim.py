@@ -23,6 +23,7 @@ from aiobroute.meter import MeterTimeouts
 from aiobroute.skstack.client import SkTimeouts
 from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, MeterConfig, Simulator
 from aiobroute.testing._clock import JST, SimClock
+from tests.meter._sim import FAST_J11, PROBE
 
 FROZEN = 1e-9  # simulated seconds per real second: time stands still unless advanced
 FAST_SK = SkTimeouts(
@@ -30,6 +31,9 @@ FAST_SK = SkTimeouts(
 )
 FAST = MeterTimeouts(attempt=1.0, single=3.0, sequence=6.0, instance_list=0.5)
 MODELS = ["BP35A1", "RL7023_IPS", "BP35C2", "RL7023_DSS"]
+J11_MODELS = ["BP35C1-J11-T01", "BP35C2-J11-T01", "RS-WSUHA-J11", "BP35C0-J11"]
+#: One module of each dialect, for the tests that do not depend on the model.
+BOTH = ["BP35C2", "RS-WSUHA-J11"]
 
 
 @contextlib.asynccontextmanager
@@ -50,6 +54,8 @@ async def connected(
             min_interval=0.0,
             timeouts=FAST,
             sk_timeouts=FAST_SK,
+            j11_timeouts=FAST_J11,
+            probe_timings=PROBE,
             **options,  # type: ignore[arg-type]
         )
         async with client:
@@ -60,7 +66,7 @@ def kwh(sim: Simulator, raw: int | None) -> Decimal | None:
     return None if raw is None else raw * sim.meter.config.kwh_per_count
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", MODELS + J11_MODELS)
 async def test_every_reading_matches_ground_truth(model: str) -> None:
     async with connected(model) as (sim, meter):
         truth = sim.meter
@@ -80,8 +86,9 @@ async def test_every_reading_matches_ground_truth(model: str) -> None:
         assert sim.flash_writes == 0
 
 
-async def test_history_day_matches_slots_and_meter_date() -> None:
-    async with connected("BP35C2") as (sim, meter):
+@pytest.mark.parametrize("model", BOTH)
+async def test_history_day_matches_slots_and_meter_date(model: str) -> None:
+    async with connected(model) as (sim, meter):
         for day in (0, 3):
             entries = await meter.history(day)
             raw = sim.meter.history_raw(day)
@@ -97,9 +104,10 @@ async def test_history_day_matches_slots_and_meter_date() -> None:
         assert all(u is None or u >= 0 for u in usage)
 
 
-async def test_history_30min_and_reverse() -> None:
+@pytest.mark.parametrize("model", ["BP35A1", "BP35C2-J11-T01"])
+async def test_history_30min_and_reverse(model: str) -> None:
     noon = dt.datetime(2026, 5, 20, 12, 5, tzinfo=JST)
-    async with connected("BP35A1", meter=MeterConfig(pv_export=True), start=noon) as (
+    async with connected(model, meter=MeterConfig(pv_export=True), start=noon) as (
         sim,
         meter,
     ):
@@ -121,19 +129,21 @@ async def test_history_30min_and_reverse() -> None:
         assert sold_after > sold_before  # E3 grows while exporting
 
 
-async def test_history_1min_only_on_release_r() -> None:
-    async with connected("BP35A1") as (_sim, meter):
+@pytest.mark.parametrize("model", ["BP35A1", "BP35C1-J11-T01"])
+async def test_history_1min_only_on_release_r(model: str) -> None:
+    async with connected(model) as (_sim, meter):
         with pytest.raises(ServiceNotAvailableError):
             await meter.history_1min(dt.datetime(2026, 5, 20, 14, 20, tzinfo=JST))
-    async with connected("BP35A1", meter=MeterConfig(release="R")) as (sim, meter):
+    async with connected(model, meter=MeterConfig(release="R")) as (sim, meter):
         end = dt.datetime(2026, 5, 20, 14, 20, tzinfo=JST)
         entries = await meter.history_1min(end, count=3)
         assert [e.timestamp.minute for e in entries] == [18, 19, 20]
         assert entries[-1].normal_kwh == kwh(sim, sim.meter.cumulative_raw(end))
 
 
-async def test_get_batches_into_one_frame_and_keeps_partial_values() -> None:
-    async with connected("BP35A1") as (sim, meter):
+@pytest.mark.parametrize("model", ["BP35A1", "BP35C0-J11"])
+async def test_get_batches_into_one_frame_and_keeps_partial_values(model: str) -> None:
+    async with connected(model) as (sim, meter):
         before = sim.frames_to_meter
         values = await meter.get(0xE7, 0xE8, 0xE0)
         assert sim.frames_to_meter - before == 1
@@ -186,8 +196,9 @@ async def test_counter_rollover_delta() -> None:
         assert delta == Decimal((second.raw - first.raw) % 10**6) * Decimal("0.001")
 
 
-async def test_set_and_validation() -> None:
-    async with connected("BP35A1") as (sim, meter):
+@pytest.mark.parametrize("model", ["BP35A1", "RS-WSUHA-J11"])
+async def test_set_and_validation(model: str) -> None:
+    async with connected(model) as (sim, meter):
         await meter.set(0xE5, 3)
         assert sim.meter.history_day == 3
         with pytest.raises(InvalidArgumentError):
@@ -198,8 +209,9 @@ async def test_set_and_validation() -> None:
             await meter.history(100)
 
 
-async def test_info_reports_the_meter() -> None:
-    async with connected("BP35C2", meter=MeterConfig(release="R")) as (_sim, meter):
+@pytest.mark.parametrize("model", BOTH)
+async def test_info_reports_the_meter(model: str) -> None:
+    async with connected(model, meter=MeterConfig(release="R")) as (_sim, meter):
         info = await meter.info()
         assert info.release == "R"
         assert info.serial_number == "SIM00000001"
@@ -210,9 +222,10 @@ async def test_info_reports_the_meter() -> None:
         assert info.ipaddr == meter.ipaddr
 
 
+@pytest.mark.parametrize("model", ["BP35A1", "BP35C2-J11-T01"])
 @pytest.mark.parametrize("infc", [False, True])
-async def test_half_hour_push_arrives_typed(infc: bool) -> None:
-    async with connected("BP35A1", meter=MeterConfig(notify_with_infc=infc)) as (sim, meter):
+async def test_half_hour_push_arrives_typed(infc: bool, model: str) -> None:
+    async with connected(model, meter=MeterConfig(notify_with_infc=infc)) as (sim, meter):
         notes = meter.notifications()
         sim.clock.advance(5 * 60)  # 14:26 -> 14:31, past the 14:30 push
         note = await asyncio.wait_for(anext(notes), 2)
@@ -231,7 +244,7 @@ async def test_half_hour_push_arrives_typed(infc: bool) -> None:
 
 @pytest.mark.pty
 @pytest.mark.skipif(__import__("os").name != "posix", reason="POSIX pseudo-terminals")
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", [*MODELS, "RS-WSUHA-J11", "BP35C1-J11-T01"])
 async def test_readings_over_a_pty_with_real_pyserial(model: str) -> None:
     clock = SimClock(dt.datetime(2026, 5, 20, 14, 26, 0, tzinfo=JST), speed=FROZEN)
     sim = Simulator(model, seed=4, timing="instant", clock=clock)
@@ -244,8 +257,12 @@ async def test_readings_over_a_pty_with_real_pyserial(model: str) -> None:
             min_interval=0.0,
             timeouts=FAST,
             sk_timeouts=FAST_SK,
+            j11_timeouts=FAST_J11,
+            probe_timings=PROBE,
         ) as meter,
     ):
+        assert meter.link is not None
+        assert meter.link.dialect == ("j11" if sim.is_j11 else "skstack")  # detected
         values = await meter.get(0xE7, 0xE0, 0xE3)
         assert values[0xE7] == sim.meter.instant_power_watts()
         assert values[0xE0] == kwh(sim, sim.meter.cumulative_raw())

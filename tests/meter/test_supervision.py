@@ -30,15 +30,21 @@ from tests.meter._sim import (
 )
 
 
-async def test_expiry_with_automatic_reauthentication() -> None:
-    sim = make_sim()
+@pytest.mark.parametrize("model", ["BP35A1", "RS-WSUHA-J11"])
+async def test_expiry_with_automatic_reauthentication(model: str) -> None:
+    sim = make_sim(model)
     states: list[ConnectionState] = []
     async with running(sim) as meter:
         recorder = asyncio.create_task(record_states(meter, states))
         await asyncio.sleep(0)
         joined = joins(sim)
+        notified = len(sim.events)
         assert sim.inject_session_expiry(reauth=True)
-        await wait_for(lambda: ConnectionState.REAUTHENTICATING in states)
+        if sim.is_j11:
+            # J11 announces no expiry, only the re-authentication's result (0x6028).
+            await wait_for(lambda: len(sim.events) > notified)
+        else:
+            await wait_for(lambda: ConnectionState.REAUTHENTICATING in states)
         await wait_for(lambda: states[-1] is ConnectionState.READY)
         await assert_reads_truth(sim, meter)
         assert joins(sim) == joined  # the module re-authenticated by itself
@@ -47,8 +53,9 @@ async def test_expiry_with_automatic_reauthentication() -> None:
     assert_no_leaks()
 
 
-async def test_expiry_followed_by_event_24_rejoins() -> None:
-    sim = make_sim("BP35C2")
+@pytest.mark.parametrize("model", ["BP35C2", "BP35C2-J11-T01"])
+async def test_expiry_followed_by_event_24_rejoins(model: str) -> None:
+    sim = make_sim(model)
     async with running(sim) as meter:
         joined = joins(sim)
         scanned = scans(sim)  # the first join's escalating rounds (4, then 5 on a BP35C2)
@@ -59,8 +66,9 @@ async def test_expiry_followed_by_event_24_rejoins() -> None:
     assert_no_leaks()
 
 
-async def test_meter_initiated_termination_rejoins() -> None:
-    sim = make_sim("RL7023_DSS")
+@pytest.mark.parametrize("model", ["RL7023_DSS", "BP35C1-J11-T01"])
+async def test_meter_initiated_termination_rejoins(model: str) -> None:
+    sim = make_sim(model)
     async with running(sim) as meter:
         joined = joins(sim)
         assert sim.inject_termination()
@@ -103,8 +111,9 @@ async def test_twenty_percent_of_replies_lost() -> None:
     assert_no_leaks()
 
 
-async def test_silent_link_is_probed_then_recovered() -> None:
-    sim = make_sim()
+@pytest.mark.parametrize("model", ["BP35A1", "RS-WSUHA-J11"])
+async def test_silent_link_is_probed_then_recovered(model: str) -> None:
+    sim = make_sim(model)
     states: list[ConnectionState] = []
     async with running(sim) as meter:
         recorder = asyncio.create_task(record_states(meter, states))
@@ -120,8 +129,9 @@ async def test_silent_link_is_probed_then_recovered() -> None:
     assert_no_leaks()
 
 
-async def test_module_reset_is_recovered() -> None:
-    sim = make_sim("BP35C2")
+@pytest.mark.parametrize("model", ["BP35C2", "BP35C0-J11"])
+async def test_module_reset_is_recovered(model: str) -> None:
+    sim = make_sim(model)
     async with running(sim) as meter:
         joined = joins(sim)
         sim.inject_reset()
@@ -129,13 +139,15 @@ async def test_module_reset_is_recovered() -> None:
             await meter.instant_power()
         await wait_for(lambda: joins(sim) > joined and meter.state is ConnectionState.READY)
         await assert_reads_truth(sim, meter)
-        # Echo was back on after the reset; the client turned it off again.
-        assert sim.commands_received.count("SKSREG SFE 0") >= 2
+        if not sim.is_j11:
+            # Echo was back on after the reset; the client turned it off again.
+            assert sim.commands_received.count("SKSREG SFE 0") >= 2
     assert_no_leaks()
 
 
-async def test_unplugged_port_is_reopened_in_memory() -> None:
-    sim = make_sim()
+@pytest.mark.parametrize("model", ["BP35A1", "RS-WSUHA-J11"])
+async def test_unplugged_port_is_reopened_in_memory(model: str) -> None:
+    sim = make_sim(model)
     async with running(sim) as meter:
         sim.unplug()
         await wait_for(lambda: meter.state is ConnectionState.RECONNECTING)
@@ -150,10 +162,11 @@ async def test_unplugged_port_is_reopened_in_memory() -> None:
 
 @pytest.mark.pty
 @pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+@pytest.mark.parametrize("model", ["BP35C2", "BP35C2-J11-T01"])
 async def test_pty_closed_and_reopened_under_the_same_path(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, model: str
 ) -> None:
-    sim = make_sim("BP35C2")
+    sim = make_sim(model)
     link = tmp_path / "ttyBROUTE"
     async with (
         sim.pty(link=link) as path,
@@ -172,14 +185,17 @@ async def test_pty_closed_and_reopened_under_the_same_path(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-async def test_restart_with_cache_file_skips_the_scan(tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", ["BP35A1", "RS-WSUHA-J11"])
+async def test_restart_with_cache_file_skips_the_scan(tmp_path: Path, model: str) -> None:
     cache = tmp_path / "pan.json"
-    sim = make_sim()
+    sim = make_sim(model)
     async with running(sim, cache_path=cache) as meter:
         await assert_reads_truth(sim, meter)
     assert scans(sim) >= 1
     saved = json.loads(cache.read_text())
-    assert saved["pan_id"] == meter.pan.pan_id if meter.pan else False
+    assert meter.meter_pan is not None
+    assert saved["pan_id"] == meter.meter_pan.pan_id
+    assert saved["dialect"] == ("j11" if sim.is_j11 else "skstack")
     assert DEFAULT_RBID not in cache.read_text()
     assert DEFAULT_PASSWORD not in cache.read_text()
     assert saved["meter"]["get_map"]  # the attributes were cached too
@@ -221,8 +237,9 @@ async def test_stale_cache_falls_back_to_a_scan(tmp_path: Path) -> None:
     assert_no_leaks()
 
 
-async def test_missing_periodic_push_triggers_a_probe() -> None:
-    sim = make_sim()
+@pytest.mark.parametrize("model", ["BP35A1", "BP35C1-J11-T01"])
+async def test_missing_periodic_push_triggers_a_probe(model: str) -> None:
+    sim = make_sim(model)
     watchdog = WatchdogSettings(
         timeouts_before_probe=2,
         push_period=0.2,
