@@ -21,6 +21,7 @@ from aiobroute import (
 )
 from aiobroute._time import now_jst
 from aiobroute.echonet import CONTROLLER, SMART_METER, Esv, Frame, Property
+from aiobroute.j11.client import J11Timeouts
 from aiobroute.meter import MeterTimeouts
 from aiobroute.skstack import RxUdp
 from aiobroute.skstack._wire import encode
@@ -29,9 +30,11 @@ from aiobroute.supervisor import ConnectionState, ReconnectPolicy, WatchdogSetti
 from aiobroute.testing import (
     FaultKind,
     FaultPlan,
+    J11Faults,
     RadioConfig,
     ScheduledFault,
     SimClock,
+    SimulatedJ11Module,
     Simulator,
 )
 from aiobroute.transport import MemoryStream
@@ -50,26 +53,33 @@ from tests.meter._sim import (
 QUICK_SK = SkTimeouts(
     command=0.3, reset_settle=0.0, scan_margin=2.0, join=3.0, send=0.3, send_event_grace=0.3
 )
+#: The J11 counterpart: a hung module is noticed within a request's budget.
+QUICK_J11 = J11Timeouts(
+    command=0.3, boot=0.3, scan_margin=2.0, join=3.0, send=0.3, busy_retry=0.0, start_retry=0.0
+)
 
 
 # ----------------------------------------------------------------- 1: a hung module
 
 
+@pytest.mark.parametrize("model", ["BP35A1", "RS-WSUHA-J11"])
 async def test_hung_module_is_probed_rejoined_and_reopened(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, model: str
 ) -> None:
     # The module's firmware hangs 10 s into the session and comes back 60 s later.
     plan = FaultPlan(scheduled=(ScheduledFault(kind=FaultKind.HANG, at_s=10, duration_s=60),))
-    sim = make_sim(faults=plan)
+    sim = make_sim(model, faults=plan)
     states: list[ConnectionState] = []
     # push_grace=None: only the failed requests can reveal the hang.
     watchdog = WatchdogSettings(timeouts_before_probe=2, push_grace=None, probe_timeout=0.6)
     timeouts = MeterTimeouts(attempt=0.3, single=0.8, sequence=2.0, instance_list=0.3)
     caplog.set_level(logging.INFO, logger="aiobroute.meter")
-    async with running(sim, sk_timeouts=QUICK_SK, timeouts=timeouts, watchdog=watchdog) as meter:
+    async with running(
+        sim, sk_timeouts=QUICK_SK, j11_timeouts=QUICK_J11, timeouts=timeouts, watchdog=watchdog
+    ) as meter:
         recorder = asyncio.create_task(record_states(meter, states))
         await assert_reads_truth(sim, meter)
-        first_link = meter.sk
+        first_link = meter.link
         sim.clock.advance(10)
         await wait_for(lambda: sim.module.hung)
         for _ in range(2):  # SKSENDTO gets no status line: both requests fail
@@ -83,7 +93,9 @@ async def test_hung_module_is_probed_rejoined_and_reopened(
         await wait_for(lambda: meter.state is ConnectionState.READY, timeout=10)
         await assert_reads_truth(sim, meter)
         assert meter.reconnects >= 1
-        assert meter.sk is not first_link  # the port was reopened
+        assert meter.link is not first_link  # the port was reopened
+        assert meter.link is not None
+        assert meter.link.dialect == ("j11" if sim.is_j11 else "skstack")
     await recorder
     assert_no_leaks()
 
@@ -138,6 +150,48 @@ async def test_failed_transmissions_count_toward_the_probe() -> None:
         await assert_reads_truth(sim, meter)
     await recorder
     assert any(e.num == 0x21 and e.param == 1 for e in sim.events)
+    assert_no_leaks()
+
+
+async def test_j11_no_ack_is_sent_again() -> None:
+    # A J11 module reports "no ACK from the meter" (status 5): the frame is sent again.
+    sim = make_sim("RS-WSUHA-J11", j11_faults=J11Faults(no_ack_first=2))
+    async with running(sim) as meter:
+        await assert_reads_truth(sim, meter)
+        module = sim.module
+        assert isinstance(module, SimulatedJ11Module)
+        refused = [r for r in module.responses if getattr(r, "outcome", None) == 5]
+        assert len(refused) == 2
+    assert_no_leaks()
+
+
+async def test_silent_j11_module_is_reopened_in_the_remembered_dialect(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The J11 module itself stops answering (not even a status): the port is reopened,
+    # and once the module answers again the remembered dialect works without a probe.
+    sim = make_sim("BP35C2-J11-T01")
+    watchdog = WatchdogSettings(timeouts_before_probe=2, push_grace=None, probe_timeout=0.6)
+    timeouts = MeterTimeouts(attempt=0.3, single=0.8, sequence=2.0, instance_list=0.3)
+    caplog.set_level(logging.INFO, logger="aiobroute")
+    async with running(sim, j11_timeouts=QUICK_J11, timeouts=timeouts, watchdog=watchdog) as meter:
+        await assert_reads_truth(sim, meter)
+        assert "dialect probe: j11" in caplog.text  # the first connection detected it
+        caplog.clear()
+        sim.set_hung(True)
+        for _ in range(2):
+            with pytest.raises((ResponseTimeoutError, ReconnectingError)):
+                await meter.instant_power()
+        await wait_for(lambda: "reopening the port" in caplog.text, timeout=10)
+        # While it is silent, the remembered dialect fails and only SKSTACK is probed.
+        await wait_for(lambda: "does not answer as j11" in caplog.text, timeout=10)
+        sim.set_hung(False)
+        await wait_for(lambda: meter.state is ConnectionState.READY, timeout=15)
+        await assert_reads_truth(sim, meter)
+        assert meter.link is not None
+        assert meter.link.dialect == "j11"
+        assert "dialect probe: j11" not in caplog.text  # reopened as J11 directly
+    assert sim.flash_writes == 0
     assert_no_leaks()
 
 
