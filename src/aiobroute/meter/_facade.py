@@ -1560,9 +1560,9 @@ class SmartMeter:
 
 
 class _Queue(DropOldestQueue[_T]):
-    """A capped FIFO with an end marker, for user-facing iterators."""
+    """A capped FIFO with an end marker, for user-facing iterators (weakly registered)."""
 
-    __slots__ = ()
+    __slots__ = ("__weakref__",)
 
     def __init__(self) -> None:
         super().__init__(_NOTIFICATION_LIMIT, logger=_LOGGER)
