@@ -107,3 +107,16 @@ async def test_the_meter_iterators_use_the_shared_queue() -> None:
         queue.put(item)
     assert queue.dropped == 1
     assert queue.get_nowait() == 1
+
+
+def test_queues_can_be_held_weakly() -> None:
+    # The meter's registry of iterator queues is a WeakSet: an unread iterator takes its
+    # queue away with it.
+    import weakref
+
+    queue: DropOldestQueue[int] = DropOldestQueue(1)
+    registry: weakref.WeakSet[DropOldestQueue[int]] = weakref.WeakSet()
+    registry.add(queue)
+    assert queue in registry
+    del queue
+    assert len(registry) == 0

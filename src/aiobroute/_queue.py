@@ -35,7 +35,9 @@ class DropOldestQueue(Generic[_T]):
         clock: The monotonic clock of the warning's rate limit (for tests).
     """
 
+    # __weakref__: registries hold queues weakly (an unread iterator takes its queue away).
     __slots__ = (
+        "__weakref__",
         "_ended",
         "_event",
         "_items",
