@@ -13,8 +13,8 @@ import attrs
 from aiobroute._dialects import DialectChoice, start_link
 from aiobroute.errors import ClientClosedError, InvalidArgumentError
 from aiobroute.link import DIALECT_SKSTACK, LinkListener, MeterLink, MeterPan, ProbeTimings
-from aiobroute.skstack import PanDescriptor, SkStackLink
-from aiobroute.skstack._link import descriptor_of, meter_pan_of
+from aiobroute.skstack import PanDescriptor
+from aiobroute.skstack._link import SkStackLink, descriptor_of, meter_pan_of
 from aiobroute.skstack.client import SkStackClient, SkTimeouts
 from aiobroute.transport import ByteStream
 
