@@ -67,7 +67,7 @@ async def watch_gets_reach(sim: Simulator, count: int) -> None:
 # --------------------------------------------------------------------------- read
 
 
-@pytest.mark.parametrize("model", ["BP35A1", "RL7023_DSS"])
+@pytest.mark.parametrize("model", ["BP35A1", "RL7023_DSS", "rs_wsuha_j11", "BP35C2-J11-T01"])
 def test_read_table_matches_ground_truth(
     model: str, hook: Hook, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,21 +1,10 @@
-"""The command line with a J11 model: served by ``simulate``, refused by the meter commands."""
+"""The simulator command with J11 models (the meter commands: tests/cli/test_cli_j11.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from aiobroute.cli import main
-
-
-def test_reading_over_a_j11_model_is_a_clear_usage_error(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    code = main(["read", "--simulate", "--model", "rs_wsuha_j11"])
-    out, err = capsys.readouterr()
-    assert code == 2
-    assert out == ""
-    assert "J11" in err
-    assert "Traceback" not in err
 
 
 def test_simulate_rejects_an_unknown_j11_model(capsys: pytest.CaptureFixture[str]) -> None:
