@@ -20,7 +20,7 @@ from aiobroute.echonet import Frame, MeterProperties
 from aiobroute.errors import CommandError
 from aiobroute.j11.client import J11Timeouts
 from aiobroute.j11.link import J11Link
-from aiobroute.link import MeterLink
+from aiobroute.link import MeterLink, ModuleIdentity, ProbeTimings
 from aiobroute.skstack import LineParser, Message, SkStackLink
 from aiobroute.transport import ByteStream
 
@@ -72,3 +72,18 @@ def links(stream: ByteStream) -> None:
     link: MeterLink = SkStackLink(stream)
     j11: MeterLink = J11Link(stream, timeouts=J11Timeouts(join=60.0))
     del link, j11
+
+
+async def j11_dongle() -> None:
+    async with SmartMeter(
+        "/dev/ttyUSB0",
+        rbid="00112233445566778899AABBCCDDEEFF",
+        password="0123456789AB",
+        model="rs_wsuha_j11",
+        j11_timeouts=J11Timeouts(join=60.0),
+        probe_timings=ProbeTimings(listen=0.5),
+    ) as meter:
+        airtime: int | None = await meter.transmit_time_ms()
+        link: MeterLink | None = meter.link
+        identity: ModuleIdentity | None = link.identity if link is not None else None
+        del airtime, identity
