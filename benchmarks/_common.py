@@ -142,6 +142,8 @@ def scaled_meter_options(speed: float, *, min_interval: float = 1.0) -> dict[str
     import attrs
 
     from aiobroute import MeterTimeouts, ReconnectPolicy, SkTimeouts, WatchdogSettings
+    from aiobroute.j11.client import J11Timeouts
+    from aiobroute.link import ProbeTimings
 
     def scaled(value: Any, *names: str) -> Any:
         changes = {name: getattr(value, name) / speed for name in names}
@@ -151,6 +153,19 @@ def scaled_meter_options(speed: float, *, min_interval: float = 1.0) -> dict[str
     sk_timeouts = scaled(
         SkTimeouts(), "command", "reset_settle", "scan_margin", "join", "send", "send_event_grace"
     )
+    j11_timeouts = scaled(
+        J11Timeouts(),
+        "command",
+        "boot",
+        "scan_margin",
+        "start_route_b",
+        "join",
+        "send",
+        "busy_retry",
+        "start_retry",
+        "partial_frame",
+    )
+    probe_timings = scaled(ProbeTimings(), "listen", "settle", "skstack", "j11")
     reconnect = scaled(ReconnectPolicy(), "initial", "cap", "local_cap")
     watchdog = attrs.evolve(
         scaled(WatchdogSettings(), "probe_timeout", "reauth_timeout"), push_grace=None
@@ -159,6 +174,8 @@ def scaled_meter_options(speed: float, *, min_interval: float = 1.0) -> dict[str
         "min_interval": min_interval / speed,
         "timeouts": timeouts,
         "sk_timeouts": sk_timeouts,
+        "j11_timeouts": j11_timeouts,
+        "probe_timings": probe_timings,
         "reconnect": reconnect,
         "watchdog": watchdog,
     }
