@@ -876,16 +876,26 @@ def uart_simulator(preset: str, seed: int, opts: Any) -> Any:
     """
     import attrs
 
-    from aiobroute.testing import Simulator, Timing, UartTiming
+    from aiobroute.testing import J11Timing, Simulator, Timing, UartTiming
 
-    realistic = Timing.realistic()
     latency = opts.meter_latency_ms / 1000
-    timing = attrs.evolve(
-        Timing.instant(),
-        command_s=realistic.command_s,
-        tx_s=realistic.tx_s,
-        response_s=(latency, latency),
-    )
+    timing: Timing | J11Timing
+    if _is_j11(preset):
+        j11 = J11Timing.realistic()
+        timing = attrs.evolve(
+            J11Timing.instant(),
+            command_s=j11.command_s,
+            tx_s=j11.tx_s,
+            response_s=(latency, latency),
+        )
+    else:
+        realistic = Timing.realistic()
+        timing = attrs.evolve(
+            Timing.instant(),
+            command_s=realistic.command_s,
+            tx_s=realistic.tx_s,
+            response_s=(latency, latency),
+        )
     uart = UartTiming(
         baudrate=opts.baud,
         packet_size=opts.packet,
@@ -1046,8 +1056,11 @@ async def run_uart(opts: Any) -> dict[str, Any]:
     presets: dict[str, Any] = {}
     for preset in opts.presets:
         print(f"\nmeasuring {preset} (UART mode) ...", flush=True)
-        data = await measure_uart_preset(preset, opts, peer_available)
-        rows = ratio_table(f"{preset}, UART mode", UART_ROWS, data, peer_available)
+        peer = peer_available and not _is_j11(preset)
+        if peer_available and not peer:
+            notes.append(f"{preset} is a J11 module, which momonga cannot drive: n/a")
+        data = await measure_uart_preset(preset, opts, peer)
+        rows = ratio_table(f"{preset}, UART mode", UART_ROWS, data, peer)
         for lib, name in (("ours", "aiobroute"), ("peer", "momonga")):
             for error in data.errors[lib]:
                 print(f"  n/a for {name}: {error}")
