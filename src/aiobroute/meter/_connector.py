@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiobroute.errors import AuthenticationError, JoinTimeoutError, PortClosedError, ScanError
 from aiobroute.link import LinkListener, MeterLink, MeterPan
@@ -95,7 +94,7 @@ class Connector:
             return port
         return await port()
 
-    async def establish(self, *, first: bool, on_step: Callable[[Trigger], Any]) -> None:
+    async def establish(self, *, first: bool, on_step: Callable[[Trigger], object]) -> None:
         """Open the port, build and open the link, join (the old link must be torn down)."""
         stream = await self._open_stream()
         link = open_link(stream, self._options, secrets=(self._rbid, self._password))
@@ -105,13 +104,13 @@ class Connector:
         await link.open(reset=self._reset and first)
         await self._join(link, first=first, on_step=on_step)
 
-    async def rejoin(self, link: MeterLink, *, on_step: Callable[[Trigger], Any]) -> None:
+    async def rejoin(self, link: MeterLink, *, on_step: Callable[[Trigger], object]) -> None:
         """Re-initialise the module of ``link`` and join again."""
         await link.open()
         await self._join(link, first=False, on_step=on_step)
 
     async def _join(
-        self, link: MeterLink, *, first: bool, on_step: Callable[[Trigger], Any]
+        self, link: MeterLink, *, first: bool, on_step: Callable[[Trigger], object]
     ) -> None:
         """Join from the known PAN, else a scan of its channel, else a full scan."""
         self.meter_address = None

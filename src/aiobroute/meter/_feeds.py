@@ -19,9 +19,9 @@ NOTIFICATION_LIMIT = 1024
 
 
 class FeedQueue(DropOldestQueue[_T]):
-    """A capped FIFO with an end marker, for user-facing iterators (weakly registered)."""
+    """A capped FIFO with an end marker, for user-facing iterators."""
 
-    __slots__ = ("__weakref__",)
+    __slots__ = ()
 
     def __init__(self) -> None:
         super().__init__(NOTIFICATION_LIMIT, logger=_LOGGER)

@@ -10,8 +10,8 @@ import attrs
 
 from aiobroute.errors import ClientClosedError, InvalidArgumentError
 from aiobroute.link import DIALECT_SKSTACK, MeterLink, MeterPan
-from aiobroute.skstack import ModuleFamily, PanDescriptor, SkStackLink
-from aiobroute.skstack._link import descriptor_of, meter_pan_of
+from aiobroute.skstack import ModuleFamily, PanDescriptor
+from aiobroute.skstack._link import SkStackLink, descriptor_of, meter_pan_of
 from aiobroute.skstack.client import SkStackClient, SkTimeouts
 from aiobroute.transport import ByteStream
 
