@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from aiobroute import meter as meter_module
 from aiobroute._queue import DropOldestQueue
 from aiobroute.errors import ClientClosedError
+from aiobroute.meter import _feeds as meter_feeds
 from aiobroute.skstack import Event
 from aiobroute.skstack import client as client_module
 from aiobroute.testing import Simulator
@@ -101,9 +101,9 @@ async def test_the_client_subscription_is_bounded_by_the_shared_queue(
 
 
 async def test_the_meter_iterators_use_the_shared_queue() -> None:
-    queue: meter_module._Queue[int] = meter_module._Queue()
+    queue: meter_feeds.FeedQueue[int] = meter_feeds.FeedQueue()
     assert isinstance(queue, DropOldestQueue)
-    for item in range(meter_module._NOTIFICATION_LIMIT + 1):
+    for item in range(meter_feeds.NOTIFICATION_LIMIT + 1):
         queue.put(item)
     assert queue.dropped == 1
     assert queue.get_nowait() == 1
