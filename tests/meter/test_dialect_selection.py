@@ -142,3 +142,16 @@ async def test_another_kind_of_dongle_after_an_unplug_is_probed_and_scanned(
     assert json.loads(cache.read_text())["dialect"] == DIALECT_SKSTACK
     assert sk_sim.flash_writes == 0
     assert_no_leaks()
+
+
+async def test_the_simulators_smart_meter_speaks_its_modules_dialect(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="aiobroute.link")
+    sim = make_sim("RS-WSUHA-J11")
+    async with sim.smart_meter() as meter:
+        assert await meter.instant_power() == sim.meter.instant_power_watts()
+        assert await meter.transmit_time_ms() is None
+        assert meter.link is not None
+        assert meter.link.dialect == DIALECT_J11
+    assert probes(caplog) == []  # the simulator told the meter which dialect to use

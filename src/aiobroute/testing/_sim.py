@@ -235,9 +235,11 @@ class Simulator:
     async def smart_meter(self, **options: Any) -> AsyncIterator[SmartMeter]:
         """Serve in memory and yield a connected :class:`~aiobroute.SmartMeter`.
 
-        The meter uses this simulator's credentials, and ``min_interval=0`` unless
-        ``options`` say otherwise; ``options`` are passed to ``SmartMeter``. The port can
-        be unplugged and replugged: the meter reopens :meth:`host_stream`::
+        The meter uses this simulator's credentials, ``min_interval=0`` and the
+        simulated module's dialect (``model="j11"`` or ``"skstack"``: no probe) unless
+        ``options`` say otherwise (``model=None`` lets it detect the dialect);
+        ``options`` are passed to ``SmartMeter``. The port can be unplugged and
+        replugged: the meter reopens :meth:`host_stream`::
 
             sim = Simulator("BP35C2", timing="instant")
             async with sim.smart_meter() as meter:
@@ -246,6 +248,7 @@ class Simulator:
         from aiobroute.meter import SmartMeter
 
         options.setdefault("min_interval", 0.0)
+        options.setdefault("model", "j11" if self.is_j11 else "skstack")
 
         async def reopen() -> MemoryStream:
             return self.host_stream()
