@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import io
+import json
 import os
 import re
 import signal
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -123,3 +127,23 @@ async def test_simulate_serves_a_j11_model_that_read_detects(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_watch_and_history_read_a_j11_module(
+    hook: Hook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["watch", "--simulate", "--model", "bp35c0_j11", "--count", "2", "--interval", "0"])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["power_w"] for line in lines] == [hook.truth()["power_w"]] * 2
+    code = main(["history", "--simulate", "--model", "bp35c1_j11", "--days", "1"])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 28  # the complete half hours of today at 14:26
+    meter = hook.sims[-1].meter
+    end = dt.datetime.fromisoformat(rows[-1]["slot_start"]) + dt.timedelta(minutes=30)
+    unit = meter.config.kwh_per_count
+    assert Decimal(rows[-1]["bought_kwh"]) == meter.cumulative_raw(end) * unit
+    assert all(sim.is_j11 for sim in hook.sims)
