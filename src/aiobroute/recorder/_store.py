@@ -482,17 +482,9 @@ class _Database:
             "SELECT at, bought_kwh, sold_kwh, bought_source, sold_source, attributes_id "
             "FROM readings JOIN meters ON meters.id = readings.meter_id WHERE meters.key = ?"
         )
-        params: list[Any] = [key]
-        if since is not None:
-            query += " AND at >= ?"
-            params.append(_iso(since))
-        if until is not None:
-            query += " AND at <= ?"
-            params.append(_iso(until))
-        query += " ORDER BY at"
         result = []
-        for at, bought, sold, bought_source, sold_source, attributes_id in self.conn.execute(
-            query, params
+        for at, bought, sold, bought_source, sold_source, attributes_id in self._in_range(
+            query, key, since, until
         ):
             result.append(
                 Reading(
@@ -527,6 +519,16 @@ class _Database:
             "SELECT at, power_w, current_r_a, current_t_a FROM samples "
             "JOIN meters ON meters.id = samples.meter_id WHERE meters.key = ?"
         )
+        return [
+            Sample(_from_iso(r[0]), r[1], _decimal(r[2]), _decimal(r[3]))
+            for r in self._in_range(query, key, since, until)
+        ]
+
+    def _in_range(
+        self, query: str, key: str, since: dt.datetime | None, until: dt.datetime | None
+    ) -> sqlite3.Cursor:
+        """Rows of ``query`` (which ends in ``WHERE meters.key = ?``) for the meter ``key``
+        with ``at`` between ``since`` and ``until`` (each None: open), in time order."""
         params: list[Any] = [key]
         if since is not None:
             query += " AND at >= ?"
@@ -535,10 +537,7 @@ class _Database:
             query += " AND at <= ?"
             params.append(_iso(until))
         query += " ORDER BY at"
-        return [
-            Sample(_from_iso(r[0]), r[1], _decimal(r[2]), _decimal(r[3]))
-            for r in self.conn.execute(query, params)
-        ]
+        return self.conn.execute(query, params)
 
 
 def _lock_writer(path: Path) -> int | None:
