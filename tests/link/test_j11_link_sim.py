@@ -45,7 +45,8 @@ from aiobroute.testing import (
     Simulator,
 )
 from aiobroute.testing._clock import JST
-from tests.link._recorder import Recorder, get_e7, watts_of
+from tests.link._recorder import Recorder, get_e7, recorded, watts_of
+from tests.link._recorder import pump as pump_events
 
 FAST = J11Timeouts(command=2.0, boot=2.0, scan_margin=2.0, join=5.0, send=2.0, busy_retry=0.0)
 START = dt.datetime(2026, 5, 20, 14, 26, 0, tzinfo=JST)
@@ -69,15 +70,8 @@ async def linked(
 ) -> AsyncIterator[tuple[J11Link, Recorder]]:
     async with sim.memory() as stream:
         link = J11Link(stream, timeouts=FAST)
-        recorder = Recorder()
-        link.set_listener(recorder)
-        try:
-            await link.open()
-            if connect:
-                await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+        async with recorded(link, connect={"durations": (3,)} if connect else None) as recorder:
             yield link, recorder
-        finally:
-            await link.close()
 
 
 def truth_pan(sim: Simulator) -> MeterPan:
@@ -91,14 +85,8 @@ def truth_pan(sim: Simulator) -> MeterPan:
 
 
 async def pump(sim: Simulator, recorder: Recorder, count: int, *, step: float = 1.0) -> None:
-    """Advance simulated time until ``count`` events were recorded (at most 900 s)."""
-    for _ in range(900):
-        if len(recorder.events) >= count:
-            return
-        sim.clock.advance(step)
-        for _ in range(20):
-            await asyncio.sleep(0)
-    raise AssertionError(f"only {recorder.events!r} after 900 simulated seconds")
+    """Advance simulated time until ``count`` events were recorded (at most 900 steps)."""
+    await pump_events(sim, recorder, count, step=step, steps=900)
 
 
 def scans(sim: Simulator) -> int:
