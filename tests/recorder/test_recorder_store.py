@@ -247,3 +247,28 @@ async def test_readings_and_samples_by_time_range(tmp_path: Path) -> None:
         [sample] = await store.samples("000016-A", times[1], times[1])
         assert (sample.power_w, sample.current_r_a, sample.current_t_a) == (30, Decimal(1), None)
         assert [s.at for s in await store.samples("000016-B")] == [times[1]]
+
+
+@pytest.mark.parametrize(
+    ("column", "text", "message"),
+    [
+        ("bought_kwh", "12,3", "corrupt energy value '12,3'"),
+        ("sold_kwh", "x" * 40, "corrupt energy value '" + "x" * 20 + "'"),
+        ("bought_source", "radio", "corrupt source 'radio'"),
+    ],
+)
+async def test_corrupt_stored_text_is_a_typed_error(
+    tmp_path: Path, column: str, text: str, message: str
+) -> None:
+    path = tmp_path / "r.db"
+    async with RecordStore.open(path) as store:
+        meter_id = await store.meter_id(MeterRecord("000016-A"), AT)
+        scale, _ = await store.attributes(meter_id, SCALE)
+        values = [SlotValue(AT, False, Decimal(1)), SlotValue(AT, True, Decimal(2))]
+        await store.put(meter_id, scale, Source.PUSH, values, AT)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"UPDATE readings SET {column} = ?", (text,))  # noqa: S608
+    conn.close()
+    async with RecordStore.open(path, readonly=True) as store:
+        with pytest.raises(RecordDatabaseError, match=message):
+            await store.readings("000016-A")

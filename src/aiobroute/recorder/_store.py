@@ -43,6 +43,7 @@ __all__ = [
 
 _LOGGER = logging.getLogger("aiobroute.recorder")
 _T = TypeVar("_T")
+_V = TypeVar("_V")
 
 #: The schema version this code writes (``PRAGMA user_version``).
 SCHEMA_VERSION = 1
@@ -223,13 +224,23 @@ def _from_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(JST)
 
 
-def _decimal(text: str | None) -> Decimal | None:
+def _stored(
+    text: str | None,
+    convert: Callable[[str], _V],
+    refused: type[Exception] | tuple[type[Exception], ...],
+    what: str,
+) -> _V | None:
+    """A stored text column as a value (None stays None); corrupt text is a typed error."""
     if text is None:
         return None
     try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise RecordDatabaseError(f"corrupt energy value {text[:20]!r} in the database") from None
+        return convert(text)
+    except refused:
+        raise RecordDatabaseError(f"corrupt {what} {text[:20]!r} in the database") from None
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return _stored(text, Decimal, InvalidOperation, "energy value")
 
 
 class _Database:
@@ -562,12 +573,7 @@ def _lock_writer(path: Path) -> int | None:
 
 
 def _source(text: str | None) -> Source | None:
-    if text is None:
-        return None
-    try:
-        return Source(text)
-    except ValueError:
-        raise RecordDatabaseError(f"corrupt source {text[:20]!r} in the database") from None
+    return _stored(text, Source, ValueError, "source")
 
 
 class _transaction:  # noqa: N801 - used like a function
