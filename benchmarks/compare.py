@@ -33,7 +33,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,34 @@ def _dilate_peer_serial(factor: float) -> None:
     momonga_sk_wrapper.serial = shim  # type: ignore[attr-defined]
 
 
+def _timed_loop(read: Callable[[], object], warmup: int, count: int) -> dict[str, float]:
+    """``warmup`` untimed calls of ``read``, then ``count`` timed ones between two marks."""
+    for _ in range(warmup):
+        read()
+    _mark("loop-start")
+    cpu0, t0 = common.cpu_seconds(), time.perf_counter()
+    for _ in range(count):
+        read()
+    t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+    _mark("loop-end")
+    return {"loop_s": t1 - t0, "loop_cpu_s": cpu1 - cpu0}
+
+
+async def _async_timed_loop(
+    read: Callable[[], Awaitable[object]], warmup: int, count: int
+) -> dict[str, float]:
+    """:func:`_timed_loop` for a coroutine function."""
+    for _ in range(warmup):
+        await read()
+    _mark("loop-start")
+    cpu0, t0 = common.cpu_seconds(), time.perf_counter()
+    for _ in range(count):
+        await read()
+    t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+    _mark("loop-end")
+    return {"loop_s": t1 - t0, "loop_cpu_s": cpu1 - cpu0}
+
+
 def _ours_child(config: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     import asyncio
@@ -177,19 +205,11 @@ def _ours_child(config: dict[str, Any]) -> dict[str, Any]:
             _mark("history-start")
             history = await meter.history(0)
             _mark("history-end")
-            for _ in range(warmup):
-                await meter.instant_power()
-            _mark("loop-start")
-            cpu0, t0 = common.cpu_seconds(), time.perf_counter()
-            for _ in range(readings):
-                await meter.instant_power()
-            t1, cpu1 = time.perf_counter(), common.cpu_seconds()
-            _mark("loop-end")
+            loop = await _async_timed_loop(meter.instant_power, warmup, readings)
         return {
             "snapshot_epcs": sorted(values),
             "history_entries": len(history),
-            "loop_s": t1 - t0,
-            "loop_cpu_s": cpu1 - cpu0,
+            **loop,
             "readings": readings,
         }
 
@@ -206,15 +226,8 @@ def _ours_child(config: dict[str, Any]) -> dict[str, Any]:
     async def readings() -> dict[str, Any]:
         count, warmup = int(config["readings"]), int(config["warmup"])
         async with SmartMeter(port, rbid=rbid, password=password, **options) as meter:
-            for _ in range(warmup):
-                await meter.instant_power()
-            _mark("loop-start")
-            cpu0, t0 = common.cpu_seconds(), time.perf_counter()
-            for _ in range(count):
-                await meter.instant_power()
-            t1, cpu1 = time.perf_counter(), common.cpu_seconds()
-            _mark("loop-end")
-        return {"loop_s": t1 - t0, "loop_cpu_s": cpu1 - cpu0, "readings": count}
+            loop = await _async_timed_loop(meter.instant_power, warmup, count)
+        return {**loop, "readings": count}
 
     tasks = {"start": start, "steady": steady, "idle": idle, "readings": readings}
     result = asyncio.run(tasks[config["task"]]())
@@ -264,17 +277,10 @@ def _peer_child(config: dict[str, Any]) -> dict[str, Any]:
         count, warmup = int(config["readings"]), int(config["warmup"])
         momonga.open()
         try:
-            for _ in range(warmup):
-                momonga.get_instantaneous_power()
-            _mark("loop-start")
-            cpu0, t0 = common.cpu_seconds(), time.perf_counter()
-            for _ in range(count):
-                momonga.get_instantaneous_power()
-            t1, cpu1 = time.perf_counter(), common.cpu_seconds()
-            _mark("loop-end")
+            loop = _timed_loop(momonga.get_instantaneous_power, warmup, count)
         finally:
             momonga.close()
-        result.update(loop_s=t1 - t0, loop_cpu_s=cpu1 - cpu0, readings=count)
+        result.update(loop, readings=count)
         return result
     readings, warmup = int(config["readings"]), int(config["warmup"])
     codes = {
@@ -292,21 +298,13 @@ def _peer_child(config: dict[str, Any]) -> dict[str, Any]:
         _mark("history-start")
         history = momonga.get_historical_cumulative_energy_1(day=0)
         _mark("history-end")
-        for _ in range(warmup):
-            momonga.get_instantaneous_power()
-        _mark("loop-start")
-        cpu0, t0 = common.cpu_seconds(), time.perf_counter()
-        for _ in range(readings):
-            momonga.get_instantaneous_power()
-        t1, cpu1 = time.perf_counter(), common.cpu_seconds()
-        _mark("loop-end")
+        loop = _timed_loop(momonga.get_instantaneous_power, warmup, readings)
     finally:
         momonga.close()
     result.update(
+        loop,
         snapshot_epcs=sorted(int(code) for code in values),
         history_entries=len(history),
-        loop_s=t1 - t0,
-        loop_cpu_s=cpu1 - cpu0,
         readings=readings,
     )
     return result
