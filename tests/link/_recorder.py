@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 from aiobroute.echonet import CONTROLLER, SMART_METER, Esv, Frame, Property
 from aiobroute.link import LinkEvent, MeterDatagram, MeterLink
 from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, Simulator
+from aiobroute.transport import MemoryStream
 
 T = TypeVar("T")
+L = TypeVar("L", bound=MeterLink)
 
 
 class Recorder:
@@ -94,6 +96,18 @@ async def recorded(link: MeterLink, *, connect: dict[str, Any] | None) -> AsyncI
         yield recorder
     finally:
         await link.close()
+
+
+@contextlib.asynccontextmanager
+async def sim_linked(
+    sim: Simulator, make_link: Callable[[MemoryStream], L], *, connect: bool
+) -> AsyncIterator[tuple[L, Recorder]]:
+    """A link made by ``make_link`` on ``sim``'s memory pipe, recorded (see :func:`recorded`);
+    with ``connect`` it has joined the meter with a scan of duration 3."""
+    async with sim.memory() as stream:
+        link = make_link(stream)
+        async with recorded(link, connect={"durations": (3,)} if connect else None) as recorder:
+            yield link, recorder
 
 
 async def pump(

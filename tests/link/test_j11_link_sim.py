@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -45,7 +46,7 @@ from aiobroute.testing import (
     Simulator,
 )
 from aiobroute.testing._clock import JST
-from tests.link._recorder import Recorder, get_e7, recorded, watts_of
+from tests.link._recorder import Recorder, get_e7, sim_linked, watts_of
 from tests.link._recorder import pump as pump_events
 
 FAST = J11Timeouts(command=2.0, boot=2.0, scan_margin=2.0, join=5.0, send=2.0, busy_retry=0.0)
@@ -68,10 +69,9 @@ def j11(sim: Simulator) -> SimulatedJ11Module:
 async def linked(
     sim: Simulator, *, connect: bool = True
 ) -> AsyncIterator[tuple[J11Link, Recorder]]:
-    async with sim.memory() as stream:
-        link = J11Link(stream, timeouts=FAST)
-        async with recorded(link, connect={"durations": (3,)} if connect else None) as recorder:
-            yield link, recorder
+    make = functools.partial(J11Link, timeouts=FAST)
+    async with sim_linked(sim, make, connect=connect) as linked_pair:
+        yield linked_pair
 
 
 def truth_pan(sim: Simulator) -> MeterPan:

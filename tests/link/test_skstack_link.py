@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -42,7 +43,7 @@ from aiobroute.testing import (
 )
 from aiobroute.testing._clock import JST, SimClock
 from aiobroute.transport import memory_pipe
-from tests.link._recorder import Recorder, get_e7, pump, recorded, watts_of
+from tests.link._recorder import Recorder, get_e7, pump, sim_linked, watts_of
 
 FAST = SkTimeouts(
     command=2.0, reset_settle=0.0, scan_margin=2.0, join=5.0, send=2.0, send_event_grace=0.5
@@ -60,10 +61,9 @@ def make_sim(model: str = "BP35C2", **kwargs: object) -> Simulator:
 async def linked(
     sim: Simulator, *, connect: bool = True
 ) -> AsyncIterator[tuple[SkStackLink, Recorder]]:
-    async with sim.memory() as stream:
-        link = SkStackLink(stream, timeouts=FAST)
-        async with recorded(link, connect={"durations": (3,)} if connect else None) as recorder:
-            yield link, recorder
+    make = functools.partial(SkStackLink, timeouts=FAST)
+    async with sim_linked(sim, make, connect=connect) as linked_pair:
+        yield linked_pair
 
 
 def active(link: MeterLink) -> bool:
