@@ -20,7 +20,7 @@ from aiobroute.echonet import Frame, MeterProperties
 from aiobroute.errors import CommandError
 from aiobroute.j11.client import J11Timeouts
 from aiobroute.j11.link import J11Link
-from aiobroute.link import MeterLink, ModuleIdentity, ProbeTimings
+from aiobroute.link import MeterLink, MeterPan, ModuleIdentity, ProbeTimings
 from aiobroute.skstack import LineParser, Message, SkStackLink
 from aiobroute.transport import ByteStream
 
@@ -46,6 +46,10 @@ async def usage() -> None:
         await meter.set(0xE5, 3)
         info: MeterInfo = await meter.info()
         state: ConnectionState = meter.state
+        link: MeterLink | None = meter.link
+        remembered: MeterPan | None = meter.meter_pan
+        meter.retries = 3
+        del link, remembered
         async for note in meter.notifications():
             received: Notification = note
             del received

@@ -206,6 +206,8 @@ class Exchange:
         self.frames_sent += 1
 
     async def _pace(self) -> None:
+        if not self.min_interval:
+            return
         loop = asyncio.get_running_loop()
         wait = self._last_request + self.min_interval - loop.time()
         if wait > 0:
@@ -263,12 +265,12 @@ class Exchange:
                 waiter = _Waiter(tid, deoj, esv, epcs, loop.create_future())
                 self._waiters[tid] = waiter
                 try:
-                    # The module's own timeouts may exceed what is left of the budget.
-                    async with asyncio.timeout(max(deadline - loop.time(), 0.0)):
+                    # One timer: the module's own timeouts may exceed what is left of the
+                    # budget; then the answer gets one attempt's time, within the budget.
+                    async with asyncio.timeout_at(deadline) as scope:
                         await self.send_frame(Frame(tid, CONTROLLER, deoj, esv, tuple(props)))
-                    sent = True
-                    wait = min(self.attempt, max(deadline - loop.time(), 0.0))
-                    async with asyncio.timeout(wait):
+                        sent = True
+                        scope.reschedule(min(loop.time() + self.attempt, deadline))
                         answer = await waiter.future
                     self.silent = 0
                     return answer
