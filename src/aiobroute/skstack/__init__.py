@@ -27,6 +27,7 @@ from aiobroute.skstack._events import (
 )
 from aiobroute.skstack._link import SkStackLink
 from aiobroute.skstack._parser import LineParser
+from aiobroute.skstack._registers import Register
 
 __all__ = [
     "AddressLine",
@@ -47,6 +48,7 @@ __all__ = [
     "PanDescriptor",
     "Pong",
     "PortTable",
+    "Register",
     "RegisterValue",
     "RxUdp",
     "SkStackLink",

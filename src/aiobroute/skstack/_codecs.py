@@ -119,6 +119,8 @@ class Token:
 
 @attrs.frozen
 class Arg:
+    """One argument of a command: its codec and where it appears."""
+
     codec: Codec
     #: Present in the BP35C2 dialect only.
     side: bool = False

@@ -55,6 +55,7 @@ __all__ = [
     "CommandSyntaxError",
     "Completion",
     "SkCommand",
+    "arguments",
     "check_addr64",
     "check_ipaddr",
     "check_password",
@@ -347,7 +348,7 @@ class CommandSpec:
         families = (family,) if family is not None else tuple(ModuleFamily)
         counts: set[int] = set()
         for each in families:
-            args = _args(self.command, each)
+            args = arguments(self.command, each)
             extra = 1 if self.command is SkSendTo else 0
             required = sum(1 for _, arg in args if not arg.optional)
             counts.update(range(required + extra, len(args) + extra + 1))
@@ -393,10 +394,10 @@ def spec_of(command: SkCommand) -> CommandSpec:
 
 def has_dialects(command: SkCommand) -> bool:
     """True when the command is written differently by the two families (a SIDE field)."""
-    return any(arg.side for _, arg in _args(type(command), None))
+    return any(arg.side for _, arg in arguments(type(command), None))
 
 
-def _args(cls: type[SkCommand], family: ModuleFamily | None) -> list[tuple[str, Arg]]:
+def arguments(cls: type[SkCommand], family: ModuleFamily | None) -> list[tuple[str, Arg]]:
     """The argument fields of ``cls`` in the layout of ``family`` (None: all of them)."""
     out: list[tuple[str, Arg]] = []
     for field in attrs.fields(cls):
@@ -409,7 +410,7 @@ def _args(cls: type[SkCommand], family: ModuleFamily | None) -> list[tuple[str, 
 
 def _tokens(command: SkCommand, family: ModuleFamily, *, masked: bool) -> Iterator[str]:
     yield command.name
-    for name, arg in _args(type(command), family):
+    for name, arg in arguments(type(command), family):
         value = getattr(command, name)
         if value is None:
             if arg.optional:
@@ -454,7 +455,7 @@ def secret_values(command: SkCommand) -> list[str]:
     """The secret arguments of ``command`` (to register with a redactor before sending)."""
     return [
         str(getattr(command, name))
-        for name, arg in _args(type(command), None)
+        for name, arg in arguments(type(command), None)
         if arg.secret and getattr(command, name) is not None
     ]
 
@@ -492,7 +493,7 @@ def decode_command(
 def _decode_args(
     cls: type[SkCommand], family: ModuleFamily, args: list[str], payload: bytes | None
 ) -> SkCommand:
-    fields = _args(cls, family)
+    fields = arguments(cls, family)
     values: dict[str, Any] = {}
     if payload is not None:
         datalen, args = args[-1], args[:-1]

@@ -18,7 +18,8 @@ from aiobroute.errors import (
     SendError,
     SessionError,
 )
-from aiobroute.skstack import Event, ModuleFamily, PanDescriptor, RxUdp
+from aiobroute.skstack import Event, ModuleFamily, PanDescriptor, Register, RxUdp
+from aiobroute.skstack._commands import CommandSyntaxError, SkScan, SkSendTo, decode_command
 from aiobroute.skstack.client import PortLost, order_candidates
 
 ADDR = "FE80:0000:0000:0000:021D:1290:1234:5678"
@@ -29,13 +30,20 @@ PASSWORD = "0123456789AB"
 
 def a1_module(module, line, payload):  # type: ignore[no-untyped-def]
     """A minimal BP35A1-family module with echo always on."""
-    words = line.split()
-    name = words[0]
-    if name == "SKSENDTO":
+    try:
+        # Either layout of SKSENDTO is taken; SKSCAN's SIDE is refused like a BP35A1 does.
+        command = decode_command(line, payload=payload or None)
+        if isinstance(command, SkScan) and command.side is not None:
+            decode_command(line, ModuleFamily.BP35A1)
+    except CommandSyntaxError as exc:
+        module.send(line, f"FAIL ER{int(exc.code):02d}")
+        return
+    name = command.name
+    if isinstance(command, SkSendTo):
         module.send(
             "",
-            f"EVENT 21 {words[2]} 02",
-            f"EVENT 21 {words[2]} 00",
+            f"EVENT 21 {command.ipaddr} 02",
+            f"EVENT 21 {command.ipaddr} 00",
             "OK",
         )
         return
@@ -49,9 +57,6 @@ def a1_module(module, line, payload):  # type: ignore[no-untyped-def]
     elif name == "SKLL64":
         module.send(ADDR)
     elif name == "SKSCAN":
-        if len(words) != 4:
-            module.send("FAIL ER05")
-            return
         module.send(
             "OK",
             f"EVENT 20 {ADDR}",
@@ -403,3 +408,27 @@ async def test_subscription_overflow_warning_is_rate_limited(scripted, caplog) -
     assert isinstance(first, Event)
     overflow = [r for r in caplog.records if "not keeping up" in r.getMessage()]
     assert len(overflow) == 1  # 300 drops, one warning
+
+
+async def test_registers_go_through_the_register_table(scripted) -> None:  # type: ignore[no-untyped-def]
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        module.send(line)
+        if line == "SKSREG SFB":
+            module.send("ESREG 01", "OK")
+        elif line == "SKSREG S2":
+            module.send("ESREG 21", "OK")
+        else:
+            module.send("OK")
+
+    client, module = scripted(handler)
+    await client.write_register(Register.SESSION_LIFETIME, 900)
+    assert module.lines[-1] == "SKSREG S16 00000384"
+    assert await client.read_register(Register.CHANNEL) == "21"
+    assert await client.refresh_tx_limit() is True
+    assert client.tx_limited
+    sent = len(module.lines)
+    with pytest.raises(InvalidArgumentError):
+        await client.write_register(Register.CHANNEL, 0x3D)
+    with pytest.raises(InvalidArgumentError):
+        await client.write_register("S2", 0x21)  # an integer needs the table to encode it
+    assert len(module.lines) == sent

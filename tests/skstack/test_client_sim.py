@@ -13,6 +13,7 @@ import pytest
 from aiobroute.echonet import CONTROLLER, SMART_METER, Esv, Frame, Property
 from aiobroute.errors import AuthenticationError, ScanError
 from aiobroute.skstack import ModuleFamily, RxUdp
+from aiobroute.skstack._commands import SkScan, decode_command
 from aiobroute.skstack.client import SkStackClient, SkTimeouts
 from aiobroute.testing import (
     DEFAULT_PASSWORD,
@@ -143,8 +144,9 @@ async def test_scan_escalates_until_the_meter_is_heard(model: str, rounds: list[
         await client.initialize()
         pans = await client.scan()  # the default escalation, 4, 5, 6, 7
         assert [pan.addr for pan in pans] == [sim.module.pan.mac]
-    scans = [c.split() for c in sim.commands_received if c.startswith("SKSCAN 2 ")]
-    assert [int(args[3], 16) for args in scans] == rounds
+    family = sim.module.preset.family
+    scans = [decode_command(c, family) for c in sim.commands_received if c.startswith("SKSCAN")]
+    assert [scan.duration for scan in scans if isinstance(scan, SkScan)] == rounds
 
 
 async def test_scan_escalation_survives_missed_beacons_and_gives_up_cleanly() -> None:
