@@ -30,6 +30,7 @@ Numbers depend on the machine; nothing here is asserted.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -201,7 +202,20 @@ def _ours_child(config: dict[str, Any]) -> dict[str, Any]:
             _mark("idle-end")
         return {"idle_s": i1 - i0, "idle_cpu_s": idle1 - idle0}
 
-    tasks = {"start": start, "steady": steady, "idle": idle}
+    async def readings() -> dict[str, Any]:
+        count, warmup = int(config["readings"]), int(config["warmup"])
+        async with SmartMeter(port, rbid=rbid, password=password, **options) as meter:
+            for _ in range(warmup):
+                await meter.instant_power()
+            _mark("loop-start")
+            cpu0, t0 = common.cpu_seconds(), time.perf_counter()
+            for _ in range(count):
+                await meter.instant_power()
+            t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+            _mark("loop-end")
+        return {"loop_s": t1 - t0, "loop_cpu_s": cpu1 - cpu0, "readings": count}
+
+    tasks = {"start": start, "steady": steady, "idle": idle, "readings": readings}
     result = asyncio.run(tasks[config["task"]]())
     result["import_s"] = import_s
     return result
@@ -244,6 +258,22 @@ def _peer_child(config: dict[str, Any]) -> dict[str, Any]:
         finally:
             momonga.close()
         result.update(idle_s=i1 - i0, idle_cpu_s=idle1 - idle0)
+        return result
+    if config["task"] == "readings":
+        count, warmup = int(config["readings"]), int(config["warmup"])
+        momonga.open()
+        try:
+            for _ in range(warmup):
+                momonga.get_instantaneous_power()
+            _mark("loop-start")
+            cpu0, t0 = common.cpu_seconds(), time.perf_counter()
+            for _ in range(count):
+                momonga.get_instantaneous_power()
+            t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+            _mark("loop-end")
+        finally:
+            momonga.close()
+        result.update(loop_s=t1 - t0, loop_cpu_s=cpu1 - cpu0, readings=count)
         return result
     readings, warmup = int(config["readings"]), int(config["warmup"])
     codes = {
@@ -314,6 +344,7 @@ def _counters(sim: Any) -> dict[str, Any]:
         "airtime_ms": sim.airtime_ms,
         "scans": sum(1 for line in sim.commands_received if line.startswith("SKSCAN")),
         "sim_s": sim.clock.monotonic(),
+        "uart_packets": getattr(sim, "uart_packets", 0),
         "parent_cpu_s": common.cpu_seconds(),
     }
 
@@ -544,10 +575,10 @@ async def _baseline(idle: float) -> dict[str, float]:
     result = outcome.get("result")
     if not result:
         return {}
-    return {
-        "rss": float(result["peak_rss_mib"]),
-        "idle": result["idle_cpu_s"] / result["idle_s"] * 60 * 1000,
-    }
+    floor = {"rss": float(result["peak_rss_mib"])}
+    if "idle_s" in result:
+        floor["idle"] = result["idle_cpu_s"] / result["idle_s"] * 60 * 1000
+    return floor
 
 
 def _record_start(data: Measurements, key: str, lib: str, outcome: dict[str, Any]) -> None:
@@ -640,16 +671,16 @@ def _cell(value: float | None, digits: int) -> str:
     return common.fmt(value, digits)
 
 
-def summarise(
-    preset: str, data: Measurements, peer_available: bool, pacings: list[str]
+def ratio_table(
+    title: str,
+    specs: tuple[tuple[str, str, int, float | None], ...],
+    data: Measurements,
+    peer_available: bool,
 ) -> list[dict[str, Any]]:
-    """The table rows (printed) and their JSON form."""
+    """Print one aiobroute / momonga table of ``specs`` rows; return the rows as JSON."""
     table: list[list[str]] = []
     rows: list[dict[str, Any]] = []
-    skipped = [f"-{name}-" for name in PACINGS if name not in pacings]
-    for key, label, digits, target in ROWS:
-        if any(part in f"-{key}-" for part in skipped):
-            continue
+    for key, label, digits, target in specs:
         ours, peer = data.get(key, "ours"), data.get(key, "peer")
         ours_median, peer_median = common.median(ours), common.median(peer)
         paired = common.paired_ratio(ours, peer) if peer_available else None
@@ -684,10 +715,18 @@ def summarise(
             }
         )
     common.print_table(
-        f"{preset}",
-        ["measure", "aiobroute", "momonga", "a/m", "target", "verdict"],
-        table,
+        title, ["measure", "aiobroute", "momonga", "a/m", "target", "verdict"], table
     )
+    return rows
+
+
+def summarise(
+    preset: str, data: Measurements, peer_available: bool, pacings: list[str]
+) -> list[dict[str, Any]]:
+    """The table rows (printed) and their JSON form."""
+    skipped = [f"-{name}-" for name in PACINGS if name not in pacings]
+    specs = tuple(spec for spec in ROWS if not any(part in f"-{spec[0]}-" for part in skipped))
+    rows = ratio_table(preset, specs, data, peer_available)
     timeline: list[list[str]] = []
     for pacing in pacings:
         for lib, kind in (("ours", "cold"), ("ours", "warm"), ("peer", "cold")):
@@ -789,10 +828,260 @@ async def run_all(opts: Any) -> dict[str, Any]:
     }
 
 
+# ======================================================================= UART mode
+
+#: (key, label, digits, target maximum of aiobroute/momonga or None)
+UART_ROWS: tuple[tuple[str, str, int, float | None], ...] = (
+    ("uart-cpu-per-reading", "CPU per reading (user+sys) [ms]", 3, 1 / 3),
+    ("uart-wall-per-reading", "wall time per reading [ms]", 1, None),
+    ("uart-packets-per-reading", "USB packets to the host per reading", 1, None),
+    ("uart-sim-cpu-per-reading", "simulator CPU per reading (not counted) [ms]", 3, None),
+    ("uart-rss", "peak RSS of the process [MiB]", 1, None),
+    ("uart-baseline-rss", "  of which interpreter + harness alone [MiB]", 1, None),
+    ("import-top", "import time: import aiobroute / momonga [ms]", 1, None),
+    ("import-client", "import time: the client class [ms]", 1, None),
+    ("import-importtime", "  python -X importtime, package cumulative [ms]", 1, None),
+    ("import-process", "python -c '<import the client class>' [ms]", 1, None),
+)
+#: What each library's users write, timed in a fresh interpreter.
+IMPORTS: dict[str, dict[str, str]] = {
+    "ours": {
+        "module": "aiobroute",
+        "top": "import aiobroute",
+        "client": "from aiobroute import SmartMeter",
+    },
+    "peer": {"module": "momonga", "top": "import momonga", "client": "from momonga import Momonga"},
+}
+_TIMED_IMPORT = (
+    "import time as _t\n_t0 = _t.perf_counter()\n{statement}\nprint(_t.perf_counter() - _t0)\n"
+)
+
+
+def uart_simulator(preset: str, seed: int, opts: Any) -> Any:
+    """A simulator whose output crosses a paced UART and whose meter answers late.
+
+    Every other delay is zero (so opening is quick); the UART and the meter's answer
+    time follow ``opts``; the command and EVENT 21 delays are the realistic ones.
+    """
+    import attrs
+
+    from aiobroute.testing import Simulator, Timing, UartTiming
+
+    realistic = Timing.realistic()
+    latency = opts.meter_latency_ms / 1000
+    timing = attrs.evolve(
+        Timing.instant(),
+        command_s=realistic.command_s,
+        tx_s=realistic.tx_s,
+        response_s=(latency, latency),
+    )
+    uart = UartTiming(
+        baudrate=opts.baud,
+        packet_size=opts.packet,
+        status_bytes=opts.status_bytes,
+        latency_s=opts.latency_ms / 1000,
+    )
+    return Simulator(preset, seed=seed, timing=timing, speed=1.0, uart_timing=uart)
+
+
+async def uart_run(
+    lib: str, preset: str, *, seed: int, opts: Any, creds: dict[str, str]
+) -> dict[str, Any]:
+    """Open, warm up, then time ``opts.readings`` readings against a paced simulator."""
+    sim = uart_simulator(preset, seed, opts)
+    async with sim.pty() as path:
+        config = {
+            "lib": lib,
+            "task": "readings",
+            "port": path,
+            "speed": 1.0,
+            "interval": 0.0,
+            "readings": opts.readings,
+            "warmup": opts.warmup,
+            **creds,
+        }
+        per_reading = opts.meter_latency_ms / 1000 + 0.5
+        return await run_child(config, sim, limit=90.0 + opts.readings * per_reading)
+
+
+async def _run_python(*args: str) -> tuple[float, str, str]:
+    """Run the interpreter with ``args``; wall seconds, stdout, stderr."""
+    import asyncio
+
+    started = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(60):
+        out, err = await proc.communicate()
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        tail = err.decode(errors="replace").strip().splitlines()[-1:]
+        raise RuntimeError(f"{' '.join(args)[:60]} exited {proc.returncode}: {tail}")
+    return wall, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def importtime_total_ms(stderr: str, module: str) -> float | None:
+    """The cumulative time of ``module`` in ``python -X importtime`` output, in ms."""
+    for line in reversed(stderr.splitlines()):
+        parts = [part.strip() for part in line.removeprefix("import time:").split("|")]
+        if len(parts) == 3 and parts[2] == module and parts[1].isdigit():
+            return int(parts[1]) / 1000
+    return None
+
+
+async def measure_imports(lib: str, data: Measurements) -> None:
+    """One fresh interpreter per figure: how long each library takes to import."""
+    spec = IMPORTS[lib]
+    _, top, _ = await _run_python("-c", _TIMED_IMPORT.format(statement=spec["top"]))
+    data.add("import-top", lib, float(top) * 1000)
+    _, client, _ = await _run_python("-c", _TIMED_IMPORT.format(statement=spec["client"]))
+    data.add("import-client", lib, float(client) * 1000)
+    _, _, err = await _run_python("-X", "importtime", "-c", spec["top"])
+    data.add("import-importtime", lib, importtime_total_ms(err, spec["module"]))
+    wall, _, _ = await _run_python("-c", spec["client"])
+    data.add("import-process", lib, wall * 1000)
+
+
+def _record_uart(data: Measurements, lib: str, outcome: dict[str, Any]) -> None:
+    result = outcome.get("result")
+    marks = outcome["marks"]
+    keys = (
+        "uart-cpu-per-reading",
+        "uart-wall-per-reading",
+        "uart-packets-per-reading",
+        "uart-sim-cpu-per-reading",
+        "uart-rss",
+    )
+    if result is None:
+        data.errors[lib].append(f"uart readings: {outcome.get('error', 'no result')}")
+        for key in keys:
+            data.add(key, lib, None)
+        return
+    readings = result["readings"]
+    packets = _delta(marks, "loop-start", "loop-end", "uart_packets")
+    sim_cpu = _delta(marks, "loop-start", "loop-end", "parent_cpu_s")
+    data.add("uart-cpu-per-reading", lib, result["loop_cpu_s"] / readings * 1000)
+    data.add("uart-wall-per-reading", lib, result["loop_s"] / readings * 1000)
+    data.add("uart-packets-per-reading", lib, None if packets is None else packets / readings)
+    sim_ms = None if sim_cpu is None else sim_cpu / readings * 1000
+    data.add("uart-sim-cpu-per-reading", lib, sim_ms)
+    data.add("uart-rss", lib, result["peak_rss_mib"])
+
+
+async def measure_uart_preset(preset: str, opts: Any, peer_available: bool) -> Measurements:
+    """Every run of both libraries for one preset in the UART mode, plus import times."""
+    from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID
+
+    creds = {"rbid": DEFAULT_RBID, "password": DEFAULT_PASSWORD}
+    data = Measurements()
+    libs = ["ours", "peer"] if peer_available else ["ours"]
+    for run in range(opts.runs):
+        for lib in libs:
+            outcome = await uart_run(lib, preset, seed=run, opts=opts, creds=creds)
+            _record_uart(data, lib, outcome)
+        floor = await _baseline(0.0)
+        for lib in ("ours", "peer"):
+            data.add("uart-baseline-rss", lib, floor.get("rss"))
+        print(f"  {preset}: run {run + 1}/{opts.runs} done", flush=True)
+    for lib in libs:  # untimed: fills the bytecode cache (see cache_bytecode)
+        await _run_python("-c", IMPORTS[lib]["client"])
+    for _ in range(opts.import_runs):  # interleaved, so both see the same machine load
+        for lib in libs:
+            try:
+                await measure_imports(lib, data)
+            except (RuntimeError, TimeoutError, ValueError) as exc:
+                data.errors[lib].append(f"imports: {exc}")
+    return data
+
+
+def uart_settings_text(opts: Any) -> list[str]:
+    """Every setting of the UART mode, printed with the results."""
+    return [
+        f"runs per figure: {opts.runs} (medians; ratio = median of per-run aiobroute/momonga)",
+        f"simulator: speed x1 (real time); module output over a paced UART: {opts.baud:g} "
+        f"baud 8N1, USB packets of {opts.packet} bytes ({opts.status_bytes} status bytes), "
+        f"latency timer {opts.latency_ms:g} ms; meter answers {opts.meter_latency_ms:g} ms "
+        "after the datagram went out; command 5 ms and EVENT 21 30-100 ms (realistic); "
+        "no scan or join delay",
+        "  aiobroute: SmartMeter(min_interval=0), other settings default",
+        "  momonga: internal_xmit_interval=0, other settings default",
+        f"  readings: {opts.warmup} warm-up then {opts.readings} timed "
+        "(aiobroute instant_power(); momonga get_instantaneous_power()), each library "
+        "in a child process of its own (CPU: getrusage; peak RSS: VmHWM)",
+        f"imports: {opts.import_runs} fresh interpreters per figure, the libraries "
+        "interleaved; 'import time' rows time the statement inside the interpreter, the "
+        "last row is the whole process as a shell sees it (interpreter start included)",
+        "bytecode: every child caches it under one temporary PYTHONPYCACHEPREFIX, so both "
+        "libraries load compiled bytecode as installed packages do",
+    ]
+
+
+async def run_uart(opts: Any) -> dict[str, Any]:
+    """The UART mode: CPU per reading, peak RSS and import time side by side."""
+    import importlib.util
+
+    peer_available = importlib.util.find_spec("momonga") is not None
+    notes: list[str] = []
+    if not peer_available:
+        notes.append("momonga is not installed (pip install momonga): its figures are n/a")
+    print("Settings:")
+    for line in uart_settings_text(opts):
+        print(f"  {line}")
+    presets: dict[str, Any] = {}
+    for preset in opts.presets:
+        print(f"\nmeasuring {preset} (UART mode) ...", flush=True)
+        data = await measure_uart_preset(preset, opts, peer_available)
+        rows = ratio_table(f"{preset}, UART mode", UART_ROWS, data, peer_available)
+        for lib, name in (("ours", "aiobroute"), ("peer", "momonga")):
+            for error in data.errors[lib]:
+                print(f"  n/a for {name}: {error}")
+        presets[preset] = {"rows": rows, "errors": data.errors}
+    for note in notes:
+        print(f"note: {note}")
+    return {
+        "benchmark": "compare-uart",
+        "environment": common.environment(),
+        "settings": uart_settings_text(opts),
+        "options": {
+            "runs": opts.runs,
+            "readings": opts.readings,
+            "warmup": opts.warmup,
+            "import_runs": opts.import_runs,
+            "baud": opts.baud,
+            "packet": opts.packet,
+            "status_bytes": opts.status_bytes,
+            "latency_ms": opts.latency_ms,
+            "meter_latency_ms": opts.meter_latency_ms,
+            "presets": list(opts.presets),
+        },
+        "notes": notes,
+        "presets": presets,
+    }
+
+
+def cache_bytecode(directory: str) -> None:
+    """Let every child cache compiled bytecode in ``directory``, for both libraries.
+
+    An installed package is imported from ``.pyc`` files. A checkout run with
+    ``PYTHONDONTWRITEBYTECODE`` (or a read-only tree) would compile aiobroute's sources
+    at every start while momonga, installed, loads its cached bytecode: an unfair
+    import time, CPU and memory figure. With one cache prefix for all children the
+    first start of each library compiles it and every later start reads the cache.
+    """
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = directory
+
+
 def main() -> int:
     """Parse the options, run, print, write the JSON."""
     import argparse
     import asyncio
+    import tempfile
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (default 3)")
@@ -805,14 +1094,30 @@ def main() -> int:
         "--pacings", nargs="+", choices=list(PACINGS), default=list(PACINGS), help="start configs"
     )
     parser.add_argument("--quick", action="store_true", help="one run of one preset, small")
-    parser.add_argument(
-        "--output", type=Path, default=common.RESULTS_DIR / "compare.json", help="JSON file"
+    parser.add_argument("--output", type=Path, help="JSON file (default under results/)")
+    uart = parser.add_argument_group(
+        "UART mode", "CPU per reading over a paced UART with a slow meter, RSS, import time"
     )
+    uart.add_argument("--uart", action="store_true", help="run the UART mode instead")
+    uart.add_argument("--baud", type=float, default=115200.0, help="UART speed (115200)")
+    uart.add_argument("--packet", type=int, default=64, help="USB packet size (64)")
+    uart.add_argument("--status-bytes", type=int, default=2, help="status bytes per packet (2)")
+    uart.add_argument("--latency-ms", type=float, default=16.0, help="latency timer (16 ms)")
+    uart.add_argument("--meter-latency-ms", type=float, default=50.0, help="meter answer (50)")
+    uart.add_argument("--import-runs", type=int, default=9, help="interpreters per import row")
     opts = parser.parse_args()
+    argv = sys.argv[1:]
+    if opts.uart and "--readings" not in argv:
+        opts.readings = 100
     if opts.quick:
         opts.runs, opts.speed, opts.readings, opts.warmup, opts.idle = 1, 40.0, 10, 2, 0.3
-        opts.presets, opts.pacings = ["BP35C2"], ["off"]
-    report = asyncio.run(run_all(opts))
+        opts.presets, opts.pacings, opts.import_runs = ["BP35C2"], ["off"], 2
+    if opts.output is None:
+        name = "compare-uart.json" if opts.uart else "compare.json"
+        opts.output = common.RESULTS_DIR / name
+    with tempfile.TemporaryDirectory(prefix="aiobroute-pycache-") as pycache:
+        cache_bytecode(pycache)
+        report = asyncio.run(run_uart(opts) if opts.uart else run_all(opts))
     common.write_json(opts.output, report)
     return 0
 

@@ -9,6 +9,7 @@ import aiobroute.j11
 import aiobroute.j11.client
 import aiobroute.j11.link
 import aiobroute.link
+import aiobroute.recorder
 import aiobroute.skstack
 import aiobroute.testing
 import aiobroute.transport
@@ -73,6 +74,7 @@ def test_every_subpackage_exports_what_it_declares() -> None:
         aiobroute.j11.client,
         aiobroute.j11.link,
         aiobroute.link,
+        aiobroute.recorder,
         aiobroute.skstack,
         aiobroute.testing,
         aiobroute.transport,
@@ -140,6 +142,8 @@ def test_core_subpackage_names() -> None:
         "SimulatedJ11Module",
         "DEFAULT_MODULE_MAC",
         "BP35C2_MODULE_MAC",
+        "UartTiming",
+        "PacedPort",
     } <= set(aiobroute.testing.__all__)
     assert {"open_port", "memory_pipe", "ByteStream"} <= set(aiobroute.transport.__all__)
     assert {
@@ -199,3 +203,33 @@ def test_the_bridge_payload_builders_are_public() -> None:
     for module in (aiobroute.cli.mqtt, aiobroute.cli.exporter):
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_recorder_names_are_pinned() -> None:
+    assert set(aiobroute.recorder.__all__) == {
+        "APPLICATION_ID",
+        "SCHEMA_VERSION",
+        "BackfillReport",
+        "Gap",
+        "GapReason",
+        "MeterAttributes",
+        "MeterClock",
+        "MeterRecord",
+        "PutResult",
+        "Reading",
+        "RecordDatabaseError",
+        "RecordStore",
+        "Recorder",
+        "RecorderStatus",
+        "Sample",
+        "SlotValue",
+        "Source",
+        "StatisticRow",
+        "UsageRow",
+        "check_database_path",
+        "find_gaps",
+        "meter_key",
+        "statistic_rows",
+        "usage_rows",
+    }
+    assert issubclass(aiobroute.recorder.RecordDatabaseError, aiobroute.AiobrouteError)

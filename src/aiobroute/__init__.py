@@ -1,4 +1,11 @@
-"""aiobroute: asyncio client for Japanese smart electricity meters over the Wi-SUN B route."""
+"""aiobroute: asyncio client for Japanese smart electricity meters over the Wi-SUN B route.
+
+Importing the package is cheap: the exceptions and the version are defined at once, every
+other public name (:class:`SmartMeter` and its settings, the result models, the SKSTACK
+client, :func:`open_port`) is imported from its module on first use. pyserial is
+imported only when a serial device is opened; the command line and the simulator
+(``aiobroute.testing``) only when they are imported themselves.
+"""
 
 from __future__ import annotations
 
@@ -30,12 +37,43 @@ from aiobroute.errors import (
     TransportError,
     UsageError,
 )
-from aiobroute.meter import MeterTimeouts, SmartMeter
-from aiobroute.models import InstantCurrent, IntervalEnergy, MeterInfo, Notification, TimedEnergy
-from aiobroute.skstack import ModuleFamily, PanDescriptor
-from aiobroute.skstack.client import SkStackClient, SkTimeouts
-from aiobroute.supervisor import ConnectionState, ReconnectPolicy, WatchdogSettings
-from aiobroute.transport import open_port
+
+#: ``typing.TYPE_CHECKING`` without importing ``typing`` (``import aiobroute`` stays cheap).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from aiobroute.meter import MeterTimeouts, SmartMeter
+    from aiobroute.models import (
+        InstantCurrent,
+        IntervalEnergy,
+        MeterInfo,
+        Notification,
+        TimedEnergy,
+    )
+    from aiobroute.skstack import ModuleFamily, PanDescriptor
+    from aiobroute.skstack.client import SkStackClient, SkTimeouts
+    from aiobroute.supervisor import ConnectionState, ReconnectPolicy, WatchdogSettings
+    from aiobroute.transport import open_port
+
+#: Public names imported on first use, and the module that defines each.
+_LAZY: dict[str, str] = {
+    "ConnectionState": "aiobroute.supervisor",
+    "InstantCurrent": "aiobroute.models",
+    "IntervalEnergy": "aiobroute.models",
+    "MeterInfo": "aiobroute.models",
+    "MeterTimeouts": "aiobroute.meter",
+    "ModuleFamily": "aiobroute.skstack",
+    "Notification": "aiobroute.models",
+    "PanDescriptor": "aiobroute.skstack",
+    "ReconnectPolicy": "aiobroute.supervisor",
+    "SkStackClient": "aiobroute.skstack.client",
+    "SkTimeouts": "aiobroute.skstack.client",
+    "SmartMeter": "aiobroute.meter",
+    "TimedEnergy": "aiobroute.models",
+    "WatchdogSettings": "aiobroute.supervisor",
+    "open_port": "aiobroute.transport",
+}
 
 __all__ = [
     "AiobrouteError",
@@ -80,3 +118,22 @@ __all__ = [
     "errors",
     "open_port",
 ]
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which see the imports above
+
+    def __getattr__(name: str) -> Any:
+        """Import a lazily loaded public name from its module (PEP 562)."""
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    """Every public name, loaded or not (for ``dir()`` and completion)."""
+    return sorted(set(globals()) | set(__all__))

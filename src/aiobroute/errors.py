@@ -43,7 +43,10 @@ builds any message.
 
 from __future__ import annotations
 
-from typing import Any
+#: ``typing.TYPE_CHECKING`` without importing ``typing`` (``import aiobroute`` stays cheap).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "AiobrouteError",

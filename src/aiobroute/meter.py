@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import datetime as dt
 import itertools
@@ -21,11 +20,12 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from decimal import Decimal
 from types import MappingProxyType, TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import attrs
 
 from aiobroute._log import RateLimitedLog
+from aiobroute._queue import DropOldestQueue
 from aiobroute._tasks import cancel_and_wait
 from aiobroute._time import JST, now_jst
 from aiobroute.echonet import (
@@ -1538,38 +1538,13 @@ class SmartMeter:
         return _Feed(queue, self._subscribers, self._check_loop)
 
 
-class _Queue(Generic[_T]):
+class _Queue(DropOldestQueue[_T]):
     """A capped FIFO with an end marker, for user-facing iterators."""
 
+    __slots__ = ()
+
     def __init__(self) -> None:
-        self._items: collections.deque[_T] = collections.deque()
-        self._event = asyncio.Event()
-        self._ended = False
-        self.dropped = 0
-        self._overflow_log = RateLimitedLog(_LOGGER)
-
-    def put(self, item: _T) -> None:
-        if len(self._items) >= _NOTIFICATION_LIMIT:
-            self._items.popleft()
-            self.dropped += 1
-            self._overflow_log.log(
-                "a consumer is not keeping up; dropped the oldest item (%d so far)",
-                self.dropped,
-            )
-        self._items.append(item)
-        self._event.set()
-
-    def end(self) -> None:
-        self._ended = True
-        self._event.set()
-
-    async def get(self) -> _T | None:
-        while not self._items:
-            if self._ended:
-                return None
-            self._event.clear()
-            await self._event.wait()
-        return self._items.popleft()
+        super().__init__(_NOTIFICATION_LIMIT, logger=_LOGGER)
 
 
 class _Feed(AsyncIterator[_T]):

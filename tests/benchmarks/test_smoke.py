@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
 
 
-def run_script(name: str, output: Path) -> subprocess.CompletedProcess[str]:
+def run_script(name: str, output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """Run ``benchmarks/<name> --quick`` writing its JSON to ``output``."""
     return subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [sys.executable, str(BENCHMARKS / name), "--quick", "--output", str(output)],
+        [sys.executable, str(BENCHMARKS / name), "--quick", "--output", str(output), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -68,6 +68,28 @@ def test_compare_quick(tmp_path: Path) -> None:
     verdicts = {r["verdict"] for r in rows if r.get("target_max_ratio") is not None}
     assert verdicts <= {"PASS", "MISS", "n/a"}
     assert data["presets"]["BP35C2"]["errors"]["ours"] == []
+
+
+@pytest.mark.pty
+def test_compare_uart_quick(tmp_path: Path) -> None:
+    """compare.py --uart: readings over a paced UART, RSS and import times, both libraries."""
+    output = tmp_path / "compare-uart.json"
+    done = run_script("compare.py", output, "--uart")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "BP35C2, UART mode" in done.stdout
+    data = load(output)
+    assert data["benchmark"] == "compare-uart"
+    assert data["options"]["latency_ms"] == 16.0
+    assert data["options"]["meter_latency_ms"] == 50.0
+    rows = data["presets"]["BP35C2"]["rows"]
+    assert data["presets"]["BP35C2"]["errors"]["ours"] == []
+    peer = importlib.util.find_spec("momonga") is not None
+    for key in ("uart-cpu-per-reading", "uart-rss", "import-top", "import-importtime"):
+        assert row(rows, key)["aiobroute_median"] is not None, key
+        assert (row(rows, key)["momonga_median"] is not None) == peer, key
+    # The module's output really came in USB packets: several per reading (echo, OK,
+    # EVENT 21 and a long ERXUDP line, at most 62 data bytes each).
+    assert row(rows, "uart-packets-per-reading")["aiobroute_median"] >= 3
 
 
 def test_recovery_quick(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ from aiobroute.j11 import (
     Beacon,
     BootCompleted,
     CloseUdpPort,
+    Connection,
+    ConnectionListResponse,
     ConnectionStatusChanged,
     DataReceived,
     EdScan,
@@ -25,6 +27,7 @@ from aiobroute.j11 import (
     GetPanaKey,
     GetPanId,
     GetStatus,
+    GetTerminals,
     GetUartSettings,
     GetUdpPorts,
     GetVersion,
@@ -39,6 +42,8 @@ from aiobroute.j11 import (
     PanaKeyResponse,
     PanaResult,
     PanIdResponse,
+    Ping,
+    PingResult,
     PortListResponse,
     ReceptionFailure,
     Request,
@@ -52,6 +57,8 @@ from aiobroute.j11 import (
     StartRouteB,
     StartRouteBResponse,
     StatusResponse,
+    Terminal,
+    TerminalListResponse,
     TerminatePana,
     TerminateRouteB,
     TransmitData,
@@ -82,6 +89,7 @@ requests: st.SearchStrategy[Request] = st.one_of(
             GetIpAddress(),
             GetMacAddress(),
             GetConnections(),
+            GetTerminals(),
             StartRouteB(),
             StartPana(),
             TerminatePana(),
@@ -118,6 +126,10 @@ requests: st.SearchStrategy[Request] = st.one_of(
         st.sampled_from(list(TxPower)),
     ),
     st.builds(EdScan, masks),
+    st.builds(Ping, ipv6, st.integers(1, MAX_UDP_PAYLOAD), st.sampled_from([1, 2])),
+    st.binary(min_size=1, max_size=200).flatmap(
+        lambda data: st.builds(Ping, ipv6, st.just(len(data)), st.just(0), st.just(data))
+    ),
     st.builds(SetNeighborDiscovery, st.booleans()),
     st.builds(SetUartSettings, st.booleans()),
 )
@@ -134,6 +146,8 @@ _typed_response_codes = {
     0x206B,
     0x2107,
     0x20DB,
+    0x2011,
+    0x2100,
 }
 
 
@@ -169,6 +183,15 @@ messages: st.SearchStrategy[Message] = st.one_of(
     _response(VersionResponse, u16, u8, u8, st.integers(0, 0xFFFFFFFF)),
     _response(InitialSettingsResponse, u8, u8, u8, u8),
     _response(EdScanResponse, st.lists(st.tuples(u8, u8), max_size=14)),
+    st.builds(ConnectionListResponse, failures),
+    st.builds(
+        ConnectionListResponse,
+        st.just(0x01),
+        st.lists(st.builds(Connection, macs, u16, u8, u8, u8), max_size=8),
+    ),
+    _response(TerminalListResponse, u8, st.lists(st.builds(Terminal, ipv6, u8, u8), max_size=8)),
+    st.builds(PingResult, st.just(False)),
+    st.builds(PingResult, st.just(True), ipv6, u8, rssi, st.binary(max_size=64)),
     st.builds(ErrorReply, st.sampled_from([0x2FFF, 0xFFFF]), st.binary(max_size=4)),
     st.builds(ScanResult, u8, st.lists(beacons, max_size=20)),
     st.builds(DataReceived, ipv6, u16, u16, u16, u8, u8, rssi, payloads),
@@ -182,7 +205,7 @@ messages: st.SearchStrategy[Message] = st.one_of(
             lambda c: (
                 not is_response(c)
                 and not is_error_reply(c)
-                and c not in {0x4051, 0x6018, 0x6019, 0x601A, 0x6028, 0x6038}
+                and c not in {0x4051, 0x6018, 0x6019, 0x601A, 0x6028, 0x6038, 0x60D1}
             )
         ),
         st.binary(max_size=40),

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import aiobroute.j11
 
-ALLOWED_FIRST_PARTY = {"aiobroute.errors", "aiobroute.j11", "aiobroute.j11._frame"}
+CODEC = ("__init__.py", "_frame.py", "_types.py", "_requests.py", "_messages.py")
+ALLOWED_FIRST_PARTY = {"aiobroute.errors"} | {
+    "aiobroute.j11." + name.removesuffix(".py") for name in CODEC[1:]
+}
 FORBIDDEN = {"asyncio", "serial", "serial_asyncio", "socket", "threading", "time"}
 
 
@@ -23,8 +26,8 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_codec_modules_are_pure() -> None:
     package = Path(aiobroute.j11.__file__).parent
-    for name in ("__init__.py", "_frame.py", "_messages.py"):
+    for name in CODEC:
         modules = imported_modules(package / name)
         assert not {m.split(".")[0] for m in modules} & FORBIDDEN, name
         first_party = {m for m in modules if m.startswith("aiobroute")}
-        assert first_party <= ALLOWED_FIRST_PARTY | {"aiobroute.j11._messages"}, name
+        assert first_party <= ALLOWED_FIRST_PARTY, name

@@ -478,7 +478,8 @@ async def test_a_silent_module_never_answers() -> None:
         await host.send(HardwareReset())
         assert await host.idle() == []
         assert host.raw == b""
-        sim.module.set_module_silent(False)  # type: ignore[union-attr]
+        assert sim.module.resets == 0  # type: ignore[union-attr]
+        sim.module.set_hung(False)  # type: ignore[union-attr]
         reply, _ = await host.request(GetStatus())
         assert isinstance(reply, StatusResponse)
 
@@ -493,3 +494,33 @@ async def test_scheduled_faults_reach_a_j11_module() -> None:
         taken = await host.take_until(lambda m: isinstance(m, ConnectionStatusChanged))
         assert taken[-1].command == 0x601A
         assert not sim.session_active
+
+
+async def test_swapping_the_port_keeps_the_session() -> None:
+    from aiobroute.transport import memory_pipe
+
+    async with running() as (sim, host):
+        await authenticate(sim, host)
+        new_host, device = memory_pipe(host_name="new-host", device_name="new-device")
+        sim.module.swap_port(device)  # type: ignore[union-attr]
+        fresh = J11Host(new_host, sim.clock)
+        try:
+            reply, _ = await fresh.request(GetStatus())
+            assert isinstance(reply, StatusResponse)
+            assert reply.route_b_state == RouteBState.AUTHENTICATED
+            assert sim.session_active
+        finally:
+            await fresh.close()
+
+
+@pytest.mark.parametrize("password", [None, "WRONGPASS123"])
+async def test_pana_result_can_come_before_its_response(password: str | None) -> None:
+    preset = attrs.evolve(J11Preset.BP35C2_J11, pana_result_first=True)
+    async with running(preset) as (sim, host):  # type: ignore[arg-type]
+        await route_b(sim, host, password=password)
+        await host.send(StartPana())
+        taken = await host.take_until(lambda m: m.command == 0x2056)
+        assert [m.command for m in taken] == [0x6028, 0x2056]
+        result = taken[0]
+        assert isinstance(result, PanaResult)
+        assert result.ok is (password is None)

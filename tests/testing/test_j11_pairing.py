@@ -8,12 +8,16 @@ import pytest
 from aiobroute.echonet import Frame
 from aiobroute.j11 import (
     ActiveScan,
+    Connection,
+    ConnectionListResponse,
     DataReceived,
+    GetConnections,
     GetInitialSettings,
     GetIpAddress,
     GetMacAddress,
     GetPanId,
     GetStatus,
+    GetTerminals,
     GetUdpPorts,
     GetVersion,
     GlobalState,
@@ -25,6 +29,9 @@ from aiobroute.j11 import (
     OpenUdpPort,
     PanaResult,
     PanIdResponse,
+    Ping,
+    PingFormat,
+    PingResult,
     PortListResponse,
     ResultCode,
     ResultResponse,
@@ -35,6 +42,7 @@ from aiobroute.j11 import (
     StartRouteB,
     StartRouteBResponse,
     StatusResponse,
+    TerminalListResponse,
     TerminatePana,
     TerminateRouteB,
     TransmitData,
@@ -167,6 +175,24 @@ async def test_getters_after_pairing() -> None:
         assert sim.module_address == reply.address.exploded.upper()
         reply, _ = await host.request(GetInitialSettings())
         assert reply == InitialSettingsResponse(0x01, 0x05, 0x00, 15, 0x00)
+        reply, _ = await host.request(GetConnections())
+        assert reply == ConnectionListResponse(
+            0x01, [Connection(started.mac or b"", started.pan_id or 0, 0x01, 0x07, 0x02)]
+        )
+        reply, _ = await host.request(GetTerminals())
+        assert reply == TerminalListResponse(0x01, 0x00, ())
+        meter = link_local_address(started.mac or b"")
+        for ping, data in (
+            (Ping(meter, 30), b"abcdefghijklmnopqrstuvwxyzabcd"),
+            (Ping(meter, 10, PingFormat.COUNTER), b"0001000200"),
+            (Ping(meter, 3, PingFormat.GIVEN, b"xyz"), b"xyz"),
+        ):
+            reply, _ = await host.request(ping)
+            assert reply == ResultResponse(0x20D1, 0x01)
+            result = await host.next()
+            assert result == PingResult(True, meter, 0x02, -58, data)
+        await host.request(Ping(link_local_address(bytes(8)), 4))
+        assert await host.next() == PingResult(False)
 
 
 async def test_rejoin_without_scan_and_teardown() -> None:
@@ -300,3 +326,26 @@ async def test_start_route_b_without_beacon_times_out_after_the_beacon_timer() -
         assert 2.5 <= took <= 2.8
         assert host.messages == [StartRouteBResponse(ResultCode.MAC_CONNECTION_FAILED)]
         assert sim.module.route_b_state == RouteBState.NOT_STARTED
+
+
+async def test_transmission_time_grows_with_the_payload() -> None:
+    clock = frozen_clock()
+    async with running(clock=clock, timing="realistic") as (sim, host):
+        for request in (
+            InitialSettings(channel=15),
+            SetRouteBCredentials(sim.rbid, sim.password),
+            StartRouteB(),
+        ):
+            await host.request(request, step=0.1, limit=5.0)
+        meter = link_local_address(bytes.fromhex(sim.module.pan.mac))
+        times = []
+        for size in (14, 1232):
+            await host.send(TransmitData(meter, 3610, 3610, bytes(size)))
+            times.append(
+                await host.wait_for(
+                    lambda: any(m.command == 0x2008 for m in host.messages), step=0.05, limit=10
+                )
+            )
+            host.messages.clear()
+        assert times[0] <= 0.5
+        assert 6.0 <= times[1] <= 7.0

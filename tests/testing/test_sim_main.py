@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID
-from aiobroute.testing.__main__ import main
+from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, UartTiming
+from aiobroute.testing.__main__ import _parser, _simulator, main
 
 pytestmark = pytest.mark.pty
 
@@ -85,3 +85,19 @@ def test_erxudp_option_sets_the_factory_payload_format(argv: list[str], hex_payl
     sim = _simulator(_parser().parse_args(argv))
     assert sim.module.hex_payload is hex_payload
     assert sim.preset.default_hex is hex_payload
+
+
+def test_uart_options_pace_the_output() -> None:
+    plain = _simulator(_parser().parse_args([]))
+    assert plain.uart_timing is None
+    ftdi = _simulator(_parser().parse_args(["--uart"]))
+    assert ftdi.uart_timing == UartTiming()
+    fast = _simulator(_parser().parse_args(["--uart-latency-ms", "2"]))
+    assert fast.uart_timing == UartTiming(latency_s=0.002)
+
+
+def test_a_negative_uart_latency_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--uart-latency-ms", "-1"])
+    assert exit_info.value.code == 2
+    assert "latency_s must be zero or positive" in capsys.readouterr().err

@@ -783,7 +783,19 @@ def _cmd_simulate(argv: list[str]) -> int:
 _MODULE_COMMANDS: dict[str, tuple[str, str]] = {
     "mqtt": ("aiobroute.cli.mqtt", "publish to Home Assistant over MQTT until stopped"),
     "exporter": ("aiobroute.cli.exporter", "serve Prometheus metrics until stopped"),
+    "record": ("aiobroute.cli.record", "keep a complete half-hourly record in SQLite"),
+    "export": ("aiobroute.cli.export", "export a record database (CSV, JSON, Home Assistant)"),
 }
+
+
+def _needs_credentials(name: str) -> bool:
+    """Whether a command talks to a meter (a module may say ``NEEDS_CREDENTIALS = False``)."""
+    if name == "scan":
+        return False
+    if name in _MODULE_COMMANDS:
+        module = importlib.import_module(_MODULE_COMMANDS[name][0])
+        return bool(getattr(module, "NEEDS_CREDENTIALS", True))
+    return True
 
 
 def _command(name: str) -> Callable[[argparse.Namespace, TextIO], Any]:
@@ -920,7 +932,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _logging(args.verbose):
         args.credentials = None
         try:
-            if args.command != "scan" and not args.simulate and args.port:
+            if _needs_credentials(args.command) and not args.simulate and args.port:
                 # Asked before the event loop starts, so Ctrl-C at the prompt just works.
                 args.credentials = _credentials(args)
             return int(asyncio.run(_until_terminated(command(args, sys.stdout))))

@@ -1,18 +1,14 @@
-"""Typed J11 messages: one small frozen class per request, response and notification.
+"""Typed J11 responses and notifications (module to host), and the message reader.
 
-Requests (host to module) validate their fields in the constructor and
-:meth:`encode` to a complete frame. :func:`decode_request` reads them back (the simulator
-does). Responses and notifications (module to host) come out of :func:`decode_message`;
-a client dispatches on their type. Field layouts follow ROHM "J11 UART IF" §3.2.
+:func:`decode_message` turns a frame into one small frozen class per message; a client
+dispatches on their type. :class:`MessageReader` adds the frame reassembler.
 """
 
 from __future__ import annotations
 
-import enum
 import ipaddress
-import re
-from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, Final, TypeAlias, TypeVar
+from collections.abc import Iterable
+from typing import Any, ClassVar, Final, TypeAlias
 
 import attrs
 
@@ -25,981 +21,70 @@ from aiobroute.j11._frame import (
     Skipped,
     UniqueCode,
 )
+from aiobroute.j11._types import (
+    _MASK,
+    Command,
+    PanaStatus,
+    ResultCode,
+    TransmitOutcome,
+    _Cursor,
+    _int_tuple,
+    _ipv6,
+    _mac,
+    _opt_ipv6,
+    _opt_mac,
+    _opt_ranged,
+    _opt_rssi,
+    _opt_u8,
+    _opt_u16,
+    _pair_tuple,
+    _ranged,
+    _rssi,
+    _signed,
+    _u8,
+    _u8b,
+    _u16,
+    _u16b,
+    is_accepted,
+    is_error_reply,
+    is_response,
+    link_local_address,
+    request_code,
+)
 
 __all__ = [
-    "MAX_UDP_PAYLOAD",
-    "ActiveScan",
     "Beacon",
     "BootCompleted",
-    "CloseUdpPort",
-    "Command",
-    "ConnectionEvent",
+    "Connection",
+    "ConnectionListResponse",
     "ConnectionStatusChanged",
     "DataReceived",
-    "EdScan",
     "EdScanResponse",
     "ErrorReply",
-    "GetConnections",
-    "GetInitialSettings",
-    "GetIpAddress",
-    "GetMacAddress",
-    "GetNeighborDiscovery",
-    "GetPanId",
-    "GetPanaKey",
-    "GetStatus",
-    "GetUartSettings",
-    "GetUdpPorts",
-    "GetVersion",
-    "GlobalState",
-    "HardwareReset",
-    "InitialSettings",
     "InitialSettingsResponse",
     "IpAddressResponse",
     "MacAddressResponse",
     "Malformed",
     "Message",
     "MessageReader",
-    "OpenUdpPort",
-    "OperationMode",
     "PanIdResponse",
     "PanaKeyResponse",
     "PanaResult",
-    "PanaStatus",
+    "PingResult",
     "PortListResponse",
     "ReceptionFailure",
-    "ReceptionFailureReason",
-    "Request",
     "Response",
-    "RestartPana",
-    "ResultCode",
     "ResultResponse",
-    "RouteBState",
     "ScanResult",
-    "SetNeighborDiscovery",
-    "SetRouteBCredentials",
-    "SetUartSettings",
-    "StartPana",
-    "StartRouteB",
     "StartRouteBResponse",
     "StatusResponse",
-    "TerminatePana",
-    "TerminateRouteB",
-    "TransmitData",
-    "TransmitOutcome",
+    "Terminal",
+    "TerminalListResponse",
     "TransmitResponse",
-    "TxPower",
     "UnknownMessage",
     "VersionResponse",
     "decode_message",
-    "decode_request",
-    "is_accepted",
-    "is_error_reply",
-    "is_notification",
-    "is_response",
-    "link_local_address",
-    "mac_from_link_local",
-    "pairing_id",
-    "request_code",
-    "response_code",
 ]
-
-MAX_UDP_PAYLOAD: Final = 1232
-"""Largest UDP payload of Transmit Data (0x0008) and Data Received (0x6018)."""
-
-_MASK: Final = "'********'"
-
-
-# --------------------------------------------------------------------------- enums
-
-
-class Command(enum.IntEnum):
-    """Command codes used on the B route (表33). A response code is ``request | 0x2000``."""
-
-    GET_STATUS = 0x0001
-    OPEN_UDP_PORT = 0x0005
-    CLOSE_UDP_PORT = 0x0006
-    GET_UDP_PORTS = 0x0007
-    TRANSMIT_DATA = 0x0008
-    GET_IP_ADDRESS = 0x0009
-    GET_MAC_ADDRESS = 0x000E
-    GET_CONNECTIONS = 0x0011
-    ACTIVE_SCAN = 0x0051
-    START_ROUTE_B = 0x0053
-    SET_ROUTE_B_CREDENTIALS = 0x0054
-    START_PANA = 0x0056
-    TERMINATE_PANA = 0x0057
-    TERMINATE_ROUTE_B = 0x0058
-    GET_PANA_KEY = 0x0059
-    GET_PAN_ID = 0x005E
-    INITIAL_SETTINGS = 0x005F
-    GET_VERSION = 0x006B
-    PING = 0x00D1
-    RESTART_PANA = 0x00D2
-    HARDWARE_RESET = 0x00D9
-    ED_SCAN = 0x00DB
-    GET_TERMINALS = 0x0100
-    SET_NEIGHBOR_DISCOVERY = 0x0101
-    GET_NEIGHBOR_DISCOVERY = 0x0102
-    GET_INITIAL_SETTINGS = 0x0107
-    SET_UART_SETTINGS = 0x010A
-    GET_UART_SETTINGS = 0x010B
-    # Notifications (module to host, unsolicited).
-    SCAN_RESULT = 0x4051
-    DATA_RECEIVED = 0x6018
-    BOOT_COMPLETED = 0x6019
-    CONNECTION_STATUS = 0x601A
-    PANA_RESULT = 0x6028
-    RECEPTION_FAILURE = 0x6038
-    PING_RESULT = 0x60D1
-    # Error replies (§2.10.7-2.10.8).
-    HEADER_CHECKSUM_ERROR = 0x2FFF
-    """Answers a request whose header checksum is wrong (its code cannot be trusted)."""
-    INVALID_COMMAND = 0xFFFF
-    """Answers a command code that is not a request."""
-
-
-class ResultCode(enum.IntEnum):
-    """The result byte that opens every response (表34). Only ``SUCCESS`` means success."""
-
-    SUCCESS = 0x01
-    ADDRESS_NOT_IN_DEVICE_LIST = 0x02
-    INVALID_COMMAND = 0x03
-    OUT_OF_RANGE = 0x04
-    INVALID_DESTINATION = 0x06
-    PORT_ALREADY_OPEN = 0x0A
-    PORT_NOT_OPEN = 0x0B
-    MAC_CONNECTION_FAILED = 0x0E
-    NOT_ALLOWED_HAN_OPERATING = 0x0F
-    NOT_ALLOWED_NOT_STARTED = 0x10
-    INVALID_LENGTH = 0x11
-    TOO_MANY_PORTS = 0x12
-    RECEIVE_TIMEOUT = 0x13
-    NOT_ALLOWED_IN_MODE = 0x14
-    HAN_ACCEPTANCE_UNCHANGED = 0x20
-    HAN_ACCEPTANCE_NOT_ALLOWED = 0x21
-    NOT_ALLOWED_HAN_AUTHENTICATED = 0x33
-    NOT_ALLOWED_ROUTE_B_OPERATING = 0x34
-    NOT_ALLOWED_ROUTE_B_AUTHENTICATED = 0x35
-    NOT_ALLOWED_GLOBAL_NOT_STARTED = 0x37
-    PING_BUSY = 0x3C
-    BUSY = 0x3D
-    HAN_PAN_ID_CONFLICT = 0x3E
-    DEEP_SLEEP_FAILED = 0x3F
-    POLL_REQUEST_FAILED = 0x46
-    PANA_SETTINGS_MISSING = 0x51
-    PANA_ALREADY_RUNNING = 0x52
-    PANA_NO_ENTRY = 0x53
-    PANA_ALREADY_SET = 0x58
-    PANA_TOO_MANY_ENTRIES = 0x59
-    INVALID_OTA_STATE = 0x61
-    HEADER_CHECKSUM_ERROR = 0xF0
-    DATA_CHECKSUM_ERROR = 0xF1
-    MESSAGE_TOO_SHORT = 0xF2
-    MESSAGE_TOO_LONG = 0xF3
-
-    @property
-    def meaning(self) -> str:
-        """A short English description of the code."""
-        return _RESULT_MEANINGS[self]
-
-    @staticmethod
-    def describe(result: int) -> str:
-        """The meaning of any result byte, known or not (``"unknown result 0x.."``)."""
-        try:
-            return ResultCode(result).meaning
-        except ValueError:
-            return f"unknown result 0x{result:02X}"
-
-
-_RESULT_MEANINGS: Final = {
-    ResultCode.SUCCESS: "success",
-    ResultCode.ADDRESS_NOT_IN_DEVICE_LIST: "address not in the device list",
-    ResultCode.INVALID_COMMAND: "invalid command code",
-    ResultCode.OUT_OF_RANGE: "parameter out of range",
-    ResultCode.INVALID_DESTINATION: "send error: invalid destination",
-    ResultCode.PORT_ALREADY_OPEN: "port already open",
-    ResultCode.PORT_NOT_OPEN: "port not open",
-    ResultCode.MAC_CONNECTION_FAILED: "MAC connection failed (no beacon)",
-    ResultCode.NOT_ALLOWED_HAN_OPERATING: "not allowed: HAN operating or wrong mode",
-    ResultCode.NOT_ALLOWED_NOT_STARTED: "not allowed: route B or HAN not started, or wrong mode",
-    ResultCode.INVALID_LENGTH: "parameter length out of range",
-    ResultCode.TOO_MANY_PORTS: "too many open ports",
-    ResultCode.RECEIVE_TIMEOUT: "receive timeout (more than 1 s between bytes)",
-    ResultCode.NOT_ALLOWED_IN_MODE: "not allowed in this operation mode",
-    ResultCode.HAN_ACCEPTANCE_UNCHANGED: "HAN acceptance mode already as requested",
-    ResultCode.HAN_ACCEPTANCE_NOT_ALLOWED: "HAN acceptance switch not allowed in this mode",
-    ResultCode.NOT_ALLOWED_HAN_AUTHENTICATED: "not allowed: HAN authenticated or wrong mode",
-    ResultCode.NOT_ALLOWED_ROUTE_B_OPERATING: "not allowed: route B operating",
-    ResultCode.NOT_ALLOWED_ROUTE_B_AUTHENTICATED: "not allowed: route B authenticated",
-    ResultCode.NOT_ALLOWED_GLOBAL_NOT_STARTED: "not allowed: global not started",
-    ResultCode.PING_BUSY: "ping before the previous ping's notification",
-    ResultCode.BUSY: "busy: previous request or a notification in progress",
-    ResultCode.HAN_PAN_ID_CONFLICT: "HAN PAN ID equals the route-B PAN ID or 0xFFFF",
-    ResultCode.DEEP_SLEEP_FAILED: "deep sleep failed",
-    ResultCode.POLL_REQUEST_FAILED: "poll request failed",
-    ResultCode.PANA_SETTINGS_MISSING: "PANA: settings missing",
-    ResultCode.PANA_ALREADY_RUNNING: "PANA: sequence already running",
-    ResultCode.PANA_NO_ENTRY: "PANA: no entry for that address",
-    ResultCode.PANA_ALREADY_SET: "PANA: authentication information already set",
-    ResultCode.PANA_TOO_MANY_ENTRIES: "PANA: too many entries",
-    ResultCode.INVALID_OTA_STATE: "invalid OTA client state",
-    ResultCode.HEADER_CHECKSUM_ERROR: "header checksum error",
-    ResultCode.DATA_CHECKSUM_ERROR: "data checksum error",
-    ResultCode.MESSAGE_TOO_SHORT: "message length below 4",
-    ResultCode.MESSAGE_TOO_LONG: "message length above 1353",
-}
-
-
-class GlobalState(enum.IntEnum):
-    """Global block of Get status (§2.7)."""
-
-    NOT_STARTED = 0x02
-    STARTED = 0x03
-
-
-class RouteBState(enum.IntEnum):
-    """Route-B (and HAN) block of Get status (§2.7)."""
-
-    NOT_STARTED = 0x01
-    OPERATING = 0x02
-    AUTHENTICATED = 0x03
-
-
-class OperationMode(enum.IntEnum):
-    """Operation mode of Initial settings (0x005F). Only ``DUAL`` runs route B."""
-
-    HAN_PAN_COORDINATOR = 0x01
-    HAN_COORDINATOR = 0x02
-    HAN_END_DEVICE = 0x03
-    DUAL = 0x05
-
-
-class TxPower(enum.IntEnum):
-    """Transmission power of Initial settings."""
-
-    MW_20 = 0x00
-    MW_10 = 0x01
-    MW_1 = 0x02
-
-
-class ConnectionEvent(enum.IntEnum):
-    """State of a Connection status change (0x601A)."""
-
-    MAC_CONNECTED = 0x01
-    PANA_CONNECTED = 0x02
-    MAC_DISCONNECTED = 0x03
-    PANA_DISCONNECTED = 0x04
-
-
-class PanaStatus(enum.IntEnum):
-    """Result of a PANA result notification (0x6028)."""
-
-    SUCCESS = 0x01
-    REJECTED = 0x02
-    NO_RESPONSE = 0x03
-
-
-class ReceptionFailureReason(enum.IntEnum):
-    """Reason of a Reception failure notification (0x6038)."""
-
-    DECRYPTION = 0x01
-    MAC = 0x02
-    SIXLOWPAN = 0x20
-    IP = 0x30
-    UDP = 0x40
-
-
-class TransmitOutcome(enum.IntEnum):
-    """Low nibble of the transmit status (§3.2.3.3)."""
-
-    SENT = 0x0
-    RADIO_BUDGET_EXHAUSTED = 0x2
-    CCA_FAILURE = 0x3
-    NO_ACK = 0x5
-    OTHER = 0x8
-    QUEUED_ONLY = 0xF
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def response_code(request: int) -> int:
-    """The response code of a request code: ``request | 0x2000``."""
-    return request | 0x2000
-
-
-def request_code(response: int) -> int:
-    """The request code a response code answers (``response & 0x1FFF``).
-
-    Meaningless for error replies (0x2FFF, 0xFFFF): check :func:`is_error_reply` first.
-    """
-    return response & 0x1FFF
-
-
-def is_error_reply(code_or_message: int | Message) -> bool:
-    """Whether a code (or message) is an error reply (0x2FFF or 0xFFFF).
-
-    An error reply does not name the request it answers; route it to the one
-    outstanding request.
-    """
-    code = code_or_message if isinstance(code_or_message, int) else code_or_message.command
-    return code in (Command.HEADER_CHECKSUM_ERROR, Command.INVALID_COMMAND)
-
-
-def is_accepted(request: int, result: int) -> bool:
-    """Whether ``result`` answering ``request`` leaves things as the request wanted.
-
-    :attr:`ResultCode.SUCCESS` always; also 0x0A ("port already open") for Open UDP port
-    (0x0005) and 0x58 ("authentication information already set") for Set route-B
-    credentials (0x0054).
-    """
-    if result == ResultCode.SUCCESS:
-        return True
-    return (request, result) in {
-        (Command.OPEN_UDP_PORT, ResultCode.PORT_ALREADY_OPEN),
-        (Command.SET_ROUTE_B_CREDENTIALS, ResultCode.PANA_ALREADY_SET),
-    }
-
-
-def is_response(code: int) -> bool:
-    """Whether ``code`` is a response to a request (0x2000-0x3FFF, not 0x2FFF)."""
-    return code & 0xE000 == 0x2000 and code != Command.HEADER_CHECKSUM_ERROR
-
-
-def is_notification(code: int) -> bool:
-    """Whether ``code`` is an unsolicited notification (0x4000-0x7FFF)."""
-    return code & 0xC000 == 0x4000
-
-
-def link_local_address(mac: bytes) -> ipaddress.IPv6Address:
-    """The link-local IPv6 address of an 8-byte MAC (bit 0x02 of the first byte inverted)."""
-    mac = _mac(mac)
-    return ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + bytes([mac[0] ^ 0x02]) + mac[1:])
-
-
-def mac_from_link_local(address: ipaddress.IPv6Address | str) -> bytes:
-    """The 8-byte MAC behind a link-local address (inverse of :func:`link_local_address`)."""
-    packed = ipaddress.IPv6Address(address).packed
-    if packed[:8] != b"\xfe\x80" + bytes(6):
-        raise InvalidArgumentError(f"{address} is not a FE80::/64 link-local address")
-    return bytes([packed[8] ^ 0x02]) + packed[9:]
-
-
-def pairing_id(route_b_id: str) -> bytes:
-    """The pairing ID of a meter for an active scan: the last 8 characters of its route-B ID."""
-    return _route_b_id(route_b_id)[-8:].encode("ascii")
-
-
-_HEX_ID = re.compile(r"[0-9A-F]{32}")
-_PASSWORD = re.compile(r"[0-9A-Za-z]{12}")
-
-
-def _route_b_id(value: str) -> str:
-    text = str(value).upper()
-    if _HEX_ID.fullmatch(text) is None:
-        raise InvalidArgumentError("the route-B ID must be 32 hexadecimal characters")
-    return text
-
-
-def _password(value: str) -> str:
-    text = str(value)
-    if _PASSWORD.fullmatch(text) is None:
-        raise InvalidArgumentError("the route-B password must be 12 letters or digits")
-    return text
-
-
-def _mac(value: bytes) -> bytes:
-    mac = bytes(value)
-    if len(mac) != 8:
-        raise InvalidArgumentError(f"a MAC address is 8 bytes, got {len(mac)}")
-    return mac
-
-
-def _opt_mac(value: bytes | None) -> bytes | None:
-    return None if value is None else _mac(value)
-
-
-def _ipv6(value: ipaddress.IPv6Address | str | bytes) -> ipaddress.IPv6Address:
-    try:
-        return ipaddress.IPv6Address(value)
-    except ValueError as exc:
-        raise InvalidArgumentError(f"not an IPv6 address: {value!r}") from exc
-
-
-def _opt_ipv6(value: ipaddress.IPv6Address | str | bytes | None) -> ipaddress.IPv6Address | None:
-    return None if value is None else _ipv6(value)
-
-
-def _ranged(low: int, high: int, what: str) -> Callable[[Any, Any, int], None]:
-    def check(_instance: Any, _attribute: Any, value: int) -> None:
-        if not low <= value <= high:
-            raise InvalidArgumentError(f"{what} must be in {low}..{high}, got {value}")
-
-    return check
-
-
-def _opt_ranged(low: int, high: int, what: str) -> Callable[[Any, Any, int | None], None]:
-    check = _ranged(low, high, what)
-
-    def opt(instance: Any, attribute: Any, value: int | None) -> None:
-        if value is not None:
-            check(instance, attribute, value)
-
-    return opt
-
-
-_u8 = _ranged(0, 0xFF, "a byte field")
-_u16 = _ranged(0, 0xFFFF, "a 16-bit field")
-_opt_u8 = _opt_ranged(0, 0xFF, "a byte field")
-_opt_u16 = _opt_ranged(0, 0xFFFF, "a 16-bit field")
-_rssi = _ranged(-128, 127, "RSSI (dBm)")
-_opt_rssi = _opt_ranged(-128, 127, "RSSI (dBm)")
-_port = _ranged(1, 0xFFFF, "a UDP port")
-
-
-def _int_tuple(value: Iterable[int]) -> tuple[int, ...]:
-    return tuple(value)
-
-
-def _pair_tuple(value: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    return tuple((int(a), int(b)) for a, b in value)
-
-
-def _signed(byte: int) -> int:
-    return byte - 0x100 if byte >= 0x80 else byte
-
-
-def _u8b(value: int) -> bytes:
-    return bytes([value & 0xFF])
-
-
-def _u16b(value: int) -> bytes:
-    return value.to_bytes(2, "big")
-
-
-class _Cursor:
-    """Reads the data of a frame, raising :class:`J11FrameError` with the frame offset."""
-
-    def __init__(self, data: bytes, what: str) -> None:
-        self.data = data
-        self.pos = 0
-        self.what = what
-
-    def take(self, size: int) -> bytes:
-        if self.pos + size > len(self.data):
-            raise J11FrameError(
-                f"{self.what}: data ends after {len(self.data)} bytes, {self.pos + size} needed",
-                HEADER_LENGTH + len(self.data),
-            )
-        chunk = self.data[self.pos : self.pos + size]
-        self.pos += size
-        return chunk
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2), "big")
-
-    def rest(self) -> bytes:
-        chunk = self.data[self.pos :]
-        self.pos = len(self.data)
-        return chunk
-
-    def end(self) -> None:
-        if self.pos != len(self.data):
-            raise J11FrameError(
-                f"{self.what}: {len(self.data) - self.pos} unexpected trailing bytes",
-                HEADER_LENGTH + self.pos,
-            )
-
-
-_T = TypeVar("_T")
-
-
-# --------------------------------------------------------------------------- requests
-
-
-class _Request:
-    """Behaviour shared by requests: a fixed code, data, a REQUEST frame."""
-
-    __slots__ = ()
-    code: ClassVar[int]
-
-    @property
-    def command(self) -> int:
-        """The request code."""
-        return self.code
-
-    def to_data(self) -> bytes:
-        """The data part of the frame."""
-        return b""
-
-    def to_frame(self) -> J11Frame:
-        """The request as a :class:`J11Frame`."""
-        return J11Frame(self.code, self.to_data(), UniqueCode.REQUEST)
-
-    def encode(self) -> bytes:
-        """The complete request frame, checksums included."""
-        return self.to_frame().encode()
-
-    @classmethod
-    def from_data(cls: type[_T], cursor: _Cursor) -> _T:
-        """Build the request from its data (no data by default)."""
-        return cls()
-
-
-@attrs.frozen
-class GetStatus(_Request):
-    """0x0001: read the global, route-B and HAN states."""
-
-    code: ClassVar[int] = Command.GET_STATUS
-
-
-@attrs.frozen
-class _PortRequest(_Request):
-    port: int = attrs.field(validator=_port)
-
-    def to_data(self) -> bytes:
-        return _u16b(self.port)
-
-    @classmethod
-    def from_data(cls: type[_T], cursor: _Cursor) -> _T:
-        return cls(cursor.u16())  # type: ignore[call-arg]
-
-
-@attrs.frozen
-class OpenUdpPort(_PortRequest):
-    """0x0005: open a UDP port (open 3610 before PANA). Answers 0x0A if already open."""
-
-    code: ClassVar[int] = Command.OPEN_UDP_PORT
-
-
-@attrs.frozen
-class CloseUdpPort(_PortRequest):
-    """0x0006: close a UDP port. Answers 0x0B if it was not open."""
-
-    code: ClassVar[int] = Command.CLOSE_UDP_PORT
-
-
-@attrs.frozen
-class GetUdpPorts(_Request):
-    """0x0007: list the open UDP ports (716 and 19788 are not listed)."""
-
-    code: ClassVar[int] = Command.GET_UDP_PORTS
-
-
-@attrs.frozen
-class TransmitData(_Request):
-    """0x0008: send one UDP datagram.
-
-    Attributes:
-        destination: the IPv6 destination (the meter's :func:`link_local_address`).
-        source_port: the local port (3610 for ECHONET Lite).
-        destination_port: the remote port (3610).
-        payload: 1..1232 bytes.
-    """
-
-    code: ClassVar[int] = Command.TRANSMIT_DATA
-    destination: ipaddress.IPv6Address = attrs.field(converter=_ipv6)
-    source_port: int = attrs.field(validator=_port)
-    destination_port: int = attrs.field(validator=_port)
-    payload: bytes = attrs.field(converter=bytes)
-
-    @payload.validator
-    def _check_payload(self, _attribute: Any, value: bytes) -> None:
-        if not 1 <= len(value) <= MAX_UDP_PAYLOAD:
-            raise InvalidArgumentError(
-                f"a UDP payload is 1..{MAX_UDP_PAYLOAD} bytes, got {len(value)}"
-            )
-
-    def to_data(self) -> bytes:
-        return (
-            self.destination.packed
-            + _u16b(self.source_port)
-            + _u16b(self.destination_port)
-            + _u16b(len(self.payload))
-            + self.payload
-        )
-
-    @classmethod
-    def from_data(cls, cursor: _Cursor) -> TransmitData:
-        destination = cursor.take(16)
-        source_port = cursor.u16()
-        destination_port = cursor.u16()
-        payload = cursor.take(cursor.u16())
-        cursor.end()
-        return cls(destination, source_port, destination_port, payload)
-
-
-@attrs.frozen
-class GetIpAddress(_Request):
-    """0x0009: the module's own IPv6 address."""
-
-    code: ClassVar[int] = Command.GET_IP_ADDRESS
-
-
-@attrs.frozen
-class GetMacAddress(_Request):
-    """0x000E: the module's own MAC address."""
-
-    code: ClassVar[int] = Command.GET_MAC_ADDRESS
-
-
-@attrs.frozen
-class GetConnections(_Request):
-    """0x0011: the MAC-level connections (route B: the meter, once started)."""
-
-    code: ClassVar[int] = Command.GET_CONNECTIONS
-
-
-@attrs.frozen
-class ActiveScan(_Request):
-    """0x0051: active scan; one 0x4051 per channel, then the 0x2051 response.
-
-    Attributes:
-        duration: 1..14; the dwell per channel is 9.64 ms x 2**duration.
-        channel_mask: bit n = channel n, channels 4..17 (``0x0003FFF0`` = all).
-        pairing_id: 8 bytes (the last 8 characters of the route-B ID, see
-            :func:`pairing_id`) so that only the meter answers, or ``None`` for no pairing ID.
-        omit_pairing_id: with ``pairing_id=None``, leave the 8 pairing-ID bytes out instead
-            of sending 8 zero bytes (the spec does not say which one the module wants).
-    """
-
-    code: ClassVar[int] = Command.ACTIVE_SCAN
-    duration: int = attrs.field(validator=_ranged(1, 14, "the scan duration"))
-    channel_mask: int = attrs.field(default=0x0003FFF0)
-    pairing_id: bytes | None = attrs.field(default=None)
-    omit_pairing_id: bool = False
-
-    @channel_mask.validator
-    def _check_mask(self, _attribute: Any, value: int) -> None:
-        if value == 0 or value & ~0x0003FFF0:
-            raise InvalidArgumentError(
-                f"the channel mask must select channels 4..17 only, got 0x{value:08X}"
-            )
-
-    @pairing_id.validator
-    def _check_pairing_id(self, _attribute: Any, value: bytes | None) -> None:
-        if value is not None and (not isinstance(value, bytes) or len(value) != 8):
-            raise InvalidArgumentError("the pairing ID must be 8 bytes")
-
-    def __attrs_post_init__(self) -> None:
-        if self.omit_pairing_id and self.pairing_id is not None:
-            raise InvalidArgumentError("omit_pairing_id only applies without a pairing ID")
-
-    @property
-    def channels(self) -> tuple[int, ...]:
-        """The channels the scan covers, in order."""
-        return tuple(ch for ch in range(4, 18) if self.channel_mask >> ch & 1)
-
-    def to_data(self) -> bytes:
-        head = _u8b(self.duration) + self.channel_mask.to_bytes(4, "big")
-        if self.pairing_id is not None:
-            return head + b"\x01" + self.pairing_id
-        return head + b"\x00" + (b"" if self.omit_pairing_id else bytes(8))
-
-    @classmethod
-    def from_data(cls, cursor: _Cursor) -> ActiveScan:
-        duration = cursor.u8()
-        mask = int.from_bytes(cursor.take(4), "big")
-        flag = cursor.u8()
-        if flag == 0x01:
-            scan = cls(duration, mask, cursor.take(8))
-        elif flag == 0x00:
-            # Without a pairing ID, hosts either omit the 8 bytes or send zeros.
-            omit = cursor.pos == len(cursor.data)
-            if not omit:
-                cursor.take(8)
-            scan = cls(duration, mask, None, omit_pairing_id=omit)
-        else:
-            raise InvalidArgumentError(f"pairing ID flag must be 0 or 1, got {flag}")
-        cursor.end()
-        return scan
-
-
-@attrs.frozen
-class StartRouteB(_Request):
-    """0x0053: associate with the meter (MAC level); answers channel, PAN, MAC and RSSI."""
-
-    code: ClassVar[int] = Command.START_ROUTE_B
-
-
-@attrs.frozen
-class SetRouteBCredentials(_Request):
-    """0x0054: set the route-B ID (32 hexadecimal characters) and password (12 letters/digits).
-
-    The ID is upper-cased. Neither value appears in the ``repr``.
-    """
-
-    code: ClassVar[int] = Command.SET_ROUTE_B_CREDENTIALS
-    route_b_id: str = attrs.field(converter=_route_b_id, repr=lambda _: _MASK)
-    password: str = attrs.field(converter=_password, repr=lambda _: _MASK)
-
-    def to_data(self) -> bytes:
-        return self.route_b_id.encode("ascii") + self.password.encode("ascii")
-
-    @classmethod
-    def from_data(cls, cursor: _Cursor) -> SetRouteBCredentials:
-        route_b_id = cursor.take(32)
-        password = cursor.take(12)
-        cursor.end()
-        return cls(route_b_id.decode("latin-1"), password.decode("latin-1"))
-
-
-@attrs.frozen
-class StartPana(_Request):
-    """0x0056: start PANA authentication; the outcome comes in 0x6028."""
-
-    code: ClassVar[int] = Command.START_PANA
-
-
-@attrs.frozen
-class TerminatePana(_Request):
-    """0x0057: end the PANA session (the meter is informed); route B back to operating."""
-
-    code: ClassVar[int] = Command.TERMINATE_PANA
-
-
-@attrs.frozen
-class TerminateRouteB(_Request):
-    """0x0058: stop route B (ports close; the meter is not informed)."""
-
-    code: ClassVar[int] = Command.TERMINATE_ROUTE_B
-
-
-@attrs.frozen
-class GetPanaKey(_Request):
-    """0x0059: read the PANA session key (kept out of every ``repr``)."""
-
-    code: ClassVar[int] = Command.GET_PANA_KEY
-
-
-@attrs.frozen
-class GetPanId(_Request):
-    """0x005E: the route-B PAN ID."""
-
-    code: ClassVar[int] = Command.GET_PAN_ID
-
-
-@attrs.frozen
-class InitialSettings(_Request):
-    """0x005F: operation mode, HAN sleep, channel (4..17) and transmission power.
-
-    Defaults are what the B route needs: Dual mode, HAN sleep off, 20 mW.
-    """
-
-    code: ClassVar[int] = Command.INITIAL_SETTINGS
-    channel: int = attrs.field(validator=_ranged(4, 17, "the channel"))
-    mode: int = attrs.field(default=OperationMode.DUAL)
-    han_sleep: bool = False
-    tx_power: int = attrs.field(default=TxPower.MW_20)
-
-    @mode.validator
-    def _check_mode(self, _attribute: Any, value: int) -> None:
-        if value not in OperationMode.__members__.values():
-            raise InvalidArgumentError(f"unknown operation mode 0x{value:02X}")
-
-    @tx_power.validator
-    def _check_power(self, _attribute: Any, value: int) -> None:
-        if value not in TxPower.__members__.values():
-            raise InvalidArgumentError(f"unknown transmission power 0x{value:02X}")
-
-    def to_data(self) -> bytes:
-        return bytes([self.mode, int(self.han_sleep), self.channel, self.tx_power])
-
-    @classmethod
-    def from_data(cls, cursor: _Cursor) -> InitialSettings:
-        mode, sleep, channel, power = cursor.take(4)
-        cursor.end()
-        if sleep not in (0, 1):
-            raise InvalidArgumentError(f"HAN sleep must be 0 or 1, got {sleep}")
-        return cls(channel, mode, bool(sleep), power)
-
-
-@attrs.frozen
-class GetVersion(_Request):
-    """0x006B: firmware ID and version."""
-
-    code: ClassVar[int] = Command.GET_VERSION
-
-
-@attrs.frozen
-class RestartPana(_Request):
-    """0x00D2: re-authenticate with the meter; the outcome comes in 0x6028."""
-
-    code: ClassVar[int] = Command.RESTART_PANA
-
-
-@attrs.frozen
-class HardwareReset(_Request):
-    """0x00D9: restart the module (accepted at any time; no response, then 0x6019)."""
-
-    code: ClassVar[int] = Command.HARDWARE_RESET
-
-
-@attrs.frozen
-class EdScan(_Request):
-    """0x00DB: energy-detection scan over the channels of a mask."""
-
-    code: ClassVar[int] = Command.ED_SCAN
-    channel_mask: int = attrs.field(default=0x0003FFF0)
-
-    @channel_mask.validator
-    def _check_mask(self, _attribute: Any, value: int) -> None:
-        if value == 0 or value & ~0x0003FFF0:
-            raise InvalidArgumentError(
-                f"the channel mask must select channels 4..17 only, got 0x{value:08X}"
-            )
-
-    def to_data(self) -> bytes:
-        return self.channel_mask.to_bytes(4, "big")
-
-    @classmethod
-    def from_data(cls, cursor: _Cursor) -> EdScan:
-        mask = int.from_bytes(cursor.take(4), "big")
-        cursor.end()
-        return cls(mask)
-
-
-@attrs.frozen
-class _FlagRequest(_Request):
-    enabled: bool
-
-    def to_data(self) -> bytes:
-        return _u8b(int(self.enabled))
-
-    @classmethod
-    def from_data(cls: type[_T], cursor: _Cursor) -> _T:
-        flag = cursor.u8()
-        cursor.end()
-        if flag not in (0, 1):
-            raise InvalidArgumentError(f"flag must be 0 or 1, got {flag}")
-        return cls(bool(flag))  # type: ignore[call-arg]
-
-
-@attrs.frozen
-class SetNeighborDiscovery(_FlagRequest):
-    """0x0101: ``enabled`` = addresses by neighbour discovery instead of from beacons."""
-
-    code: ClassVar[int] = Command.SET_NEIGHBOR_DISCOVERY
-
-
-@attrs.frozen
-class GetNeighborDiscovery(_Request):
-    """0x0102: read the neighbour-discovery flag."""
-
-    code: ClassVar[int] = Command.GET_NEIGHBOR_DISCOVERY
-
-
-@attrs.frozen
-class GetInitialSettings(_Request):
-    """0x0107: read back the initial settings."""
-
-    code: ClassVar[int] = Command.GET_INITIAL_SETTINGS
-
-
-@attrs.frozen
-class SetUartSettings(_FlagRequest):
-    """0x010A: ``enabled`` = hardware flow control on (effective after the response)."""
-
-    code: ClassVar[int] = Command.SET_UART_SETTINGS
-
-
-@attrs.frozen
-class GetUartSettings(_Request):
-    """0x010B: read the UART flow-control flag."""
-
-    code: ClassVar[int] = Command.GET_UART_SETTINGS
-
-
-Request: TypeAlias = (
-    GetStatus
-    | OpenUdpPort
-    | CloseUdpPort
-    | GetUdpPorts
-    | TransmitData
-    | GetIpAddress
-    | GetMacAddress
-    | GetConnections
-    | ActiveScan
-    | StartRouteB
-    | SetRouteBCredentials
-    | StartPana
-    | TerminatePana
-    | TerminateRouteB
-    | GetPanaKey
-    | GetPanId
-    | InitialSettings
-    | GetVersion
-    | RestartPana
-    | HardwareReset
-    | EdScan
-    | SetNeighborDiscovery
-    | GetNeighborDiscovery
-    | GetInitialSettings
-    | SetUartSettings
-    | GetUartSettings
-)
-"""Every typed request."""
-
-_REQUEST_TYPES: Final[dict[int, Any]] = {
-    cls.code: cls
-    for cls in (
-        GetStatus,
-        OpenUdpPort,
-        CloseUdpPort,
-        GetUdpPorts,
-        TransmitData,
-        GetIpAddress,
-        GetMacAddress,
-        GetConnections,
-        ActiveScan,
-        StartRouteB,
-        SetRouteBCredentials,
-        StartPana,
-        TerminatePana,
-        TerminateRouteB,
-        GetPanaKey,
-        GetPanId,
-        InitialSettings,
-        GetVersion,
-        RestartPana,
-        HardwareReset,
-        EdScan,
-        SetNeighborDiscovery,
-        GetNeighborDiscovery,
-        GetInitialSettings,
-        SetUartSettings,
-        GetUartSettings,
-    )
-}
-
-
-def decode_request(frame: J11Frame) -> Request | None:
-    """The typed request in a host-to-module frame; ``None`` for a code this codec lacks.
-
-    Raises:
-        J11FrameError: the data does not fit the command. When the data has the right
-            length but a field is out of range, the error's ``__cause__`` is an
-            :class:`~aiobroute.errors.InvalidArgumentError` (a module answers 0x04 to
-            that, 0x11 to a wrong length).
-    """
-    cls = _REQUEST_TYPES.get(frame.command)
-    if cls is None:
-        return None
-    request: Request = _decode_with(cls, frame)
-    return request
-
-
-def _decode_with(cls: Any, frame: J11Frame) -> Any:
-    cursor = _Cursor(frame.data, f"0x{frame.command:04X}")
-    try:
-        value = cls.from_data(cursor)
-        cursor.end()
-    except InvalidArgumentError as exc:
-        raise J11FrameError(f"0x{frame.command:04X}: {exc}", HEADER_LENGTH) from exc
-    return value
 
 
 # --------------------------------------------------------------------------- module side
@@ -1330,6 +415,92 @@ class EdScanResponse(_Result):
         return cls(result, tuple((cursor.u8(), cursor.u8()) for _ in range(count)))
 
 
+@attrs.frozen
+class Connection:
+    """One entry of the connection list (0x2011)."""
+
+    mac: bytes = attrs.field(converter=_mac)
+    pan_id: int = attrs.field(validator=_u16)
+    link: int = attrs.field(validator=_u8)
+    """0x01 route B, 0x02 HAN."""
+    role: int = attrs.field(validator=_u8)
+    """0x01-0x03 HAN roles, 0x06 HAN hop, 0x07 route-B coordinator."""
+    state: int = attrs.field(validator=_u8)
+    """0x01 operating, 0x02 authenticated."""
+
+
+def _connections(value: Iterable[Connection]) -> tuple[Connection, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class ConnectionListResponse(_Result):
+    """0x2011: the MAC-level connections (empty: not connected)."""
+
+    code: ClassVar[int] = 0x2011
+    result: int = _result_field
+    connections: tuple[Connection, ...] = attrs.field(default=(), converter=_connections)
+
+    def _fields(self) -> bytes:
+        if not self.connections:
+            return b"\x00"
+        out = bytearray([0x01, len(self.connections)])
+        for c in self.connections:
+            out += c.mac + _u16b(c.pan_id) + bytes([c.link, c.role, c.state])
+        return bytes(out)
+
+    @classmethod
+    def from_fields(cls, result: int, cursor: _Cursor) -> ConnectionListResponse:
+        if cursor.u8() == 0x00:
+            return cls(result)
+        entries = []
+        for _ in range(cursor.u8()):
+            mac = cursor.take(8)
+            pan_id = cursor.u16()
+            link, role, state = cursor.take(3)
+            entries.append(Connection(mac, pan_id, link, role, state))
+        return cls(result, entries)
+
+
+@attrs.frozen
+class Terminal:
+    """One entry of the terminal list (0x2100)."""
+
+    address: ipaddress.IPv6Address = attrs.field(converter=_ipv6)
+    role: int = attrs.field(validator=_u8)
+    state: int = attrs.field(validator=_u8)
+
+
+def _terminals(value: Iterable[Terminal]) -> tuple[Terminal, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class TerminalListResponse(_Result):
+    """0x2100: the operation mode (0x00 undecided) and the terminal list."""
+
+    code: ClassVar[int] = 0x2100
+    result: int = _result_field
+    mode: int | None = attrs.field(default=None, validator=_opt_u8)
+    terminals: tuple[Terminal, ...] = attrs.field(default=(), converter=_terminals)
+
+    def _fields(self) -> bytes:
+        out = bytearray([self.mode or 0, len(self.terminals)])
+        for t in self.terminals:
+            out += t.address.packed + bytes([t.role, t.state])
+        return bytes(out)
+
+    @classmethod
+    def from_fields(cls, result: int, cursor: _Cursor) -> TerminalListResponse:
+        mode = cursor.u8()
+        terminals = []
+        for _ in range(cursor.u8()):
+            address = cursor.take(16)
+            role, state = cursor.take(2)
+            terminals.append(Terminal(address, role, state))
+        return cls(result, mode, terminals)
+
+
 Response: TypeAlias = (
     ResultResponse
     | StatusResponse
@@ -1343,6 +514,8 @@ Response: TypeAlias = (
     | VersionResponse
     | InitialSettingsResponse
     | EdScanResponse
+    | ConnectionListResponse
+    | TerminalListResponse
 )
 """Every typed response (a result byte first)."""
 
@@ -1360,6 +533,8 @@ _RESPONSE_TYPES: Final[dict[int, Any]] = {
         VersionResponse,
         InitialSettingsResponse,
         EdScanResponse,
+        ConnectionListResponse,
+        TerminalListResponse,
     )
 }
 
@@ -1605,6 +780,41 @@ class ReceptionFailure(_FromModule):
 
 
 @attrs.frozen
+class PingResult(_FromModule):
+    """0x60D1: outcome of a Ping. Beware: 0x01 means a reply came (0x00: none).
+
+    The other fields are present only when a reply came.
+    """
+
+    code: ClassVar[int] = Command.PING_RESULT
+    replied: bool
+    source: ipaddress.IPv6Address | None = attrs.field(default=None, converter=_opt_ipv6)
+    encryption: int | None = attrs.field(default=None, validator=_opt_u8)
+    rssi_dbm: int | None = attrs.field(default=None, validator=_opt_rssi)
+    data: bytes = attrs.field(default=b"", converter=bytes)
+
+    def to_data(self) -> bytes:
+        if not self.replied:
+            return b"\x00"
+        return (
+            b"\x01"
+            + (self.source.packed if self.source is not None else bytes(16))
+            + bytes([self.encryption or 0, (self.rssi_dbm or 0) & 0xFF])
+            + _u16b(len(self.data))
+            + self.data
+        )
+
+    @classmethod
+    def from_fields(cls, cursor: _Cursor) -> PingResult:
+        if cursor.u8() != 0x01:
+            return cls(False)
+        source = cursor.take(16)
+        encryption, rssi = cursor.take(2)
+        data = cursor.take(cursor.u16())
+        return cls(True, source, encryption, _signed(rssi), data)
+
+
+@attrs.frozen
 class UnknownMessage(_FromModule):
     """A notification (or other frame) this codec does not type; ignore or log it."""
 
@@ -1624,6 +834,7 @@ Message: TypeAlias = (
     | ConnectionStatusChanged
     | PanaResult
     | ReceptionFailure
+    | PingResult
     | UnknownMessage
 )
 """Everything :func:`decode_message` returns."""
@@ -1637,6 +848,7 @@ _NOTIFICATION_TYPES: Final[dict[int, Any]] = {
         ConnectionStatusChanged,
         PanaResult,
         ReceptionFailure,
+        PingResult,
     )
 }
 

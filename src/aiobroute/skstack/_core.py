@@ -8,7 +8,6 @@ per module: this reader core; the command exchange (:mod:`._exchange`); scan and
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -17,7 +16,8 @@ from typing import Self
 
 import attrs
 
-from aiobroute._log import TRACE, RateLimitedLog, Redactor
+from aiobroute._log import TRACE, Redactor
+from aiobroute._queue import DropOldestQueue
 from aiobroute._tasks import cancel_and_wait
 from aiobroute.errors import ClientClosedError, CommandError, PortClosedError, TransportError
 from aiobroute.skstack._commands import CommandSpec, Completion
@@ -106,14 +106,17 @@ class Subscription:
     ) -> None:
         self._client = client
         self._accept = accept
-        self._queue: collections.deque[Message] = collections.deque()
-        self._event = asyncio.Event()
-        self._ended = False
-        self.dropped = 0
-        self._overflow_log = RateLimitedLog(_LOGGER)
+        self._queue: DropOldestQueue[Message] = DropOldestQueue(
+            _SUBSCRIPTION_LIMIT, logger=_LOGGER, what="event subscriber"
+        )
+
+    @property
+    def dropped(self) -> int:
+        """Messages dropped because the subscriber did not keep up (oldest first)."""
+        return self._queue.dropped
 
     def _put(self, message: Message) -> None:
-        if self._ended:
+        if self._queue.ended:
             return
         if self._accept is not None:
             try:
@@ -123,18 +126,10 @@ class Subscription:
                 return
             if not wanted:
                 return
-        if len(self._queue) >= _SUBSCRIPTION_LIMIT:
-            self._queue.popleft()
-            self.dropped += 1
-            self._overflow_log.log(
-                "event subscriber is not keeping up; dropped %d so far", self.dropped
-            )
-        self._queue.append(message)
-        self._event.set()
+        self._queue.put(message)
 
     def _end(self) -> None:
-        self._ended = True
-        self._event.set()
+        self._queue.end()
 
     async def get(self, timeout: float | None = None) -> Message:
         """Return the next message, waiting at most ``timeout`` seconds.
@@ -144,16 +139,14 @@ class Subscription:
             ClientClosedError: the subscription or the client was closed.
         """
         async with asyncio.timeout(timeout):
-            while not self._queue:
-                if self._ended:
-                    raise ClientClosedError("subscription closed")
-                self._event.clear()
-                await self._event.wait()
-        return self._queue.popleft()
+            message = await self._queue.get()
+        if message is None:
+            raise ClientClosedError("subscription closed")
+        return message
 
     def get_nowait(self) -> Message | None:
         """Return the next queued message, or None."""
-        return self._queue.popleft() if self._queue else None
+        return self._queue.get_nowait()
 
     def close(self) -> None:
         """Stop receiving; idempotent."""

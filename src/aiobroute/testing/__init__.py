@@ -40,6 +40,7 @@ from aiobroute.testing._presets import (
 )
 from aiobroute.testing._pty import PtyPort
 from aiobroute.testing._sim import DEFAULT_PASSWORD, DEFAULT_RBID, Simulator
+from aiobroute.testing._usb_serial import PacedPort, UartTiming
 
 __all__ = [
     "BP35C2_MODULE_MAC",
@@ -56,6 +57,7 @@ __all__ = [
     "MeterConfig",
     "MeterLike",
     "ModulePreset",
+    "PacedPort",
     "PanConfig",
     "PtyPort",
     "RadioConfig",
@@ -68,4 +70,5 @@ __all__ = [
     "SimulatedModule",
     "Simulator",
     "Timing",
+    "UartTiming",
 ]

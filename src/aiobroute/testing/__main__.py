@@ -6,6 +6,8 @@ exits cleanly::
     python -m aiobroute.testing --model BP35C2 --speed 10 --link /tmp/ttyWISUN
 
 J11 models (ROHM's binary protocol) are served the same way: ``--model rs_wsuha_j11``.
+``--uart`` delivers the module's output as a real dongle does (115200 baud, 64-byte USB
+packets, a 16 ms latency timer; ``--uart-latency-ms`` changes the timer).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import attrs
 
 from aiobroute.errors import UnsafePathError
 from aiobroute.testing._faults import FaultPlan
-from aiobroute.testing._j11presets import J11Preset
+from aiobroute.testing._j11presets import J11Faults, J11Preset
 from aiobroute.testing._presets import ModulePreset
 from aiobroute.testing._sim import Simulator, model_preset
+from aiobroute.testing._usb_serial import UartTiming
 
 __all__ = ["main"]
 
@@ -52,9 +55,26 @@ def _parser() -> argparse.ArgumentParser:
         help="fault plan items, e.g. drop=0.1,expiry@600 (repeatable)",
     )
     parser.add_argument(
+        "--j11-fault",
+        action="append",
+        default=[],
+        help="J11-only faults, e.g. route-b-fail=2,no-ack=0.1,pana-no-answer (repeatable)",
+    )
+    parser.add_argument(
         "--link",
         help="also make this path a symlink to the tty (refused if anything but a stale "
         "simulator link is already there; removed at exit)",
+    )
+    parser.add_argument(
+        "--uart",
+        action="store_true",
+        help="deliver output like a 115200 baud UART behind an FTDI-like USB bridge",
+    )
+    parser.add_argument(
+        "--uart-latency-ms",
+        type=float,
+        metavar="MS",
+        help="the USB bridge's latency timer (default 16; implies --uart)",
     )
     return parser
 
@@ -62,10 +82,24 @@ def _parser() -> argparse.ArgumentParser:
 def _simulator(args: argparse.Namespace) -> Simulator:
     """The simulator the parsed arguments describe."""
     faults = FaultPlan.parse(args.fault) if args.fault else None
-    preset = ModulePreset.by_name(args.model)
-    if args.erxudp is not None:
+    j11_faults = J11Faults.parse(args.j11_fault) if args.j11_fault else None
+    preset = model_preset(args.model)
+    if args.erxudp is not None and isinstance(preset, ModulePreset):
         preset = attrs.evolve(preset, default_hex=args.erxudp == "hex")
-    return Simulator(preset, seed=args.seed, speed=args.speed, timing=args.timing, faults=faults)
+    uart: UartTiming | None = None
+    if args.uart_latency_ms is not None:
+        uart = UartTiming(latency_s=args.uart_latency_ms / 1000)
+    elif args.uart:
+        uart = UartTiming()
+    return Simulator(
+        preset,
+        seed=args.seed,
+        speed=args.speed,
+        timing=args.timing,
+        faults=faults,
+        uart_timing=uart,
+        j11_faults=j11_faults,
+    )
 
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> None:
@@ -92,11 +126,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        model_preset(args.model)
+        preset = model_preset(args.model)
         if args.fault:
             FaultPlan.parse(args.fault)
+        if args.uart_latency_ms is not None:
+            UartTiming(latency_s=args.uart_latency_ms / 1000)
+        if args.j11_fault:
+            J11Faults.parse(args.j11_fault)
     except ValueError as error:
         parser.error(str(error))
+    if args.j11_fault and not isinstance(preset, J11Preset):
+        parser.error("--j11-fault needs a J11 --model")
     try:
         asyncio.run(_serve(args, sys.stdout))
     except UnsafePathError as error:  # --link names something that is not ours

@@ -53,13 +53,14 @@ import attrs
 
 from aiobroute.errors import InvalidArgumentError, J11FrameError, PortClosedError
 from aiobroute.j11 import (
-    MAX_MESSAGE_LENGTH,
     ActiveScan,
     Beacon,
     BootCompleted,
     CloseUdpPort,
     Command,
+    Connection,
     ConnectionEvent,
+    ConnectionListResponse,
     ConnectionStatusChanged,
     DataReceived,
     EdScan,
@@ -87,6 +88,9 @@ from aiobroute.j11 import (
     PanaResult,
     PanaStatus,
     PanIdResponse,
+    Ping,
+    PingFormat,
+    PingResult,
     PortListResponse,
     ReceptionFailure,
     ReceptionFailureReason,
@@ -100,28 +104,30 @@ from aiobroute.j11 import (
     SetUartSettings,
     StartRouteBResponse,
     StatusResponse,
+    TerminalListResponse,
     TransmitData,
     TransmitResponse,
-    UniqueCode,
     VersionResponse,
-    data_checksum,
     decode_request,
-    header_checksum,
     link_local_address,
 )
 from aiobroute.testing._clock import SimClock
 from aiobroute.testing._faults import FaultPlan
 from aiobroute.testing._j11presets import J11Faults, J11Preset, J11Timing
+from aiobroute.testing._j11uart import InputError, RequestInput
 from aiobroute.testing._module import DevicePort, MeterLike, SessionInfo
 from aiobroute.testing._presets import DEFAULT_MODULE_MAC, PanConfig, RadioConfig
 
 __all__ = ["SimulatedJ11Module", "j11_channel", "rssi_from_lqi"]
 
+#: The smallest audible scan duration when the radio does not say (the J11 boards share
+#: the BP35C2's radio; real logs of that family need duration 5: unverified for J11).
+_J11_BEACON_MIN_DURATION = 5
+
 _LOGGER = logging.getLogger(__name__)
 
 ECHONET_PORT: Final = 3610
 _MAX_USER_PORTS: Final = 10
-_MARKER: Final = UniqueCode.REQUEST.marker
 _SESSION_LIFETIME_S: Final = 86400
 
 #: The default meter PAN of a J11 simulator: J11 channel 15 (SKSTACK 55), not the
@@ -173,91 +179,6 @@ _AVAILABLE: Final[dict[int, frozenset[_Phase]]] = {
 }
 
 
-@attrs.define
-class _InputError:
-    """A request the module's input stage rejects (answered, then dropped)."""
-
-    command: int | None
-    result: int | None  # None: answer 0x2FFF
-
-
-class _RequestInput:
-    """The module's reading of its UART (sans-I/O; times are simulated seconds)."""
-
-    def __init__(self, preset: J11Preset, timeout_s: float) -> None:
-        self._preset = preset
-        self._timeout = timeout_s
-        self._buf = bytearray()
-        self._last = 0.0
-        self.discarded = 0
-
-    @property
-    def deadline(self) -> float | None:
-        """When the partial request at the head of the buffer times out, if any."""
-        if self._buf.startswith(_MARKER):
-            return self._last + self._timeout
-        return None
-
-    def feed(self, data: bytes, now: float) -> list[J11Frame | _InputError]:
-        self._buf += data
-        self._last = now
-        out: list[J11Frame | _InputError] = []
-        buf = self._buf
-        while True:
-            found = buf.find(_MARKER)
-            if found < 0:
-                keep = next(
-                    (k for k in range(min(3, len(buf)), 0, -1) if buf.endswith(_MARKER[:k])), 0
-                )
-                self.discarded += len(buf) - keep
-                del buf[: len(buf) - keep]
-                break
-            self.discarded += found
-            del buf[:found]
-            if len(buf) < 12:
-                break
-            command = (buf[4] << 8) | buf[5]
-            length = (buf[6] << 8) | buf[7]
-            head_sum = (buf[8] << 8) | buf[9]
-            body_sum = (buf[10] << 8) | buf[11]
-            zero_ok = self._preset.accept_zero_checksum
-            if head_sum != header_checksum(UniqueCode.REQUEST, command, length) and not (
-                zero_ok and head_sum == 0
-            ):
-                out.append(_InputError(None, None))
-                del buf[:12]
-                continue
-            if length < 4 or length > MAX_MESSAGE_LENGTH:
-                result = ResultCode.MESSAGE_TOO_SHORT if length < 4 else ResultCode.MESSAGE_TOO_LONG
-                out.append(_InputError(command, result))
-                del buf[:12]
-                continue
-            total = 8 + length
-            if len(buf) < total:
-                break
-            data_part = bytes(buf[12:total])
-            del buf[:total]
-            if body_sum != data_checksum(data_part) and not (zero_ok and body_sum == 0):
-                out.append(_InputError(command, ResultCode.DATA_CHECKSUM_ERROR))
-                continue
-            out.append(J11Frame(command, data_part, UniqueCode.REQUEST))
-        return out
-
-    def expire(self) -> _InputError | None:
-        """The inter-byte timeout fired: drop the partial request."""
-        if not self._buf.startswith(_MARKER):
-            return None
-        command = (self._buf[4] << 8) | self._buf[5] if len(self._buf) >= 6 else None
-        self.discarded += len(self._buf)
-        self._buf.clear()
-        if command is None:
-            return None
-        return _InputError(command, ResultCode.RECEIVE_TIMEOUT)
-
-    def clear(self) -> None:
-        self._buf.clear()
-
-
 class SimulatedJ11Module:
     """A simulated J11 module on a device port (see the module docstring for behaviour).
 
@@ -274,7 +195,8 @@ class SimulatedJ11Module:
         radio: Reception knobs (``beacon_min_duration``) and airtime accounting.
         pan: The meter's PAN (default: J11 channel 15; pairing ID = last 8 of ``rbid``).
         neighbour_pan: A second PAN in range (a neighbour's meter).
-        mac: The module's own MAC address (16 hex digits).
+        mac: The module's own MAC address (16 hex digits; default
+            :data:`DEFAULT_MODULE_MAC`).
 
     Ground truth: :attr:`requests_received`, :attr:`commands_received`, :attr:`output`,
     :attr:`events` (every notification sent), :attr:`responses`,
@@ -297,7 +219,7 @@ class SimulatedJ11Module:
         radio: RadioConfig | None = None,
         pan: PanConfig | None = None,
         neighbour_pan: PanConfig | None = None,
-        mac: str = DEFAULT_MODULE_MAC,
+        mac: str | None = None,
     ) -> None:
         self.preset = preset
         self.clock = clock
@@ -313,7 +235,7 @@ class SimulatedJ11Module:
         if neighbour_pan is None and self.faults.neighbour_pan:
             neighbour_pan = PanConfig.NEIGHBOUR
         self.neighbour_pan = neighbour_pan
-        self.mac = mac.upper()
+        self.mac = (mac or DEFAULT_MODULE_MAC).upper()
         self._mac_bytes = bytes.fromhex(self.mac)
         self._address = link_local_address(self._mac_bytes)
         self.address = _text(self._address)
@@ -338,14 +260,14 @@ class SimulatedJ11Module:
         self._transmissions = 0
 
         self.silent = self.faults.silent
-        self.module_silent = self.j11_faults.silent_module
+        self.hung = self.j11_faults.silent_module
         self._port: DevicePort | None = None
         self._reader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._session_tasks: set[asyncio.Task[None]] = set()
         self._finished: list[asyncio.Task[None]] = []
         self._frame_waiters: list[tuple[int, asyncio.Future[None]]] = []
-        self._input = _RequestInput(preset, self.timing.inter_byte_timeout_s)
+        self._input = RequestInput(preset, self.timing.inter_byte_timeout_s)
         self._power_on()
 
     # ------------------------------------------------------------------ state
@@ -364,7 +286,7 @@ class SimulatedJ11Module:
         self.flow_control = False
         self.booting = False
         self.firmware_mode = False
-        self._busy = False
+        self._busy: object | None = None
         self._pana_running = False
         self._route_pan: PanConfig | None = None
         self._session: SessionInfo | None = None
@@ -422,6 +344,23 @@ class SimulatedJ11Module:
         self._port = port
         self._reader = self._start(self._read_loop(port), self._record_failure)
         self._boot()
+
+    def swap_port(self, port: DevicePort) -> None:
+        """Serve on ``port`` instead, without a power cycle (the host reopened the port).
+
+        Settings, session and state are kept; a half-received request is lost with the
+        old port.
+        """
+        if self._port is None:
+            raise RuntimeError("no port is attached")
+        if self._reader is not None:
+            self._reader.cancel()
+            self._finished = [task for task in self._finished if not task.done()]
+            self._finished.append(self._reader)
+        old, self._port = self._port, port
+        old.close_nowait()
+        self._input.clear()
+        self._reader = self._start(self._read_loop(port), self._record_failure)
 
     def detach(self) -> None:
         """Power off: stop every activity and close the port."""
@@ -534,7 +473,7 @@ class SimulatedJ11Module:
         self._raw_write(data)
 
     def _raw_write(self, data: bytes) -> None:
-        if self._port is None or self.module_silent:
+        if self._port is None or self.hung:
             return
         self.output.append(data)
         try:
@@ -600,15 +539,17 @@ class SimulatedJ11Module:
             self._input_error(error)
 
     def _on_bytes(self, data: bytes) -> None:
+        if self.hung:
+            return  # the firmware reads nothing while it hangs
         for item in self._input.feed(data, self.clock.monotonic()):
             if self.booting or self.firmware_mode:
                 continue  # not listening
-            if isinstance(item, _InputError):
+            if isinstance(item, InputError):
                 self._input_error(item)
             else:
                 self._on_frame(item)
 
-    def _input_error(self, error: _InputError) -> None:
+    def _input_error(self, error: InputError) -> None:
         if error.result is None or error.command is None:
             self._respond(ErrorReply(Command.HEADER_CHECKSUM_ERROR, self.preset.header_error_data))
         elif error.command >= 0x2000:
@@ -626,7 +567,7 @@ class SimulatedJ11Module:
             self.commands_received.append(f"0x{code:04X}")
             self._respond(ErrorReply(Command.INVALID_COMMAND, self.preset.invalid_command_data))
             return
-        if self._busy:
+        if self._busy is not None:
             self.commands_received.append(f"0x{code:04X} (busy)")
             self._result(code, ResultCode.BUSY)
             return
@@ -654,8 +595,9 @@ class SimulatedJ11Module:
         if phase not in _AVAILABLE.get(code, _ALL):
             self._result(code, phase.value)
             return
-        self._busy = True
-        self._spawn(self._run(request))
+        token = object()
+        self._busy = token
+        self._spawn(self._run(request, token))
 
     def _phase(self) -> _Phase:
         if self.global_state != GlobalState.STARTED:
@@ -666,12 +608,14 @@ class SimulatedJ11Module:
             RouteBState.AUTHENTICATED: _Phase.AUTHENTICATED,
         }[self.route_b_state]
 
-    async def _run(self, request: Request) -> None:
+    async def _run(self, request: Request, token: object) -> None:
         try:
             await self._pause(self.timing.command_s)
             await self._execute(request)
         finally:
-            self._busy = False
+            # A command cancelled by a reset must not free a later command's slot.
+            if self._busy is token:
+                self._busy = None
 
     # --------------------------------------------------------------- commands
 
@@ -757,6 +701,10 @@ class SimulatedJ11Module:
             )
         elif code == Command.GET_CONNECTIONS:
             self._respond(self._connection_list())
+        elif code == Command.GET_TERMINALS:
+            self._respond(TerminalListResponse(ResultCode.SUCCESS, 0x00, ()))
+        elif isinstance(request, Ping):
+            await self._ping(request)
         elif code == Command.START_ROUTE_B:
             await self._start_route_b()
         elif code == Command.START_PANA:
@@ -778,13 +726,31 @@ class SimulatedJ11Module:
         else:  # pragma: no cover - every typed request is handled above
             self._result(code, ResultCode.INVALID_COMMAND)
 
-    def _connection_list(self) -> ResultResponse:
+    def _connection_list(self) -> ConnectionListResponse:
         pan = self._route_pan
         if pan is None or self.route_b_state == RouteBState.NOT_STARTED:
-            return ResultResponse(0x2011, 0x01, b"\x00")
+            return ConnectionListResponse(ResultCode.SUCCESS)
         state = 0x02 if self.route_b_state == RouteBState.AUTHENTICATED else 0x01
-        entry = bytes.fromhex(pan.mac) + pan.pan_id.to_bytes(2, "big") + bytes([0x01, 0x07, state])
-        return ResultResponse(0x2011, 0x01, b"\x01\x01" + entry)
+        entry = Connection(bytes.fromhex(pan.mac), pan.pan_id, 0x01, 0x07, state)
+        return ConnectionListResponse(ResultCode.SUCCESS, [entry])
+
+    async def _ping(self, request: Ping) -> None:
+        self._result(request.command, ResultCode.SUCCESS)
+        await self._pause(2 * self._draw(self.timing.tx_s))
+        meter = link_local_address(self.meter_mac)
+        reachable = request.destination == meter and self._route_pan is self.pan and not self.silent
+        if not reachable:
+            self._notify(PingResult(False))
+            return
+        if request.format == PingFormat.GIVEN:
+            data = request.data
+        elif request.format == PingFormat.ALPHABET:
+            data = (b"abcdefghijklmnopqrstuvwxyz" * (request.size // 26 + 1))[: request.size]
+        else:
+            count = request.size // 4 + 1
+            data = b"".join(f"{n:04d}".encode() for n in range(1, count + 1))[: request.size]
+        encryption = 0x02 if self.session_active else 0x01
+        self._notify(PingResult(True, meter, encryption, rssi_from_lqi(self.pan.lqi), data))
 
     # ------------------------------------------------------------------ radio
 
@@ -803,6 +769,9 @@ class SimulatedJ11Module:
         if self.preset.scan_response_first:
             self._result(request.command, ResultCode.SUCCESS)
         dwell = self.timing.scan_unit_s * 2**request.duration + self.timing.scan_overhead_s
+        audible = self.radio.beacon_min_duration
+        if audible is None:
+            audible = _J11_BEACON_MIN_DURATION
         for channel in request.channels:
             await self._pause(dwell * self.faults.slow_factor)
             beacons = [
@@ -810,7 +779,7 @@ class SimulatedJ11Module:
                 for pan in self._pans()
                 if j11_channel(pan.channel) == channel
                 and self._hears(pan)
-                and request.duration >= self.radio.beacon_min_duration
+                and request.duration >= audible
                 and (
                     request.pairing_id is None
                     or request.pairing_id == (pan.pair_id or "").encode("ascii")
@@ -871,10 +840,14 @@ class SimulatedJ11Module:
         pan = self._route_pan
         assert pan is not None  # noqa: S101 - route B is operating or authenticated
         answers = not self.silent and not self.j11_faults.pana_no_answer
-        if answers or self.preset.pana_response_without_answer:
+        late = answers and self.preset.pana_result_first
+        if not late and (answers or self.preset.pana_response_without_answer):
             self._result(code, ResultCode.SUCCESS)
         self._pana_running = True
-        self._spawn(self._pana(pan, reauth=reauth, answers=answers), session=True)
+        self._spawn(
+            self._pana(pan, reauth=reauth, answers=answers, respond=code if late else None),
+            session=True,
+        )
 
     def _credentials_ok(self, pan: PanConfig) -> bool:
         return (
@@ -884,7 +857,9 @@ class SimulatedJ11Module:
             and self.password == self._password_expected
         )
 
-    async def _pana(self, pan: PanConfig, *, reauth: bool, answers: bool) -> None:
+    async def _pana(
+        self, pan: PanConfig, *, reauth: bool, answers: bool, respond: int | None = None
+    ) -> None:
         slow = self.faults.slow_factor
         mac = bytes.fromhex(pan.mac)
         try:
@@ -898,11 +873,15 @@ class SimulatedJ11Module:
                 await self._pause(self.timing.pana_reject_s * slow)
                 self._lose_session()
                 self._notify(PanaResult(PanaStatus.REJECTED, mac))
+                if respond is not None:
+                    self._result(respond, ResultCode.SUCCESS)
                 return
             await self._pause(self._draw(self.timing.pana_s) * slow)
             self._pana_running = False
-            self._established(pan, announce=not reauth)
+            self._established(pan)
             self._notify(PanaResult(PanaStatus.SUCCESS, mac))
+            if respond is not None:
+                self._result(respond, ResultCode.SUCCESS)
             if not reauth:
                 self._spawn(self._startup_frames(), session=True)
         finally:
@@ -913,8 +892,7 @@ class SimulatedJ11Module:
         if self.route_b_state == RouteBState.AUTHENTICATED:
             self.route_b_state = RouteBState.OPERATING
 
-    def _established(self, pan: PanConfig, *, announce: bool) -> None:
-        del announce
+    def _established(self, pan: PanConfig) -> None:
         self._cancel_session_tasks()
         self._pana_key = bytes(self._rng.getrandbits(8) for _ in range(16))
         self._session = SessionInfo(
@@ -967,14 +945,15 @@ class SimulatedJ11Module:
             self._notify(PanaResult(PanaStatus.NO_RESPONSE, mac))
             return
         await self._pause(self._draw(self.timing.pana_s) * slow)
-        self._established(session.pan, announce=False)
+        self._established(session.pan)
         if self.preset.notify_reauth:
             self._notify(PanaResult(PanaStatus.SUCCESS, mac))
 
     # ------------------------------------------------------------------ meter
 
     async def _transmit(self, request: TransmitData) -> None:
-        await self._pause(self._draw(self.timing.tx_s))
+        per_byte = self.timing.tx_per_byte_s * len(request.payload)
+        await self._pause(self._draw(self.timing.tx_s) + per_byte)
         self._transmissions += 1
         payload = request.payload
         session = self._session
@@ -1133,9 +1112,11 @@ class SimulatedJ11Module:
         """Make the meter stop (or resume) answering anything on the radio."""
         self.silent = silent
 
-    def set_module_silent(self, silent: bool) -> None:
-        """Make the module itself stop (or resume) writing anything to the UART (hung)."""
-        self.module_silent = silent
+    def set_hung(self, hung: bool) -> None:
+        """The firmware hangs (True): it reads no request and writes nothing, not even a
+        notification, until released (False). Settings and session are kept.
+        """
+        self.hung = hung
 
     def inject_tx_limit(self, duration_s: float) -> None:
         """The hourly radio budget is exhausted: transmissions get status 0x02 for a while."""

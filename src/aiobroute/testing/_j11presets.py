@@ -48,6 +48,8 @@ class J11Preset:
             order; the spec sends it after the last one).
         pana_response_without_answer: Send 0x2056 even when the meter never answers (the
             spec draws none in that case; unverified).
+        pana_result_first: Send 0x6028 before 0x2056 (hosts report both orders, note
+            §10.11; the spec draws 0x2056 first).
         notify_reauth: Send 0x6028 (success) after an automatic re-authentication
             (unverified whether the module does).
         repeat_credentials_result: Result of a second 0x0054 with a session (0x58 seen by
@@ -65,6 +67,7 @@ class J11Preset:
     invalid_command_data: bytes = b"\x03"
     scan_response_first: bool = False
     pana_response_without_answer: bool = True
+    pana_result_first: bool = False
     notify_reauth: bool = True
     repeat_credentials_result: int = 0x01
 
@@ -155,7 +158,8 @@ class J11Timing:
         pana_reject_s: Wrong credentials: until 0x6028 0x02.
         pana_no_answer_s: The meter never answers: until 0x6028 0x03.
         reauth_no_answer_s: 0x00D2 with a meter that never answers.
-        tx_s: 0x0008: until 0x2008.
+        tx_s: 0x0008: until 0x2008 (plus ``tx_per_byte_s`` per payload byte: 1232 bytes
+            take about 7 s, note §7).
         response_s: The meter's answer after the datagram went out.
         push_jitter_s: Delay of a periodic push after :00/:30.
         ed_scan_s: ED scan time per channel.
@@ -173,6 +177,7 @@ class J11Timing:
     pana_no_answer_s: float = 492.0
     reauth_no_answer_s: float = 180.0
     tx_s: tuple[float, float] = attrs.field(default=(0.05, 0.3), validator=_range)
+    tx_per_byte_s: float = 0.005
     response_s: tuple[float, float] = attrs.field(default=(1.0, 3.0), validator=_range)
     push_jitter_s: tuple[float, float] = attrs.field(default=(1.0, 60.0), validator=_range)
     ed_scan_s: float = 0.32
@@ -199,6 +204,7 @@ class J11Timing:
             pana_no_answer_s=0.0,
             reauth_no_answer_s=0.0,
             tx_s=zero,
+            tx_per_byte_s=0.0,
             response_s=zero,
             push_jitter_s=zero,
             ed_scan_s=0.0,
@@ -233,7 +239,7 @@ class J11Faults:
             ``pana_no_answer_s``); ECHONET Lite is unaffected.
         silent_module: The module itself is hung: it reads but never writes a byte (not
             even the boot notification). Also settable at runtime with
-            :meth:`SimulatedJ11Module.set_module_silent`.
+            :meth:`SimulatedJ11Module.set_hung`.
     """
 
     route_b_failures: int = 0
@@ -241,3 +247,33 @@ class J11Faults:
     no_ack_first: int = 0
     pana_no_answer: bool = False
     silent_module: bool = False
+
+    @classmethod
+    def parse(cls, specs: str | list[str]) -> J11Faults:
+        """Build J11 faults from command-line text (several values merge).
+
+        Items are separated by commas: ``route-b-fail=N``, ``no-ack=RATE``,
+        ``no-ack-first=N``, ``pana-no-answer``, ``silent-module``.
+
+        Raises:
+            ValueError: an item is not understood.
+        """
+        items = [specs] if isinstance(specs, str) else list(specs)
+        ints = {"route-b-fail": "route_b_failures", "no-ack-first": "no_ack_first"}
+        flags = {"pana-no-answer": "pana_no_answer", "silent-module": "silent_module"}
+        values: dict[str, object] = {}
+        for spec in items:
+            for raw in spec.split(","):
+                item = raw.strip()
+                if not item:
+                    continue
+                key, sep, value = item.partition("=")
+                if sep and key in ints:
+                    values[ints[key]] = int(value)
+                elif sep and key == "no-ack":
+                    values["no_ack"] = float(value)
+                elif not sep and key in flags:
+                    values[flags[key]] = True
+                else:
+                    raise ValueError(f"unknown J11 fault {item!r}")
+        return cls(**values)  # type: ignore[arg-type]

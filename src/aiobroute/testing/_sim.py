@@ -23,6 +23,7 @@ from aiobroute.testing._presets import (
     Timing,
 )
 from aiobroute.testing._pty import PtyPort
+from aiobroute.testing._usb_serial import PacedPort, UartTiming
 from aiobroute.transport._memory import MemoryStream, memory_pipe
 
 if TYPE_CHECKING:
@@ -86,6 +87,9 @@ class Simulator:
         scan_event_address: Address printed by EVENT 20/22 (default: the module's own).
         pana_exchanges: PANA-Auth-Request messages in a successful join (SKSTACK).
         j11_faults: Faults only a J11 module has (:class:`J11Faults`).
+        uart_timing: Deliver the module's output as a UART behind a USB-serial bridge
+            does (baud rate, USB packets, latency timer; see :class:`UartTiming`).
+            None (the default): output arrives as the module writes it.
 
     With a J11 model, :attr:`module` is a :class:`SimulatedJ11Module` speaking ROHM's
     binary protocol (see :mod:`aiobroute.j11`), in front of the same meter; ``pan``
@@ -112,6 +116,7 @@ class Simulator:
         scan_event_address: str | None = None,
         pana_exchanges: int = 4,
         j11_faults: J11Faults | None = None,
+        uart_timing: UartTiming | None = None,
     ) -> None:
         preset = model_preset(model) if isinstance(model, str) else model
         self.preset: ModulePreset | J11Preset = preset
@@ -155,6 +160,9 @@ class Simulator:
                 scan_event_address=scan_event_address,
                 pana_exchanges=pana_exchanges,
             )
+        self.uart_timing = uart_timing
+        self._paced: list[PacedPort] = []
+        self._paced_done = 0  # packets of the paced ports of earlier sessions
         self._running = False
         self._mode: str | None = None
         self._link: str | None = None
@@ -174,7 +182,7 @@ class Simulator:
         radio: RadioConfig | None,
         pan: PanConfig | None,
         neighbour_pan: PanConfig | None,
-        module_mac: str,
+        module_mac: str | None,
         scan_event_address: str | None,
         pana_exchanges: int,
     ) -> SimulatedModule:
@@ -269,6 +277,12 @@ class Simulator:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self._tasks.clear()
+            for paced in self._paced:
+                paced.close_nowait()
+            for paced in self._paced:
+                await paced.wait_closed()
+            self._paced_done += sum(paced.packets for paced in self._paced)
+            self._paced.clear()
             if self._host is not None:
                 self._host.close_nowait()
             self._host = None
@@ -285,6 +299,9 @@ class Simulator:
         else:
             self._pty = PtyPort(self._link)
             port = self._pty
+        if self.uart_timing is not None:
+            port = PacedPort(port, self.uart_timing, self.clock)
+            self._paced.append(port)
         self.module.attach(port)
 
     def host_stream(self) -> MemoryStream:
@@ -452,6 +469,11 @@ class Simulator:
     def payloads_from_meter(self) -> list[bytes]:
         """The ECHONET Lite payloads printed as ERXUDP from the meter."""
         return self.module.payloads_from_meter
+
+    @property
+    def uart_packets(self) -> int:
+        """USB packets the paced UART delivered so far (0 without ``uart_timing``)."""
+        return self._paced_done + sum(paced.packets for paced in self._paced)
 
     @property
     def airtime_ms(self) -> float:

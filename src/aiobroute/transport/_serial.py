@@ -1,26 +1,31 @@
 """Serial ports and pyserial URLs through pyserial-asyncio.
 
 This is the only module that imports ``serial`` or ``serial_asyncio``; their exceptions
-are translated to :class:`aiobroute.errors.TransportError` here and nowhere else.
+are translated to :class:`aiobroute.errors.TransportError` here and nowhere else. Both
+are imported when a device path is first opened, not with this module: ``import
+aiobroute`` (and socket://, rfc2217://, loop:// or in-memory streams) never load them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-
-import serial
-import serial_asyncio
+import os
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 from aiobroute.errors import InvalidArgumentError, PortClosedError, TransportError
 from aiobroute.transport._base import ByteStream
 from aiobroute.transport._memory import loopback
-from aiobroute.transport._rfc2217 import open_rfc2217, open_socket
 
 __all__ = ["SerialStream", "open_port"]
 
 _LOGGER = logging.getLogger("aiobroute.transport")
 _CLOSE_TIMEOUT = 2.0
+#: Bytes taken from the port per read (a USB packet is 64; a pty gives up to 4 KiB).
+_READ_SIZE = 4096
 
 
 class _Protocol(asyncio.Protocol):
@@ -56,17 +61,80 @@ class _Protocol(asyncio.Protocol):
         await self._can_write.wait()
 
 
-class _SerialTransport(serial_asyncio.SerialTransport):  # type: ignore[misc]
-    """pyserial-asyncio's transport, reporting a vanished device through our logger.
+@functools.cache
+def _pyserial() -> tuple[ModuleType, Callable[..., asyncio.Transport]]:
+    """Import pyserial and pyserial-asyncio (once); the ``serial`` module and our transport.
 
-    The original hands such errors (an unplugged USB dongle) to the event loop's
-    exception handler, which logs them as unexpected errors with a traceback; for this
-    library a lost port is an expected event, reported as :class:`PortClosedError`.
+    The subclass of pyserial-asyncio's transport changes two things:
+
+    - errors such as an unplugged USB dongle go to our logger: the original hands them
+      to the event loop's exception handler, which logs them as unexpected errors with
+      a traceback, while for this library a lost port is an expected event, reported as
+      :class:`PortClosedError`;
+    - on POSIX the data path uses the port's file descriptor directly: a read is one
+      ``os.read`` (pyserial's ``read`` adds a ``select`` call and a timeout object each
+      time) and a write is tried at once, as asyncio's own transports do, instead of
+      registering a writer and waiting one loop iteration (two ``epoll_ctl`` calls and
+      a wake-up per command). Errors and end of file mean what they mean in pyserial.
     """
+    import serial
+    import serial_asyncio
 
-    def _fatal_error(self, exc: BaseException, message: str = "serial transport failed") -> None:
-        _LOGGER.warning("%s: %s", message, _describe(exc))
-        self._abort(exc)
+    base = serial_asyncio.SerialTransport
+    fast_path = os.name != "nt" and all(
+        hasattr(base, name) for name in ("_read_ready", "write", "_close")
+    )
+
+    class _SerialTransport(base):  # type: ignore[misc, valid-type]
+        def __init__(self, loop: asyncio.AbstractEventLoop, protocol: Any, port: Any) -> None:
+            super().__init__(loop, protocol, port)
+            fd = getattr(port, "fd", None)
+            self._fd: int | None = fd if fast_path and isinstance(fd, int) else None
+
+        def _fatal_error(
+            self, exc: BaseException, message: str = "serial transport failed"
+        ) -> None:
+            _LOGGER.warning("%s: %s", message, _describe(exc))
+            self._abort(exc)
+
+        def _read_ready(self) -> None:
+            if self._fd is None:
+                super()._read_ready()
+                return
+            try:
+                data = os.read(self._fd, _READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._close(exc=serial.SerialException(f"read failed: {exc}"))
+                return
+            if not data:
+                # What pyserial reports for a descriptor that is readable but empty.
+                self._close(
+                    exc=serial.SerialException(
+                        "device reports readiness to read but returned no data "
+                        "(device disconnected or multiple access on port?)"
+                    )
+                )
+                return
+            self._protocol.data_received(data)
+
+        def write(self, data: bytes) -> None:
+            idle = not self._closing and not self.get_write_buffer_size()
+            if self._fd is not None and data and idle:
+                try:
+                    written = os.write(self._fd, data)
+                except (BlockingIOError, InterruptedError):
+                    written = 0
+                except OSError as exc:
+                    self._fatal_error(exc, "Fatal write error on serial transport")
+                    return
+                if written == len(data):
+                    return
+                data = data[written:]
+            super().write(data)
+
+    return serial, _SerialTransport
 
 
 class SerialStream:
@@ -77,6 +145,7 @@ class SerialStream:
         self._transport = transport
         self._protocol = protocol
         self._closing = False
+        self._serial_error: type[Exception] = _pyserial()[0].SerialException
 
     @property
     def name(self) -> str:
@@ -112,7 +181,7 @@ class SerialStream:
             raise self._lost_error()
         try:
             self._transport.write(data)
-        except (serial.SerialException, OSError) as exc:
+        except (self._serial_error, OSError) as exc:
             raise PortClosedError(f"{self._name}: write failed ({_describe(exc)})") from exc
         await self._protocol.wait_writable()
         if self._protocol.is_lost:
@@ -163,9 +232,13 @@ async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
         return loopback(url)
     if scheme == "rfc2217":
         # pyserial's RFC 2217 handler works in a thread and has no descriptor to watch.
+        from aiobroute.transport._rfc2217 import open_rfc2217
+
         return await open_rfc2217(url, baudrate=baudrate)
     if scheme == "socket":
         # Native asyncio: pyserial's socket handler resolves and connects blocking.
+        from aiobroute.transport._rfc2217 import open_socket
+
         return await open_socket(url)
     if scheme:
         # pyserial-asyncio needs a file descriptor to watch; spy:// and hwgrep://
@@ -175,12 +248,13 @@ async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
             "path, socket://host:port or rfc2217://host:port"
         )
     loop = asyncio.get_running_loop()
+    serial, transport_class = _pyserial()
     try:
         # exclusive: one reader per port, even across processes (flock on POSIX).
         port = serial.serial_for_url(url, baudrate=baudrate, exclusive=True)
     except (serial.SerialException, OSError, ValueError) as exc:
         raise TransportError(f"cannot open {url}: {_describe(exc)}") from exc
     protocol = _Protocol()
-    transport = _SerialTransport(loop, protocol, port)
+    transport = transport_class(loop, protocol, port)
     _LOGGER.debug("opened %s at %d baud", url, baudrate)
     return SerialStream(url, transport, protocol)

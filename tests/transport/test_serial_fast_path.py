@@ -1,0 +1,111 @@
+"""The serial transport's direct data path on POSIX (os.read / immediate os.write)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tty
+
+import pytest
+
+from aiobroute.errors import PortClosedError
+from aiobroute.transport import ByteStream, open_port
+
+pytestmark = pytest.mark.pty
+
+
+class RawPty:
+    """A raw pseudo-terminal: the test keeps the master, the code under test opens the slave."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self.slave)
+
+    def close(self) -> None:
+        for fd in (self.master, self.slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+async def read_master(pty: RawPty, size: int) -> bytes:
+    """Read ``size`` bytes from the master end."""
+    loop = asyncio.get_running_loop()
+    received = bytearray()
+    ready = asyncio.Event()
+    loop.add_reader(pty.master, ready.set)
+    try:
+        async with asyncio.timeout(10):
+            while len(received) < size:
+                ready.clear()
+                try:
+                    received += os.read(pty.master, 65536)
+                except BlockingIOError:
+                    await ready.wait()
+    finally:
+        loop.remove_reader(pty.master)
+    return bytes(received)
+
+
+async def read_until_error(stream: ByteStream) -> None:
+    """Read until the stream fails (at most 5 s)."""
+    async with asyncio.timeout(5):
+        while True:
+            await stream.read()
+
+
+async def test_a_small_write_is_sent_at_once_and_reads_arrive() -> None:
+    pty = RawPty()
+    try:
+        stream = await open_port(pty.path)
+        try:
+            await stream.write(b"SKVER\r\n")
+            # Sent during write() itself: the bytes are already on the master.
+            assert os.read(pty.master, 100) == b"SKVER\r\n"
+            os.write(pty.master, b"EVER 1.2.10\r\nOK\r\n")
+            buf = b""
+            async with asyncio.timeout(5):
+                while not buf.endswith(b"OK\r\n"):
+                    buf += await stream.read()
+            assert buf == b"EVER 1.2.10\r\nOK\r\n"
+        finally:
+            await stream.close()
+    finally:
+        pty.close()
+
+
+async def test_a_write_larger_than_the_pty_buffer_is_finished_by_the_event_loop() -> None:
+    pty = RawPty()
+    try:
+        stream = await open_port(pty.path)
+        try:
+            block = bytes(range(256)) * 256  # 64 KiB: the pty takes only part of it at once
+            writer = asyncio.create_task(stream.write(block))
+            received = await read_master(pty, len(block))
+            await writer
+            assert received == block
+            # The next write goes out in order after the buffered remainder.
+            await stream.write(b"tail")
+            assert await read_master(pty, 4) == b"tail"
+        finally:
+            await stream.close()
+    finally:
+        pty.close()
+
+
+async def test_a_vanished_device_is_a_port_closed_error() -> None:
+    pty = RawPty()
+    stream = await open_port(pty.path)
+    try:
+        os.write(pty.master, b"OK\r\n")
+        async with asyncio.timeout(5):
+            assert await stream.read() == b"OK\r\n"
+        pty.close()  # the dongle goes away: reads fail with EIO
+        with pytest.raises(PortClosedError, match="port lost"):
+            await read_until_error(stream)
+        with pytest.raises(PortClosedError):
+            await stream.write(b"SKVER\r\n")
+    finally:
+        await stream.close()
