@@ -47,7 +47,7 @@ def test_read_with_a_special_cache_path_leaves_it_alone(
         code = main(["read", "--simulate", "--format", "json", "--cache", str(path)])
         out, err = capsys.readouterr()
         assert code == 0, err
-        assert json.loads(out)["instant_power_w"] is not None
+        assert json.loads(out)["power_w"] is not None
         assert snapshot(path) == before  # not replaced by a regular file
         assert "PAN cache" in err  # the user is told why
         assert str(path) in err

@@ -23,7 +23,7 @@ def test_read_with_either_rs_wsuha_p_payload_format_writes_no_flash(
     code = main(["read", "--simulate", "--model", "RS-WSUHA-P", "--format", "json"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert json.loads(out)["instant_power_w"] == hook.truth()["instant_power_w"]
+    assert json.loads(out)["power_w"] == hook.truth()["power_w"]
     sim = hook.sim
     assert sim.flash_writes == 0
     assert sim.module.hex_payload is hex_payload

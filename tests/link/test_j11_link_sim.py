@@ -74,7 +74,7 @@ async def linked(
         try:
             await link.open()
             if connect:
-                await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+                await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
             yield link, recorder
         finally:
             await link.close()
@@ -117,7 +117,7 @@ async def test_pairing_and_get_e7_compared_with_the_meter(model: str) -> None:
         major, minor, revision = j11(sim).preset.version
         assert identity.version == f"{major}.{minor}.{revision}"
         assert identity.mac == j11(sim).mac
-        pan = await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+        pan = await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
         assert (pan.dialect, pan.channel, pan.pan_id, pan.mac) == (
             DIALECT_J11,
             j11(sim).meter_channel,

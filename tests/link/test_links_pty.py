@@ -39,7 +39,7 @@ async def test_probe_then_link_over_a_pty(model: str) -> None:
         link.set_listener(recorder)
         try:
             await link.open()
-            await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+            await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
             await link.send(get_e7(0x0101).encode())
             answer = await recorder.answer(0x0101)
             assert watts_of(answer) == sim.meter.instant_power_watts()

@@ -35,7 +35,7 @@ async def test_every_skstack_preset_is_recognised_and_stays_usable(model: str) -
         link.set_listener(recorder)
         try:
             await link.open()
-            await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+            await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
             await link.send(get_e7(5).encode())
             assert watts_of(await recorder.answer(5)) == sim.meter.instant_power_watts()
         finally:

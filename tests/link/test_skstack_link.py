@@ -67,7 +67,7 @@ async def linked(
         try:
             await link.open()
             if connect:
-                await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+                await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
             yield link, recorder
         finally:
             await link.close()
@@ -107,7 +107,7 @@ async def test_scan_join_and_get_e7_through_the_listener(model: str) -> None:
         assert identity.family == MODELS[model]
         assert (link.pan, link.meter_address) == (None, None)
         assert not active(link)
-        pan = await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(3,))
+        pan = await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
         assert (pan.channel, pan.pan_id, pan.mac) == (
             sim.module.pan.channel,
             sim.module.pan.pan_id,

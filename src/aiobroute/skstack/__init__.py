@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from aiobroute.skstack._dialect import ModuleFamily
 from aiobroute.skstack._events import (
     AddressLine,
@@ -25,7 +28,6 @@ from aiobroute.skstack._events import (
     Unrecognized,
     Version,
 )
-from aiobroute.skstack._link import SkStackLink
 from aiobroute.skstack._parser import LineParser
 from aiobroute.skstack._registers import Register
 
@@ -55,3 +57,15 @@ __all__ = [
     "Unrecognized",
     "Version",
 ]
+
+
+if TYPE_CHECKING:
+    from aiobroute.skstack._link import SkStackLink
+
+
+def __getattr__(name: str) -> Any:
+    # SkStackLink needs the async client and the transports: loaded on first use, so the
+    # sans-I/O parser (aiobroute.skstack._parser) loads no asyncio through this package.
+    if name == "SkStackLink":
+        return importlib.import_module("aiobroute.skstack._link").SkStackLink
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
