@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -44,7 +45,7 @@ class Collector(logging.Handler):
 
 
 async def run_with(
-    device_script: Callable[[MemoryStream], Awaitable[None]],
+    device_script: Callable[[MemoryStream], Coroutine[Any, Any, None]],
     host_script: Callable[[SkStackClient], Awaitable[object]],
 ) -> list[str]:
     """Run the two scripts against each other; every log message of the run."""

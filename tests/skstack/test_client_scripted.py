@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,7 +21,11 @@ from aiobroute.errors import (
 )
 from aiobroute.skstack import Event, ModuleFamily, PanDescriptor, Register, RxUdp
 from aiobroute.skstack._commands import CommandSyntaxError, SkScan, SkSendTo, decode_command
-from aiobroute.skstack.client import PortLost, order_candidates
+from aiobroute.skstack._session import order_candidates
+from aiobroute.skstack.client import PortLost
+
+if TYPE_CHECKING:
+    from tests.skstack.conftest import ScriptedModule
 
 ADDR = "FE80:0000:0000:0000:021D:1290:1234:5678"
 MAC = "001D129012345678"
@@ -28,7 +33,7 @@ RBID = "00112233445566778899AABBCCDDEEFF"
 PASSWORD = "0123456789AB"
 
 
-def a1_module(module, line, payload):  # type: ignore[no-untyped-def]
+def a1_module(module: ScriptedModule, line: str, payload: bytes) -> None:
     """A minimal BP35A1-family module with echo always on."""
     try:
         # Either layout of SKSENDTO is taken; SKSCAN's SIDE is refused like a BP35A1 does.
@@ -149,10 +154,10 @@ async def test_fail_raises_typed_error_with_redacted_command(scripted) -> None: 
         (RBID, "x" * 33),
     ],
 )
-async def test_credentials_are_validated_before_anything_is_written(
+async def test_credentials_are_validated_before_anything_is_written(  # type: ignore[no-untyped-def]
     scripted,
     rbid: str,
-    password: str,  # type: ignore[no-untyped-def]
+    password: str,
 ) -> None:
     client, module = scripted(a1_module)
     pan = PanDescriptor(channel=0x21, channel_page=9, pan_id=0x8888, addr=MAC, lqi=0xE1)

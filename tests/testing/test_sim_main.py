@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, UartTiming
+from aiobroute.testing import (
+    DEFAULT_PASSWORD,
+    DEFAULT_RBID,
+    ModulePreset,
+    SimulatedModule,
+    UartTiming,
+)
 from aiobroute.testing.__main__ import _parser, _simulator, main
 
 pytestmark = pytest.mark.pty
@@ -83,7 +89,9 @@ def test_erxudp_option_sets_the_factory_payload_format(argv: list[str], hex_payl
     from aiobroute.testing.__main__ import _parser, _simulator
 
     sim = _simulator(_parser().parse_args(argv))
+    assert isinstance(sim.module, SimulatedModule)
     assert sim.module.hex_payload is hex_payload
+    assert isinstance(sim.preset, ModulePreset)
     assert sim.preset.default_hex is hex_payload
 
 
