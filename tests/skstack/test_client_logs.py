@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aiobroute._log import FRAGMENT, TRACE, Redactor, escape_bytes, escape_text
@@ -248,6 +248,8 @@ def test_escape_helpers() -> None:
         max_size=8,
     )
 )
+# An escape can complete a fragment: "\x1b" then the ID's "4C5D6" shows "b4C5D6".
+@example(pieces=["\x1b", "4C5D6"])
 def test_redactor_leaves_no_run_of_fragment_length(pieces: list[str]) -> None:
     redactor = Redactor()
     redactor.add(RBID, PASSWORD)
