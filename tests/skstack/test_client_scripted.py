@@ -437,3 +437,14 @@ async def test_registers_go_through_the_register_table(scripted) -> None:  # typ
     with pytest.raises(InvalidArgumentError):
         await client.write_register("S2", 0x21)  # an integer needs the table to encode it
     assert len(module.lines) == sent
+
+
+async def test_a_raw_command_keeps_the_layout_it_was_given(scripted) -> None:  # type: ignore[no-untyped-def]
+    client, module = scripted(a1_module, family=ModuleFamily.BP35A1)
+    await client.command("SKSREG", "S2", "21")
+    with pytest.raises(CommandError):  # a BP35A1 refuses the SIDE
+        await client.command("SKSCAN", "2", "FFFFFFFF", "2", "0")
+    assert module.lines[-2:] == ["SKSREG S2 21", "SKSCAN 2 FFFFFFFF 2 0"]
+    assert isinstance(module.commands[-1], SkScan)
+    assert module.commands[-1].side == 0
+    assert client.family is ModuleFamily.BP35A1  # a raw command never switches the dialect

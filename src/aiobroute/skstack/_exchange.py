@@ -74,18 +74,34 @@ class _CommandClient(_ClientCore):
         for arg in args:
             check_token(arg, f"{name} argument")
         command = decode_command(" ".join((name, *args)), payload=payload)
-        return await self._send_command(command, timeout=timeout)
+        # Written in the layout the caller chose (the family in use when both fit).
+        count = len(args)
+        layout = next(
+            (f for f in (self._family, *ModuleFamily) if count in spec_of(command).arity(f)),
+            self._family,
+        )
+        return await self._send_command(command, timeout=timeout, layout=layout)
 
     async def _send_command(
-        self, command: SkCommand, *, timeout: float | None = None
+        self,
+        command: SkCommand,
+        *,
+        timeout: float | None = None,
+        layout: ModuleFamily | None = None,
     ) -> CommandReply:
         self._check_usable()
         async with self._lock:
-            return await self._command_locked(command, timeout=timeout)
+            return await self._command_locked(command, timeout=timeout, layout=layout)
 
     async def _command_locked(
-        self, command: SkCommand, *, timeout: float | None = None, resync: bool = False
+        self,
+        command: SkCommand,
+        *,
+        timeout: float | None = None,
+        resync: bool = False,
+        layout: ModuleFamily | None = None,
     ) -> CommandReply:
+        """Write one command (in the dialect of ``layout``, default the family in use)."""
         spec = spec_of(command)
         if spec.flash and not self._allow_flash_write:
             raise InvalidArgumentError(
@@ -93,8 +109,9 @@ class _CommandClient(_ClientCore):
                 " to allow it"
             )
         self._redactor.add(*secret_values(command))
-        wire = encode_command(command, self._family)
-        display = command_display(command, self._family)
+        family = layout or self._family
+        wire = encode_command(command, family)
+        display = command_display(command, family)
         self._check_usable()
         if not self._scan_done.is_set():
             await self._wait_scan_end()
