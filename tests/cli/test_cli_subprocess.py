@@ -109,3 +109,20 @@ def test_simulate_rejects_unknown_options_of_the_simulator() -> None:
     _, err = child.communicate(timeout=TIMEOUT)
     assert child.returncode == 2
     assert "unknown module model 'NOPE'" in err
+
+
+def test_a_closed_output_pipe_ends_the_command_quietly() -> None:
+    # `aiobroute watch --format csv | head -2`: the reader goes away after two lines.
+    child = aiobroute("watch", "--simulate", "--interval", "0.05", "--format", "csv")
+    assert child.stdout is not None
+    assert child.stderr is not None
+    header = child.stdout.readline()
+    assert header.startswith("time,power_w,")
+    child.stdout.close()  # what `head` does once it has its lines
+    child.wait(timeout=TIMEOUT)
+    err = child.stderr.read()
+    child.stderr.close()
+    assert child.returncode == 141, err
+    assert "Traceback" not in err
+    assert "BrokenPipeError" not in err
+    assert "error:" not in err

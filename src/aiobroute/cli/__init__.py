@@ -5,7 +5,8 @@ Credentials come from ``AIOBROUTE_RBID`` / ``AIOBROUTE_PASSWORD`` or a prompt; w
 
 Exit codes: 0 success, 1 other errors, 2 usage (bad option, missing credentials or
 port), 3 the port cannot be used, 4 PANA authentication refused, 5 no meter found,
-6 timeout, 130 interrupted (Ctrl-C).
+6 timeout, 130 interrupted (Ctrl-C), 141 the output pipe was closed (`| head`),
+143 terminated (SIGTERM).
 
 Testing hook: ``--simulate`` builds its simulator with :func:`_make_simulator`, looked up
 at run time, so a test can replace it (``monkeypatch.setattr(cli, "_make_simulator",
@@ -82,6 +83,7 @@ EXIT_NO_PAN = 5
 EXIT_TIMEOUT = 6
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+EXIT_BROKEN_PIPE = 141
 
 #: What ``read`` asks for (one frame): power, currents, both counters, both fixed-time.
 _SNAPSHOT_EPCS = (0xE7, 0xE8, 0xE0, 0xE3, 0xEA, 0xEB)
@@ -885,6 +887,14 @@ def _explain(exc: BaseException) -> CliError:
     return CliError(f"unexpected error: {type(exc).__name__}: {exc}")
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 class _TerminatedError(Exception):
     """SIGTERM arrived; the command was cancelled and cleaned up."""
 
@@ -942,6 +952,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except _TerminatedError:
             print("terminated", file=sys.stderr)
             return EXIT_TERMINATED
+        except BrokenPipeError:
+            # The reader went away (`aiobroute export ... | head`): stop quietly, as other
+            # command-line tools do, and keep the interpreter from complaining at exit.
+            _silence_stdout()
+            return EXIT_BROKEN_PIPE
         except Exception as exc:
             error = _explain(exc)
             if args.verbose >= 2:
