@@ -90,6 +90,8 @@ class Ipv6:
     def decode(self, text: str) -> str:
         if not isinstance(text, str) or not _IPV6_TEXT.fullmatch(text):
             raise ValueError("must be an IPv6 address")
+        if _IPADDR.fullmatch(text):  # already in the module's form (the usual case)
+            return text
         return canonical_ipv6(text)
 
 

@@ -397,15 +397,22 @@ def has_dialects(command: SkCommand) -> bool:
     return any(arg.side for _, arg in arguments(type(command), None))
 
 
-def arguments(cls: type[SkCommand], family: ModuleFamily | None) -> list[tuple[str, Arg]]:
+def arguments(cls: type[SkCommand], family: ModuleFamily | None) -> tuple[tuple[str, Arg], ...]:
     """The argument fields of ``cls`` in the layout of ``family`` (None: all of them)."""
-    out: list[tuple[str, Arg]] = []
-    for field in attrs.fields(cls):
-        arg = field.metadata.get(_META)
-        if arg is None or (arg.side and family is not None and not family.has_side):
-            continue
-        out.append((field.name, arg))
-    return out
+    key = (cls, family)
+    found = _LAYOUTS.get(key)
+    if found is None:
+        found = tuple(
+            (field.name, arg)
+            for field in attrs.fields(cls)
+            if (arg := field.metadata.get(_META)) is not None
+            and not (arg.side and family is not None and not family.has_side)
+        )
+        _LAYOUTS[key] = found
+    return found
+
+
+_LAYOUTS: dict[tuple[type[SkCommand], ModuleFamily | None], tuple[tuple[str, Arg], ...]] = {}
 
 
 def _tokens(command: SkCommand, family: ModuleFamily, *, masked: bool) -> Iterator[str]:
