@@ -28,7 +28,9 @@ async def test_j11_over_the_serial_transport() -> None:
             await stream.write(b"SKVER\r\n" + GetVersion().encode())
             async with asyncio.timeout(5):
                 while not any(isinstance(m, Version) for m in got):
-                    got += [m for m in reader.feed(await stream.read()) if hasattr(m, "command")]
+                    got.extend(
+                        m for m in reader.feed(await stream.read()) if isinstance(m, Message)
+                    )
         finally:
             await stream.close()
     assert [m.command for m in got] == [0x6019, 0x206B]

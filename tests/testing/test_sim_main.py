@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aiobroute.testing import UartTiming
+from aiobroute.testing import ModulePreset, SimulatedModule, UartTiming
 from aiobroute.testing.__main__ import _parser, _simulator, main
 from tests.testing._serve import serving
 
@@ -50,7 +50,9 @@ def test_erxudp_option_sets_the_factory_payload_format(argv: list[str], hex_payl
     from aiobroute.testing.__main__ import _parser, _simulator
 
     sim = _simulator(_parser().parse_args(argv))
+    assert isinstance(sim.module, SimulatedModule)
     assert sim.module.hex_payload is hex_payload
+    assert isinstance(sim.preset, ModulePreset)
     assert sim.preset.default_hex is hex_payload
 
 
