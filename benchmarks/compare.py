@@ -33,6 +33,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,34 @@ def _dilate_peer_serial(factor: float) -> None:
     momonga_sk_wrapper.serial = shim  # type: ignore[attr-defined]
 
 
+def _timed_loop(read: Callable[[], object], warmup: int, count: int) -> dict[str, float]:
+    """``warmup`` untimed calls of ``read``, then ``count`` timed ones between two marks."""
+    for _ in range(warmup):
+        read()
+    _mark("loop-start")
+    cpu0, t0 = common.cpu_seconds(), time.perf_counter()
+    for _ in range(count):
+        read()
+    t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+    _mark("loop-end")
+    return {"loop_s": t1 - t0, "loop_cpu_s": cpu1 - cpu0}
+
+
+async def _async_timed_loop(
+    read: Callable[[], Awaitable[object]], warmup: int, count: int
+) -> dict[str, float]:
+    """:func:`_timed_loop` for a coroutine function."""
+    for _ in range(warmup):
+        await read()
+    _mark("loop-start")
+    cpu0, t0 = common.cpu_seconds(), time.perf_counter()
+    for _ in range(count):
+        await read()
+    t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+    _mark("loop-end")
+    return {"loop_s": t1 - t0, "loop_cpu_s": cpu1 - cpu0}
+
+
 def _ours_child(config: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     import asyncio
@@ -176,19 +205,11 @@ def _ours_child(config: dict[str, Any]) -> dict[str, Any]:
             _mark("history-start")
             history = await meter.history(0)
             _mark("history-end")
-            for _ in range(warmup):
-                await meter.instant_power()
-            _mark("loop-start")
-            cpu0, t0 = common.cpu_seconds(), time.perf_counter()
-            for _ in range(readings):
-                await meter.instant_power()
-            t1, cpu1 = time.perf_counter(), common.cpu_seconds()
-            _mark("loop-end")
+            loop = await _async_timed_loop(meter.instant_power, warmup, readings)
         return {
             "snapshot_epcs": sorted(values),
             "history_entries": len(history),
-            "loop_s": t1 - t0,
-            "loop_cpu_s": cpu1 - cpu0,
+            **loop,
             "readings": readings,
         }
 
@@ -205,15 +226,8 @@ def _ours_child(config: dict[str, Any]) -> dict[str, Any]:
     async def readings() -> dict[str, Any]:
         count, warmup = int(config["readings"]), int(config["warmup"])
         async with SmartMeter(port, rbid=rbid, password=password, **options) as meter:
-            for _ in range(warmup):
-                await meter.instant_power()
-            _mark("loop-start")
-            cpu0, t0 = common.cpu_seconds(), time.perf_counter()
-            for _ in range(count):
-                await meter.instant_power()
-            t1, cpu1 = time.perf_counter(), common.cpu_seconds()
-            _mark("loop-end")
-        return {"loop_s": t1 - t0, "loop_cpu_s": cpu1 - cpu0, "readings": count}
+            loop = await _async_timed_loop(meter.instant_power, warmup, count)
+        return {**loop, "readings": count}
 
     tasks = {"start": start, "steady": steady, "idle": idle, "readings": readings}
     result = asyncio.run(tasks[config["task"]]())
@@ -263,17 +277,10 @@ def _peer_child(config: dict[str, Any]) -> dict[str, Any]:
         count, warmup = int(config["readings"]), int(config["warmup"])
         momonga.open()
         try:
-            for _ in range(warmup):
-                momonga.get_instantaneous_power()
-            _mark("loop-start")
-            cpu0, t0 = common.cpu_seconds(), time.perf_counter()
-            for _ in range(count):
-                momonga.get_instantaneous_power()
-            t1, cpu1 = time.perf_counter(), common.cpu_seconds()
-            _mark("loop-end")
+            loop = _timed_loop(momonga.get_instantaneous_power, warmup, count)
         finally:
             momonga.close()
-        result.update(loop_s=t1 - t0, loop_cpu_s=cpu1 - cpu0, readings=count)
+        result.update(loop, readings=count)
         return result
     readings, warmup = int(config["readings"]), int(config["warmup"])
     codes = {
@@ -291,21 +298,13 @@ def _peer_child(config: dict[str, Any]) -> dict[str, Any]:
         _mark("history-start")
         history = momonga.get_historical_cumulative_energy_1(day=0)
         _mark("history-end")
-        for _ in range(warmup):
-            momonga.get_instantaneous_power()
-        _mark("loop-start")
-        cpu0, t0 = common.cpu_seconds(), time.perf_counter()
-        for _ in range(readings):
-            momonga.get_instantaneous_power()
-        t1, cpu1 = time.perf_counter(), common.cpu_seconds()
-        _mark("loop-end")
+        loop = _timed_loop(momonga.get_instantaneous_power, warmup, readings)
     finally:
         momonga.close()
     result.update(
+        loop,
         snapshot_epcs=sorted(int(code) for code in values),
         history_entries=len(history),
-        loop_s=t1 - t0,
-        loop_cpu_s=cpu1 - cpu0,
         readings=readings,
     )
     return result
@@ -396,6 +395,24 @@ async def run_child(config: dict[str, Any], sim: Any, *, limit: float) -> dict[s
     return outcome
 
 
+def default_creds() -> dict[str, str]:
+    """The simulator's default B-route ID and password, as child config fields."""
+    from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID
+
+    return {"rbid": DEFAULT_RBID, "password": DEFAULT_PASSWORD}
+
+
+def libraries(peer_available: bool) -> list[str]:
+    """The libraries measured: aiobroute, and momonga when it is installed."""
+    return ["ours", "peer"] if peer_available else ["ours"]
+
+
+async def run_child_on_pty(config: dict[str, Any], sim: Any, *, limit: float) -> dict[str, Any]:
+    """Run one child with ``config`` on a pseudo-terminal of ``sim`` (its ``port``)."""
+    async with sim.pty() as path:
+        return await run_child({**config, "port": path}, sim, limit=limit)
+
+
 class Measurements:
     """Per-run figures of both libraries for one preset."""
 
@@ -410,6 +427,18 @@ class Measurements:
     def get(self, key: str, lib: str) -> list[float | None]:
         """Every run's value of ``key`` for ``lib`` ("ours" or "peer"), in run order."""
         return self.values.get(key, {}).get(lib, [])
+
+    def failed(self, what: str, lib: str, outcome: dict[str, Any], keys: Iterable[str]) -> None:
+        """Note why a run of ``lib`` gave no result; add None to each of ``keys``."""
+        self.errors[lib].append(f"{what}: {outcome.get('error', 'no result')}")
+        for key in keys:
+            self.add(key, lib, None)
+
+    def print_errors(self) -> None:
+        """Print why figures are missing, per library."""
+        for lib, name in (("ours", "aiobroute"), ("peer", "momonga")):
+            for error in self.errors[lib]:
+                print(f"  n/a for {name}: {error}")
 
 
 async def start_run(
@@ -426,17 +455,15 @@ async def start_run(
     from aiobroute.testing import Simulator
 
     sim = Simulator(preset, seed=seed, timing="realistic", speed=speed)
-    async with sim.pty() as path:
-        config = {
-            "lib": lib,
-            "task": "start",
-            "port": path,
-            "speed": speed,
-            "interval": interval,
-            "cache_path": cache_path,
-            **creds,
-        }
-        outcome = await run_child(config, sim, limit=max(60.0, 600.0 / speed))
+    config = {
+        "lib": lib,
+        "task": "start",
+        "speed": speed,
+        "interval": interval,
+        "cache_path": cache_path,
+        **creds,
+    }
+    outcome = await run_child_on_pty(config, sim, limit=max(60.0, 600.0 / speed))
     marks = outcome["marks"]
     if "start" in marks and "first-reading" in marks:
         first, start = marks["first-reading"], marks["start"]
@@ -453,20 +480,18 @@ async def steady_run(
     from aiobroute.testing import Simulator
 
     sim = Simulator(preset, seed=seed, timing="instant", speed=1.0)
-    async with sim.pty() as path:
-        config = {
-            "lib": lib,
-            "task": task,
-            "port": path,
-            "speed": 1.0,
-            "interval": 0.0,
-            "readings": opts.readings,
-            "warmup": opts.warmup,
-            "idle": opts.idle,
-            **creds,
-        }
-        limit = 90.0 + opts.readings * 0.2 + opts.idle
-        return await run_child(config, sim, limit=limit)
+    config = {
+        "lib": lib,
+        "task": task,
+        "speed": 1.0,
+        "interval": 0.0,
+        "readings": opts.readings,
+        "warmup": opts.warmup,
+        "idle": opts.idle,
+        **creds,
+    }
+    limit = 90.0 + opts.readings * 0.2 + opts.idle
+    return await run_child_on_pty(config, sim, limit=limit)
 
 
 async def measure_idle(preset: str, opts: Any, libs: list[str], data: Measurements) -> None:
@@ -477,9 +502,7 @@ async def measure_idle(preset: str, opts: Any, libs: list[str], data: Measuremen
     """
     import asyncio
 
-    from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID
-
-    creds = {"rbid": DEFAULT_RBID, "password": DEFAULT_PASSWORD}
+    creds = default_creds()
     pairs = [(run, lib) for run in range(opts.runs) for lib in libs]
     children = [
         steady_run(lib, preset, seed=run, opts=opts, creds=creds, task="idle") for run, lib in pairs
@@ -489,8 +512,7 @@ async def measure_idle(preset: str, opts: Any, libs: list[str], data: Measuremen
     for (_run, lib), outcome in zip(pairs, outcomes, strict=True):
         result = outcome.get("result")
         if result is None:
-            data.errors[lib].append(f"idle: {outcome.get('error', 'no result')}")
-            data.add("idle-cpu", lib, None)
+            data.failed("idle", lib, outcome, ["idle-cpu"])
         else:
             data.add("idle-cpu", lib, result["idle_cpu_s"] / result["idle_s"] * 60 * 1000)
     for baseline in baselines:
@@ -509,11 +531,9 @@ async def measure_preset(
     preset: str, opts: Any, peer_available: bool, cache_dir: Path
 ) -> Measurements:
     """Every run of both libraries for one preset."""
-    from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID
-
-    creds = {"rbid": DEFAULT_RBID, "password": DEFAULT_PASSWORD}
+    creds = default_creds()
     data = Measurements()
-    libs = ["ours", "peer"] if peer_available else ["ours"]
+    libs = libraries(peer_available)
     pacings = {name: intervals for name, intervals in PACINGS.items() if name in opts.pacings}
     cache = cache_dir / f"{preset}.json"
     for run in range(opts.runs):
@@ -584,9 +604,8 @@ async def _baseline(idle: float) -> dict[str, float]:
 def _record_start(data: Measurements, key: str, lib: str, outcome: dict[str, Any]) -> None:
     result = outcome.get("result")
     if result is None or "sim_s" not in outcome:
-        data.errors[lib].append(f"{key}: {outcome.get('error', 'no result')}")
-        for suffix in ("sim", "real", "cpu", "scans", *(f"step-{step}" for step in STEPS)):
-            data.add(f"{key}-{suffix}", lib, None)
+        suffixes = ("sim", "real", "cpu", "scans", *(f"step-{step}" for step in STEPS))
+        data.failed(key, lib, outcome, [f"{key}-{suffix}" for suffix in suffixes])
         return
     data.add(f"{key}-sim", lib, outcome["sim_s"])
     data.add(f"{key}-real", lib, result["seconds"])
@@ -615,9 +634,7 @@ def _record_steady(data: Measurements, lib: str, outcome: dict[str, Any]) -> Non
         "rss",
     )
     if result is None:
-        data.errors[lib].append(f"steady: {outcome.get('error', 'no result')}")
-        for key in keys:
-            data.add(key, lib, None)
+        data.failed("steady", lib, outcome, keys)
         return
     readings = result["readings"]
     sim_cpu = _delta(marks, "loop-start", "loop-end", "parent_cpu_s")
@@ -752,9 +769,7 @@ def summarise(
         ["start", *STEPS],
         timeline,
     )
-    for lib, name in (("ours", "aiobroute"), ("peer", "momonga")):
-        for error in data.errors[lib]:
-            print(f"  n/a for {name}: {error}")
+    data.print_errors()
     return rows
 
 
@@ -789,18 +804,45 @@ def settings_text(opts: Any) -> list[str]:
     ]
 
 
-async def run_all(opts: Any) -> dict[str, Any]:
-    """Measure every preset; print the tables; return the JSON document."""
+def begin_report(settings: list[str]) -> tuple[bool, list[str]]:
+    """Print the settings; return whether momonga is installed and the notes so far."""
     import importlib.util
-    import tempfile
 
     peer_available = importlib.util.find_spec("momonga") is not None
     notes: list[str] = []
     if not peer_available:
         notes.append("momonga is not installed (pip install momonga): its figures are n/a")
     print("Settings:")
-    for line in settings_text(opts):
+    for line in settings:
         print(f"  {line}")
+    return peer_available, notes
+
+
+def end_report(
+    benchmark: str,
+    settings: list[str],
+    notes: list[str],
+    presets: dict[str, Any],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """Print the notes; return the JSON document of a run."""
+    for note in notes:
+        print(f"note: {note}")
+    return {
+        "benchmark": benchmark,
+        "environment": common.environment(),
+        "settings": settings,
+        "options": options,
+        "notes": notes,
+        "presets": presets,
+    }
+
+
+async def run_all(opts: Any) -> dict[str, Any]:
+    """Measure every preset; print the tables; return the JSON document."""
+    import tempfile
+
+    peer_available, notes = begin_report(settings_text(opts))
     presets: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="aiobroute-bench-") as tmp:
         for preset in opts.presets:
@@ -808,13 +850,12 @@ async def run_all(opts: Any) -> dict[str, Any]:
             data = await measure_preset(preset, opts, peer_available, Path(tmp))
             rows = summarise(preset, data, peer_available, opts.pacings)
             presets[preset] = {"rows": rows, "errors": data.errors}
-    for note in notes:
-        print(f"note: {note}")
-    return {
-        "benchmark": "compare",
-        "environment": common.environment(),
-        "settings": settings_text(opts),
-        "options": {
+    return end_report(
+        "compare",
+        settings_text(opts),
+        notes,
+        presets,
+        {
             "runs": opts.runs,
             "speed": opts.speed,
             "readings": opts.readings,
@@ -823,9 +864,7 @@ async def run_all(opts: Any) -> dict[str, Any]:
             "presets": list(opts.presets),
             "pacings": list(opts.pacings),
         },
-        "notes": notes,
-        "presets": presets,
-    }
+    )
 
 
 # ======================================================================= UART mode
@@ -889,19 +928,17 @@ async def uart_run(
 ) -> dict[str, Any]:
     """Open, warm up, then time ``opts.readings`` readings against a paced simulator."""
     sim = uart_simulator(preset, seed, opts)
-    async with sim.pty() as path:
-        config = {
-            "lib": lib,
-            "task": "readings",
-            "port": path,
-            "speed": 1.0,
-            "interval": 0.0,
-            "readings": opts.readings,
-            "warmup": opts.warmup,
-            **creds,
-        }
-        per_reading = opts.meter_latency_ms / 1000 + 0.5
-        return await run_child(config, sim, limit=90.0 + opts.readings * per_reading)
+    config = {
+        "lib": lib,
+        "task": "readings",
+        "speed": 1.0,
+        "interval": 0.0,
+        "readings": opts.readings,
+        "warmup": opts.warmup,
+        **creds,
+    }
+    per_reading = opts.meter_latency_ms / 1000 + 0.5
+    return await run_child_on_pty(config, sim, limit=90.0 + opts.readings * per_reading)
 
 
 async def _run_python(*args: str) -> tuple[float, str, str]:
@@ -958,9 +995,7 @@ def _record_uart(data: Measurements, lib: str, outcome: dict[str, Any]) -> None:
         "uart-rss",
     )
     if result is None:
-        data.errors[lib].append(f"uart readings: {outcome.get('error', 'no result')}")
-        for key in keys:
-            data.add(key, lib, None)
+        data.failed("uart readings", lib, outcome, keys)
         return
     readings = result["readings"]
     packets = _delta(marks, "loop-start", "loop-end", "uart_packets")
@@ -975,11 +1010,9 @@ def _record_uart(data: Measurements, lib: str, outcome: dict[str, Any]) -> None:
 
 async def measure_uart_preset(preset: str, opts: Any, peer_available: bool) -> Measurements:
     """Every run of both libraries for one preset in the UART mode, plus import times."""
-    from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID
-
-    creds = {"rbid": DEFAULT_RBID, "password": DEFAULT_PASSWORD}
+    creds = default_creds()
     data = Measurements()
-    libs = ["ours", "peer"] if peer_available else ["ours"]
+    libs = libraries(peer_available)
     for run in range(opts.runs):
         for lib in libs:
             outcome = await uart_run(lib, preset, seed=run, opts=opts, creds=creds)
@@ -1023,31 +1056,20 @@ def uart_settings_text(opts: Any) -> list[str]:
 
 async def run_uart(opts: Any) -> dict[str, Any]:
     """The UART mode: CPU per reading, peak RSS and import time side by side."""
-    import importlib.util
-
-    peer_available = importlib.util.find_spec("momonga") is not None
-    notes: list[str] = []
-    if not peer_available:
-        notes.append("momonga is not installed (pip install momonga): its figures are n/a")
-    print("Settings:")
-    for line in uart_settings_text(opts):
-        print(f"  {line}")
+    peer_available, notes = begin_report(uart_settings_text(opts))
     presets: dict[str, Any] = {}
     for preset in opts.presets:
         print(f"\nmeasuring {preset} (UART mode) ...", flush=True)
         data = await measure_uart_preset(preset, opts, peer_available)
         rows = ratio_table(f"{preset}, UART mode", UART_ROWS, data, peer_available)
-        for lib, name in (("ours", "aiobroute"), ("peer", "momonga")):
-            for error in data.errors[lib]:
-                print(f"  n/a for {name}: {error}")
+        data.print_errors()
         presets[preset] = {"rows": rows, "errors": data.errors}
-    for note in notes:
-        print(f"note: {note}")
-    return {
-        "benchmark": "compare-uart",
-        "environment": common.environment(),
-        "settings": uart_settings_text(opts),
-        "options": {
+    return end_report(
+        "compare-uart",
+        uart_settings_text(opts),
+        notes,
+        presets,
+        {
             "runs": opts.runs,
             "readings": opts.readings,
             "warmup": opts.warmup,
@@ -1059,9 +1081,7 @@ async def run_uart(opts: Any) -> dict[str, Any]:
             "meter_latency_ms": opts.meter_latency_ms,
             "presets": list(opts.presets),
         },
-        "notes": notes,
-        "presets": presets,
-    }
+    )
 
 
 def cache_bytecode(directory: str) -> None:

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
-import platform
 import random
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from aiobroute.echonet import CONTROLLER, SMART_METER, Esv, Frame, Property
+from _common import best_of, get_res, print_columns, python_fields, write_json
+
 from aiobroute.j11 import (
     Beacon,
     DataReceived,
@@ -38,22 +35,6 @@ RESULTS = Path(__file__).resolve().parent / "results" / "j11_parse.json"
 CHUNK_SIZES = (1, 64, 256, 1024, 4096)
 METER_MAC = bytes.fromhex("001234FFFE56789A")
 METER = link_local_address(METER_MAC)
-
-
-def get_res(tid: int) -> bytes:
-    """A Get_Res for E7 (instant W), E8 (instant A, R/T) and E0 (cumulative kWh)."""
-    watts = (tid * 37) % 6000
-    return Frame(
-        tid=tid & 0xFFFF,
-        seoj=SMART_METER,
-        deoj=CONTROLLER,
-        esv=Esv.GET_RES,
-        properties=(
-            Property(0xE7, watts.to_bytes(4, "big", signed=True)),
-            Property(0xE8, (watts // 10).to_bytes(2, "big") + (watts // 20).to_bytes(2, "big")),
-            Property(0xE0, (123456 + tid).to_bytes(4, "big")),
-        ),
-    ).encode()
 
 
 def stream(cycles: int, noise: bool) -> tuple[bytes, int]:
@@ -72,17 +53,6 @@ def stream(cycles: int, noise: bool) -> tuple[bytes, int]:
         if noise and i % 4 == 0:
             parts.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 24))))
     return b"".join(parts), frames
-
-
-def best_of(runs: int, func: Callable[[], int]) -> tuple[float, int]:
-    """Run ``func`` several times; return (best seconds, its result)."""
-    best = float("inf")
-    result = 0
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def read_all(data: bytes, size: int) -> int:
@@ -134,21 +104,12 @@ def main() -> int:
         ("noisy frames/s", "noisy_frames_per_s"),
         ("noisy MiB/s", "noisy_mib_per_s"),
     ]
-    print(" | ".join(f"{title:>15}" for title, _ in columns))
-    print("-+-".join("-" * 15 for _ in columns))
-    for row in rows:
-        cells = []
-        for _, key in columns:
-            value = row[key]
-            cells.append(f"{value:>15,}" if isinstance(value, int) else f"{value:>15}")
-        print(" | ".join(cells))
+    print_columns(columns, rows)
     print(f"TransmitData encode: {encode_per_s:,} requests/s")
 
     report = {
         "benchmark": "j11 MessageReader",
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "machine": platform.machine(),
+        **python_fields(),
         "cycles": cycles,
         "runs": runs,
         "clean_stream_bytes": len(clean),
@@ -158,9 +119,7 @@ def main() -> int:
         "encode_requests_per_s": encode_per_s,
         "results": rows,
     }
-    opts.output.parent.mkdir(parents=True, exist_ok=True)
-    opts.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {opts.output}")
+    write_json(opts.output, report)
     return 0
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -29,9 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import cpu_seconds, environment, fmt, print_table, write_json
+from _common import cpu_seconds, environment, fmt, get_res, print_table, write_json
 
-from aiobroute.echonet import CONTROLLER, SMART_METER, Esv, Frame, Property
 from aiobroute.j11 import DataReceived, link_local_address
 from aiobroute.j11.link import J11Link
 from aiobroute.link import LinkEvent, MeterDatagram
@@ -44,21 +44,6 @@ DeliveryPath = Callable[[list[bytes], int], Coroutine[Any, Any, None]]
 RESULTS = Path(__file__).resolve().parent / "results" / "link_dispatch.json"
 METER_MAC = "001234FFFE56789A"
 BURST = 32
-
-
-def get_res(tid: int) -> bytes:
-    watts = (tid * 37) % 6000
-    return Frame(
-        tid=tid & 0xFFFF,
-        seoj=SMART_METER,
-        deoj=CONTROLLER,
-        esv=Esv.GET_RES,
-        properties=(
-            Property(0xE7, watts.to_bytes(4, "big", signed=True)),
-            Property(0xE8, (watts // 10).to_bytes(2, "big") + (watts // 20).to_bytes(2, "big")),
-            Property(0xE0, (123456 + tid).to_bytes(4, "big")),
-        ),
-    ).encode()
 
 
 def skstack_bytes(count: int) -> list[bytes]:
@@ -102,9 +87,12 @@ async def feed(device: MemoryStream, bursts: list[bytes]) -> None:
         await device.write(burst)
 
 
-async def skstack_listener(bursts: list[bytes], count: int) -> None:
+async def listener_path(
+    make_link: Callable[[MemoryStream], SkStackLink | J11Link], bursts: list[bytes], count: int
+) -> None:
+    """Feed ``bursts`` to a link made by ``make_link``; wait until a listener got ``count``."""
     host, device = memory_pipe()
-    link = SkStackLink(host)
+    link = make_link(host)
     counter = Counter(count)
     link.set_listener(counter)
     link.client.start()
@@ -137,20 +125,6 @@ async def skstack_subscription(bursts: list[bytes], count: int) -> None:
         await client.close()
 
 
-async def j11_listener(bursts: list[bytes], count: int) -> None:
-    host, device = memory_pipe()
-    link = J11Link(host)
-    counter = Counter(count)
-    link.set_listener(counter)
-    link.client.start()
-    try:
-        await feed(device, bursts)
-        async with asyncio.timeout(60):
-            await counter.done.wait()
-    finally:
-        await link.close()
-
-
 def measure(path: DeliveryPath, bursts: list[bytes], count: int, runs: int) -> tuple[float, float]:
     """Best wall and CPU seconds of ``runs`` runs."""
     best_wall = best_cpu = float("inf")
@@ -172,9 +146,9 @@ def main() -> int:
     sk = skstack_bytes(count)
     j11 = j11_bytes(count)
     paths: list[tuple[str, DeliveryPath, list[bytes]]] = [
-        ("skstack listener", skstack_listener, sk),
+        ("skstack listener", functools.partial(listener_path, SkStackLink), sk),
         ("skstack subscription", skstack_subscription, sk),
-        ("j11 listener", j11_listener, j11),
+        ("j11 listener", functools.partial(listener_path, J11Link), j11),
     ]
     results: list[dict[str, Any]] = []
     for name, path, bursts in paths:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
-import platform
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from aiobroute.echonet import CONTROLLER, SMART_METER, Esv, Frame, Property
+from _common import best_of, get_res, print_columns, python_fields, write_json
+
+from aiobroute.echonet import Frame
 from aiobroute.skstack import LineParser, RxUdp
 
 DecodeProperty = Callable[[int, int, bytes], object]
@@ -37,22 +36,6 @@ METER = "FE80:0000:0000:0000:1034:5678:ABCD:EF01"
 SELF = "FE80:0000:0000:0000:021D:1290:1234:5678"
 METER_MAC = "12345678ABCDEF01"
 METER_CLASS = 0x0288
-
-
-def get_res(tid: int) -> bytes:
-    """A Get_Res for E7 (instant W), E8 (instant A, R/T) and E0 (cumulative kWh)."""
-    watts = (tid * 37) % 6000
-    return Frame(
-        tid=tid & 0xFFFF,
-        seoj=SMART_METER,
-        deoj=CONTROLLER,
-        esv=Esv.GET_RES,
-        properties=(
-            Property(0xE7, watts.to_bytes(4, "big", signed=True)),
-            Property(0xE8, (watts // 10).to_bytes(2, "big") + (watts // 20).to_bytes(2, "big")),
-            Property(0xE0, (123456 + tid).to_bytes(4, "big")),
-        ),
-    ).encode()
 
 
 def erxudp_binary(payload: bytes) -> bytes:
@@ -99,17 +82,6 @@ def mixed_stream(cycles: int) -> tuple[bytes, int]:
 
 def chunked(stream: bytes, size: int) -> list[bytes]:
     return [stream[i : i + size] for i in range(0, len(stream), size)]
-
-
-def best_of(runs: int, func: Callable[[], int]) -> tuple[float, int]:
-    """Run ``func`` several times; return (best seconds, its result)."""
-    best = float("inf")
-    result = 0
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def parse_only(chunks: list[bytes]) -> int:
@@ -188,20 +160,11 @@ def main() -> int:
     ]
     if values_ok:
         columns.append(("frames+values/s", "frames_with_values_per_s"))
-    print(" | ".join(f"{title:>15}" for title, _ in columns))
-    print("-+-".join("-" * 15 for _ in columns))
-    for row in rows:
-        cells = []
-        for _, key in columns:
-            value = row[key]
-            cells.append(f"{value:>15,}" if isinstance(value, int) else f"{value:>15}")
-        print(" | ".join(cells))
+    print_columns(columns, rows)
 
     report = {
         "benchmark": "skstack LineParser",
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "machine": platform.machine(),
+        **python_fields(),
         "cycles": cycles,
         "runs": runs,
         "mixed_stream_bytes": len(mixed),
@@ -210,9 +173,7 @@ def main() -> int:
         "value_decoding": values_ok,
         "results": rows,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    write_json(RESULTS, report)
     return 0
 
 

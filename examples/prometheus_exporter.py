@@ -201,16 +201,24 @@ def meter_factory(args: argparse.Namespace) -> MeterFactory:
 
 
 async def run(
-    connect: MeterFactory, metrics: MeterMetrics, interval: float, count: int | None
+    connect: MeterFactory,
+    metrics: MeterMetrics,
+    interval: float,
+    count: int | None,
+    *,
+    ready: Callable[[], None] | None = None,
 ) -> None:
     """Connect and poll; if the dongle or the meter cannot be reached, wait and try again.
 
-    SIGTERM cancels the loop, so the meter session ends before the process does.
+    SIGTERM cancels the loop, so the meter session ends before the process does;
+    ``ready`` is called once that handler is in place.
     """
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     if task is not None:
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    if ready is not None:
+        ready()
     delay = 1.0
     try:
         while True:
@@ -254,9 +262,17 @@ def main(
     server, thread = prometheus_client.start_http_server(
         args.listen_port, addr=args.listen_address, registry=registry
     )
-    print(f"metrics on http://{args.listen_address}:{server.server_port}/metrics", file=sys.stderr)
+    address = f"http://{args.listen_address}:{server.server_port}/metrics"
     try:
-        asyncio.run(run(connect, metrics, args.interval, args.count))
+        asyncio.run(
+            run(
+                connect,
+                metrics,
+                args.interval,
+                args.count,
+                ready=lambda: print(f"metrics on {address}", file=sys.stderr, flush=True),
+            )
+        )
     except KeyboardInterrupt:
         return 0
     except AiobrouteError as exc:

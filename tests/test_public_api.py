@@ -105,6 +105,7 @@ def test_core_subpackage_names() -> None:
         "Fail",
         "Unrecognized",
         "SkStackLink",
+        "Register",
     } <= set(aiobroute.skstack.__all__)
     assert set(aiobroute.link.__all__) == {
         "DIALECT_J11",

@@ -11,6 +11,7 @@ from aiobroute._queue import DropOldestQueue
 from aiobroute.errors import ClientClosedError
 from aiobroute.meter import _feeds as meter_feeds
 from aiobroute.skstack import Event
+from aiobroute.skstack import _core as client_core
 from aiobroute.skstack import client as client_module
 from aiobroute.testing import Simulator
 
@@ -82,7 +83,7 @@ def test_limit_must_be_positive() -> None:
 async def test_the_client_subscription_is_bounded_by_the_shared_queue(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(client_module, "_SUBSCRIPTION_LIMIT", 2)
+    monkeypatch.setattr(client_core, "_SUBSCRIPTION_LIMIT", 2)  # the reader core owns it
     sim = Simulator("BP35C2", timing="instant")
     async with sim.memory() as stream, client_module.SkStackClient(stream) as client:
         subscription = client.subscribe()

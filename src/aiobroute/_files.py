@@ -27,17 +27,28 @@ from pathlib import Path
 
 from aiobroute.errors import UnsafePathError
 
-__all__ = ["atomic_write_text", "safe_read_bytes", "safe_read_text", "safe_unlink"]
+__all__ = [
+    "READ_FLAGS",
+    "atomic_write_text",
+    "file_kind",
+    "is_ours",
+    "safe_read_bytes",
+    "safe_read_text",
+    "safe_unlink",
+]
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _O_NOCTTY = getattr(os, "O_NOCTTY", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _CHUNK = 65536
+#: Flags to open a user's path for reading: never follow a symbolic link in the last
+#: component, never block on a FIFO or device, never acquire a controlling terminal.
+READ_FLAGS = os.O_RDONLY | _O_NONBLOCK | _O_NOFOLLOW | _O_NOCTTY | _O_CLOEXEC
 
 
-def _kind(mode: int) -> str:
-    """A file type in words, for messages."""
+def file_kind(mode: int) -> str:
+    """A file type in words, for messages (``mode`` as in :attr:`os.stat_result.st_mode`)."""
     for test, name in (
         (stat.S_ISLNK, "a symbolic link"),
         (stat.S_ISDIR, "a directory"),
@@ -51,9 +62,17 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def is_ours(info: os.stat_result) -> bool:
+    """Whether the file described by ``info`` belongs to the current user (always True
+    where there are no user ids)."""
+    return not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
+
+
 def _refuse_unless_regular(path: Path, mode: int) -> None:
     if not stat.S_ISREG(mode):
-        raise UnsafePathError(f"{path} is {_kind(mode)}, not a regular file; refusing to use it")
+        raise UnsafePathError(
+            f"{path} is {file_kind(mode)}, not a regular file; refusing to use it"
+        )
 
 
 def safe_read_bytes(path: str | os.PathLike[str], limit: int) -> bytes | None:
@@ -70,9 +89,8 @@ def safe_read_bytes(path: str | os.PathLike[str], limit: int) -> bytes | None:
     except FileNotFoundError:
         return None
     _refuse_unless_regular(path, before.st_mode)
-    flags = os.O_RDONLY | _O_NONBLOCK | _O_NOFOLLOW | _O_NOCTTY | _O_CLOEXEC
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, READ_FLAGS)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -115,7 +133,7 @@ def _check_replaceable(path: Path) -> None:
     except FileNotFoundError:
         return
     _refuse_unless_regular(path, info.st_mode)
-    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+    if not is_ours(info):
         raise UnsafePathError(f"{path} belongs to another user; refusing to replace it")
 
 

@@ -145,8 +145,14 @@ class Redactor:
         return escape_text(self.redact(bytes(data).decode("latin-1")))
 
     def redact_text(self, text: str) -> str:
-        """Render module text for a log line: secrets masked, then escaped."""
-        return escape_text(self.redact(text))
+        """Render module text for a log line: secrets masked, then escaped.
+
+        An escape next to a masked-out piece can complete a fragment again (``\x1b`` and
+        a secret's ``B4C5D6`` tail...): escaped text is masked once more.
+        """
+        masked = self.redact(text)
+        escaped = escape_text(masked)
+        return escaped if escaped == masked else self.redact(escaped)
 
 
 class RateLimitedLog:

@@ -8,35 +8,12 @@ frame counts, zero wrong values), never a timing.
 from __future__ import annotations
 
 import importlib.util
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ROOT / "benchmarks"
-
-
-def run_script(name: str, output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """Run ``benchmarks/<name> --quick`` writing its JSON to ``output``."""
-    return subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [sys.executable, str(BENCHMARKS / name), "--quick", "--output", str(output), *extra],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=55,
-        check=False,
-    )
-
-
-def load(path: Path) -> dict[str, Any]:
-    """The JSON document a script wrote."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
+from tests.benchmarks._run import load, run_script
 
 
 def row(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import itertools
@@ -13,7 +14,9 @@ from aiobroute.cli._service import (
     Backoff,
     RateLimitedLog,
     StatusLine,
+    interval_seconds,
     is_recoverable,
+    positive_seconds,
     run_together,
 )
 from aiobroute.errors import (
@@ -132,3 +135,52 @@ async def test_run_together_cancelled_waits_for_every_task() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert sorted(cleaned) == ["broker", "meter"]
+
+
+@pytest.mark.parametrize(
+    ("module", "required", "option", "good", "bad"),
+    [
+        ("exporter", [], "--interval", "86399.5", ["0", "86400", "nan", "soon"]),
+        ("exporter", [], "--retry-max", "1e6", ["0", "-1", "inf", "nan", "soon"]),
+        ("mqtt", ["--broker", "h"], "--interval", "86399.5", ["0", "86400", "nan", "soon"]),
+        ("mqtt", ["--broker", "h"], "--retry-max", "1e6", ["0", "-1", "inf", "nan", "soon"]),
+        ("record", ["--db", "x.db"], "--interval", "1e6", ["0", "-1", "inf", "nan", "soon"]),
+    ],
+)
+def test_seconds_options_of_the_services(
+    module: str, required: list[str], option: str, good: str, bad: list[str]
+) -> None:
+    """--interval and --retry-max of every service are checked by the shared types."""
+    import importlib
+
+    command = importlib.import_module(f"aiobroute.cli.{module}")
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    command.add_arguments(parser)
+    dest = option.removeprefix("--").replace("-", "_")
+    assert getattr(parser.parse_args([*required, option, good]), dest) == float(good)
+    for text in bad:
+        with pytest.raises(argparse.ArgumentError):
+            parser.parse_args([*required, option, text])
+
+
+@pytest.mark.parametrize(
+    ("text", "interval", "positive"),
+    [
+        ("0.5", 0.5, 0.5),
+        ("86399", 86399.0, 86399.0),
+        ("86400", None, 86400.0),
+        ("1e9", None, 1e9),
+        ("0", None, None),
+        ("-3", None, None),
+        ("inf", None, None),
+        ("nan", None, None),
+        ("ten", None, None),
+    ],
+)
+def test_seconds_types(text: str, interval: float | None, positive: float | None) -> None:
+    for parse, expected in ((interval_seconds, interval), (positive_seconds, positive)):
+        if expected is None:
+            with pytest.raises(argparse.ArgumentTypeError, match=r"seconds|more than 0"):
+                parse(text)
+        else:
+            assert parse(text) == expected

@@ -27,6 +27,29 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
 
 
+class Backfill:
+    """The example, its output file under ``tmp_path``, and the simulated meter."""
+
+    def __init__(self, example: ModuleType, target: Path, simulated: Simulated) -> None:
+        self.example = example
+        self.target = target
+        self.simulated = simulated
+
+    def run(self, days: int) -> int:
+        """``history_backfill --days DAYS --output TARGET`` against the simulator."""
+        argv = ["--days", str(days), "--output", str(self.target)]
+        result = self.example.main(argv, connect=self.simulated)
+        assert isinstance(result, int)
+        return result
+
+
+@pytest.fixture
+def backfill(
+    load_example: Callable[[str], ModuleType], simulated: Simulated, tmp_path: Path
+) -> Backfill:
+    return Backfill(load_example("history_backfill"), tmp_path / "history.csv", simulated)
+
+
 def check_against_meter(rows: list[dict[str, str]], simulated: Simulated, digits: int) -> None:
     meter = simulated.sim.meter
     for row in rows:
@@ -39,14 +62,10 @@ def check_against_meter(rows: list[dict[str, str]], simulated: Simulated, digits
 
 
 def test_backfill_matches_the_meter_and_only_adds_new_half_hours(
-    load_example: Callable[[str], ModuleType],
-    simulated: Simulated,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    backfill: Backfill, simulated: Simulated, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    example = load_example("history_backfill")
-    target = tmp_path / "history.csv"
-    assert example.main(["--days", "2", "--output", str(target)], connect=simulated) == 0
+    target = backfill.target
+    assert backfill.run(2) == 0
     first = read_rows(target)
     # Yesterday 00:00 .. today 13:30 (14:26 now): every half hour whose both ends are known.
     assert target.read_bytes().startswith(b"slot_start,bought_kwh,sold_kwh,")
@@ -58,7 +77,7 @@ def test_backfill_matches_the_meter_and_only_adds_new_half_hours(
     assert len(first) == 47 + 29
     check_against_meter(first, simulated, digits=6)
 
-    assert example.main(["--days", "3", "--output", str(target)], connect=simulated) == 0
+    assert backfill.run(3) == 0
     second = read_rows(target)
     assert len(second) == len(first) + 48  # the day before: 00:00 .. 23:30
     assert second[-len(first) :] == first  # what was there is kept as it was
@@ -66,22 +85,18 @@ def test_backfill_matches_the_meter_and_only_adds_new_half_hours(
     assert starts == sorted(set(starts))  # sorted, unique
     check_against_meter(second, simulated, digits=6)
 
-    assert example.main(["--days", "3", "--output", str(target)], connect=simulated) == 0
+    assert backfill.run(3) == 0
     assert read_rows(target) == second
     assert capsys.readouterr().err.splitlines()[-1].endswith(": 0 new half hours")
 
 
-def test_usage_survives_the_counter_rollover(
-    load_example: Callable[[str], ModuleType], simulated: Simulated, tmp_path: Path
-) -> None:
+def test_usage_survives_the_counter_rollover(backfill: Backfill, simulated: Simulated) -> None:
     # The 6-digit counter (0.1 kWh) is 2 kWh short of wrapping at midnight; by 14:26 it has.
     simulated.start = dt.datetime(2026, 5, 20, 0, 0, tzinfo=JST)
     simulated.advance = 14 * 3600 + 26 * 60
     simulated.meter = MeterConfig(digits=6, initial_normal_raw=10**6 - 20)
-    example = load_example("history_backfill")
-    target = tmp_path / "history.csv"
-    assert example.main(["--days", "1", "--output", str(target)], connect=simulated) == 0
-    rows = read_rows(target)
+    assert backfill.run(1) == 0
+    rows = read_rows(backfill.target)
     cumulative = [Decimal(r["bought_kwh"]) for r in rows]
     assert any(after < before for before, after in itertools.pairwise(cumulative))
     assert all(Decimal(r["bought_usage_kwh"]) >= 0 for r in rows)
@@ -91,13 +106,12 @@ def test_usage_survives_the_counter_rollover(
 @pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
 def test_the_output_is_never_anything_but_a_regular_file(
     kind: str,
-    load_example: Callable[[str], ModuleType],
+    backfill: Backfill,
     simulated: Simulated,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    example = load_example("history_backfill")
-    target = tmp_path / "history.csv"
+    target = backfill.target
     elsewhere = tmp_path / "precious.txt"
     elsewhere.write_text("keep me\n", encoding="utf-8")
     if kind == "fifo":
@@ -106,7 +120,7 @@ def test_the_output_is_never_anything_but_a_regular_file(
         target.symlink_to(elsewhere)
     else:
         target.mkdir()
-    assert example.main(["--days", "1", "--output", str(target)], connect=simulated) == 1
+    assert backfill.run(1) == 1
     err = capsys.readouterr().err
     assert "not a regular file" in err
     assert simulated.sims == []  # refused before reading the meter
@@ -116,26 +130,19 @@ def test_the_output_is_never_anything_but_a_regular_file(
 
 
 def test_a_file_with_other_columns_is_left_alone(
-    load_example: Callable[[str], ModuleType],
-    simulated: Simulated,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    backfill: Backfill, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    example = load_example("history_backfill")
-    target = tmp_path / "history.csv"
+    target = backfill.target
     target.write_text("time,kwh,usage_kwh\n2026-05-19T00:30:00+09:00,1.0,0.1\n", "utf-8")
-    assert example.main(["--days", "1", "--output", str(target)], connect=simulated) == 1
+    assert backfill.run(1) == 1
     assert "other columns" in capsys.readouterr().err
     assert target.read_text("utf-8").startswith("time,kwh,usage_kwh\n")
 
 
-def test_a_replaced_file_keeps_its_permissions(
-    load_example: Callable[[str], ModuleType], simulated: Simulated, tmp_path: Path
-) -> None:
-    example = load_example("history_backfill")
-    target = tmp_path / "history.csv"
-    target.write_text(",".join(example.COLUMNS) + "\n", encoding="utf-8")
+def test_a_replaced_file_keeps_its_permissions(backfill: Backfill) -> None:
+    target = backfill.target
+    target.write_text(",".join(backfill.example.COLUMNS) + "\n", encoding="utf-8")
     target.chmod(0o640)
-    assert example.main(["--days", "1", "--output", str(target)], connect=simulated) == 0
+    assert backfill.run(1) == 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
     assert len(read_rows(target)) == 28

@@ -158,10 +158,11 @@ async def test_the_real_client_gets_the_last_will(
     client = example.aiomqtt_client(args)("aiobroute/x/availability")
     assert isinstance(client, aiomqtt.Client)
     if backend == "stand-in":
-        assert (client.hostname, client.port) == ("mqtt.local", 8883)
-        assert client.options["username"] == "ha"
-        assert client.options["password"] == "broker-secret"
-        assert client.options["will"] == aiomqtt.Will(
+        stand_in: Any = client  # the stand-in keeps what it was given
+        assert (stand_in.hostname, stand_in.port) == ("mqtt.local", 8883)
+        assert stand_in.options["username"] == "ha"
+        assert stand_in.options["password"] == "broker-secret"
+        assert stand_in.options["will"] == aiomqtt.Will(
             "aiobroute/x/availability", "offline", qos=1, retain=True
         )
 

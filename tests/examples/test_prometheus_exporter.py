@@ -223,7 +223,7 @@ def test_main_serves_the_readings(
     assert example.main(argv, connect=connect_and_scrape, registry=registry) == 0
     check_truth(value, simulated)
     if backend == "stand-in":
-        assert [server.stopped for server in stand_in.servers] == [True]  # type: ignore[attr-defined]
+        assert [server.stopped for server in stand_in.servers] == [True]
     else:
         (text,) = scraped
         power = simulated.truth()["power_w"]

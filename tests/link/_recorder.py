@@ -6,13 +6,17 @@ Imported as ``tests.link._recorder`` (pytest puts the repository root on ``sys.p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TypeVar
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from aiobroute.echonet import CONTROLLER, SMART_METER, Esv, Frame, Property
-from aiobroute.link import LinkEvent, MeterDatagram
+from aiobroute.link import LinkEvent, MeterDatagram, MeterLink
+from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, Simulator
+from aiobroute.transport import MemoryStream
 
 T = TypeVar("T")
+L = TypeVar("L", bound=MeterLink)
 
 
 class Recorder:
@@ -74,3 +78,49 @@ def watts_of(frame: Frame) -> int:
     assert frame.esv is Esv.GET_RES
     assert frame.properties[0].epc == 0xE7
     return int.from_bytes(frame.properties[0].edt, "big", signed=True)
+
+
+@contextlib.asynccontextmanager
+async def recorded(link: MeterLink, *, connect: dict[str, Any] | None) -> AsyncIterator[Recorder]:
+    """Open ``link`` with a :class:`Recorder` as its listener; close it when done.
+
+    Unless ``connect`` is None the link also joins the meter with the simulator's default
+    credentials and ``connect`` as further arguments of ``connect()``.
+    """
+    recorder = Recorder()
+    link.set_listener(recorder)
+    try:
+        await link.open()
+        if connect is not None:
+            await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, **connect)
+        yield recorder
+    finally:
+        await link.close()
+
+
+@contextlib.asynccontextmanager
+async def sim_linked(
+    sim: Simulator, make_link: Callable[[MemoryStream], L], *, connect: bool
+) -> AsyncIterator[tuple[L, Recorder]]:
+    """A link made by ``make_link`` on ``sim``'s memory pipe, recorded (see :func:`recorded`);
+    with ``connect`` it has joined the meter with a scan of duration 3."""
+    async with sim.memory() as stream:
+        link = make_link(stream)
+        async with recorded(link, connect={"durations": (6,)} if connect else None) as recorder:
+            yield link, recorder
+
+
+async def pump(
+    sim: Simulator, recorder: Recorder, count: int, *, step: float = 1.0, steps: int = 600
+) -> None:
+    """Advance simulated time by ``step`` until ``count`` events were recorded.
+
+    Fails after ``steps`` steps.
+    """
+    for _ in range(steps):
+        if len(recorder.events) >= count:
+            return
+        sim.clock.advance(step)
+        for _ in range(20):
+            await asyncio.sleep(0)
+    raise AssertionError(f"only {recorder.events!r} after {steps} simulated seconds")

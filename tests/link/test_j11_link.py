@@ -54,7 +54,7 @@ from aiobroute.link import (
 )
 from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID
 from tests.link._fake_j11 import CHANNEL, METER_MAC, PAN_ID, FakeJ11, fake_j11
-from tests.link._recorder import Recorder, get_e7, watts_of
+from tests.link._recorder import Recorder, get_e7, recorded, watts_of
 
 FAST = J11Timeouts(
     command=1.0,
@@ -83,15 +83,21 @@ async def linked(
 ) -> AsyncIterator[tuple[J11Link, Recorder, FakeJ11]]:
     async with fake_j11() as (stream, module):
         link = J11Link(stream, timeouts=timeouts)
-        recorder = Recorder()
-        link.set_listener(recorder)
-        try:
-            await link.open()
-            if connect:
-                await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD)
+        async with recorded(link, connect={} if connect else None) as recorder:
             yield link, recorder, module
-        finally:
-            await link.close()
+
+
+async def join_waiting_for_pana(link: J11Link, module: FakeJ11) -> asyncio.Task[MeterPan]:
+    """Start a join that the module leaves waiting for the PANA result (none comes)."""
+    module.script.pana = None
+    task = asyncio.create_task(
+        link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=REMEMBERED)
+    )
+    for _ in range(200):
+        await asyncio.sleep(0)
+        if "StartPana" in module.names():
+            break
+    return task
 
 
 async def settle() -> None:
@@ -440,14 +446,7 @@ async def test_garbage_and_foreign_datagrams_do_not_disturb() -> None:
 async def test_close_wakes_a_waiting_join() -> None:
     timeouts = J11Timeouts(command=1.0, boot=1.0, join=30.0)
     async with linked(connect=False, timeouts=timeouts) as (link, _recorder, module):
-        module.script.pana = None
-        task = asyncio.create_task(
-            link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=REMEMBERED)
-        )
-        for _ in range(200):
-            await asyncio.sleep(0)
-            if "StartPana" in module.names():
-                break
+        task = await join_waiting_for_pana(link, module)
         assert "StartPana" in module.names()
         assert not task.done()
         await link.close()
@@ -470,15 +469,9 @@ async def test_the_probe_recognises_the_j11_module_and_leaves_it_usable() -> Non
         assert await probe_dialect(stream, timings=timings) == DIALECT_J11
         assert module.names() == ["GetVersion"]
         link: MeterLink = J11Link(stream, timeouts=FAST)
-        recorder = Recorder()
-        link.set_listener(recorder)
-        try:
-            await link.open()
-            await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=REMEMBERED)
+        async with recorded(link, connect={"pan": REMEMBERED}) as recorder:
             await link.send(get_e7(8).encode())
             assert watts_of(await recorder.answer(8)) == module.meter.instant_power_watts()
-        finally:
-            await link.close()
 
 
 async def test_bad_payloads_are_refused_before_sending() -> None:
@@ -506,14 +499,7 @@ async def test_a_module_that_does_not_answer_is_reset_at_open() -> None:
 async def test_a_cancelled_join_propagates_and_leaves_the_link_usable() -> None:
     timeouts = J11Timeouts(command=1.0, boot=1.0, join=30.0)
     async with linked(connect=False, timeouts=timeouts) as (link, recorder, module):
-        module.script.pana = None
-        task = asyncio.create_task(
-            link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, pan=REMEMBERED)
-        )
-        for _ in range(200):
-            await asyncio.sleep(0)
-            if "StartPana" in module.names():
-                break
+        task = await join_waiting_for_pana(link, module)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

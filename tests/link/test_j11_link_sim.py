@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -45,7 +46,8 @@ from aiobroute.testing import (
     Simulator,
 )
 from aiobroute.testing._clock import JST
-from tests.link._recorder import Recorder, get_e7, watts_of
+from tests.link._recorder import Recorder, get_e7, sim_linked, watts_of
+from tests.link._recorder import pump as pump_events
 
 FAST = J11Timeouts(command=2.0, boot=2.0, scan_margin=2.0, join=5.0, send=2.0, busy_retry=0.0)
 START = dt.datetime(2026, 5, 20, 14, 26, 0, tzinfo=JST)
@@ -67,17 +69,9 @@ def j11(sim: Simulator) -> SimulatedJ11Module:
 async def linked(
     sim: Simulator, *, connect: bool = True
 ) -> AsyncIterator[tuple[J11Link, Recorder]]:
-    async with sim.memory() as stream:
-        link = J11Link(stream, timeouts=FAST)
-        recorder = Recorder()
-        link.set_listener(recorder)
-        try:
-            await link.open()
-            if connect:
-                await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
-            yield link, recorder
-        finally:
-            await link.close()
+    make = functools.partial(J11Link, timeouts=FAST)
+    async with sim_linked(sim, make, connect=connect) as linked_pair:
+        yield linked_pair
 
 
 def truth_pan(sim: Simulator) -> MeterPan:
@@ -91,14 +85,8 @@ def truth_pan(sim: Simulator) -> MeterPan:
 
 
 async def pump(sim: Simulator, recorder: Recorder, count: int, *, step: float = 1.0) -> None:
-    """Advance simulated time until ``count`` events were recorded (at most 900 s)."""
-    for _ in range(900):
-        if len(recorder.events) >= count:
-            return
-        sim.clock.advance(step)
-        for _ in range(20):
-            await asyncio.sleep(0)
-    raise AssertionError(f"only {recorder.events!r} after 900 simulated seconds")
+    """Advance simulated time until ``count`` events were recorded (at most 900 steps)."""
+    await pump_events(sim, recorder, count, step=step, steps=900)
 
 
 def scans(sim: Simulator) -> int:

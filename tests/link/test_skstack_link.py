@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -42,7 +43,7 @@ from aiobroute.testing import (
 )
 from aiobroute.testing._clock import JST, SimClock
 from aiobroute.transport import memory_pipe
-from tests.link._recorder import Recorder, get_e7, watts_of
+from tests.link._recorder import Recorder, get_e7, pump, sim_linked, watts_of
 
 FAST = SkTimeouts(
     command=2.0, reset_settle=0.0, scan_margin=2.0, join=5.0, send=2.0, send_event_grace=0.5
@@ -60,17 +61,9 @@ def make_sim(model: str = "BP35C2", **kwargs: object) -> Simulator:
 async def linked(
     sim: Simulator, *, connect: bool = True
 ) -> AsyncIterator[tuple[SkStackLink, Recorder]]:
-    async with sim.memory() as stream:
-        link = SkStackLink(stream, timeouts=FAST)
-        recorder = Recorder()
-        link.set_listener(recorder)
-        try:
-            await link.open()
-            if connect:
-                await link.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, durations=(6,))
-            yield link, recorder
-        finally:
-            await link.close()
+    make = functools.partial(SkStackLink, timeouts=FAST)
+    async with sim_linked(sim, make, connect=connect) as linked_pair:
+        yield linked_pair
 
 
 def active(link: MeterLink) -> bool:
@@ -81,17 +74,6 @@ def active(link: MeterLink) -> bool:
 def truth_pan(sim: Simulator) -> MeterPan:
     pan = sim.module.pan
     return MeterPan(dialect="skstack", channel=pan.channel, pan_id=pan.pan_id, mac=pan.mac)
-
-
-async def pump(sim: Simulator, recorder: Recorder, count: int, *, step: float = 1.0) -> None:
-    """Advance simulated time until ``count`` events were recorded (at most 600 s)."""
-    for _ in range(600):
-        if len(recorder.events) >= count:
-            return
-        sim.clock.advance(step)
-        for _ in range(20):
-            await asyncio.sleep(0)
-    raise AssertionError(f"only {recorder.events!r} after 600 simulated seconds")
 
 
 # ------------------------------------------------------------------ connect and exchange

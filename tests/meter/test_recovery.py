@@ -32,6 +32,7 @@ from aiobroute.testing import (
     RadioConfig,
     ScheduledFault,
     SimClock,
+    SimulatedModule,
     Simulator,
 )
 from aiobroute.transport import MemoryStream
@@ -100,7 +101,7 @@ async def test_reconnect_delays_stay_short_while_the_module_is_hung(
 
     def delays() -> list[float]:
         return [
-            float(r.args[0])  # type: ignore[index]
+            float(r.args[0])  # type: ignore[index, arg-type]
             for r in caplog.records
             if r.msg.startswith("retrying in")
         ]
@@ -384,6 +385,7 @@ def erxudp_lines(sim: Simulator, payloads: list[bytes]) -> bytes:
     """ERXUDP lines of the meter sending ``payloads`` to us, as the module prints them."""
     lines = []
     for data in payloads:
+        assert isinstance(sim.module, SimulatedModule)
         rx = RxUdp(
             sender=sim.meter_address,
             dest=sim.module_address,

@@ -20,6 +20,7 @@ from aiobroute.recorder import (
     MeterRecord,
     RecordDatabaseError,
     RecordStore,
+    Sample,
     SlotValue,
     Source,
 )
@@ -215,3 +216,59 @@ async def test_a_crash_before_any_checkpoint_leaves_a_database_we_reopen(tmp_pat
     async with RecordStore.open(crashed / "r.db") as store:
         [reading] = await store.readings("000016-A")
     assert reading.bought_kwh == Decimal(7)
+
+
+async def test_readings_and_samples_by_time_range(tmp_path: Path) -> None:
+    """Both queries keep ``since <= at <= until`` (either bound open), per meter, oldest first."""
+    half = dt.timedelta(minutes=30)
+    times = [AT + i * half for i in range(4)]
+    async with RecordStore.open(tmp_path / "r.db") as store:
+        meter_id = await store.meter_id(MeterRecord("000016-A"), AT)
+        other_id = await store.meter_id(MeterRecord("000016-B"), AT)
+        scale, _ = await store.attributes(meter_id, SCALE)
+        for when in reversed(times):
+            kwh = Decimal(when.minute + when.hour)
+            await store.put(meter_id, scale, Source.PUSH, [SlotValue(when, False, kwh)], AT)
+            await store.put_sample(meter_id, Sample(when, when.minute, Decimal(1), None))
+        await store.put_sample(other_id, Sample(times[1], 1, None, None))
+
+        async def both(
+            since: dt.datetime | None, until: dt.datetime | None
+        ) -> tuple[list[dt.datetime], list[dt.datetime]]:
+            readings = await store.readings("000016-A", since, until)
+            samples = await store.samples("000016-A", since, until)
+            return [r.at for r in readings], [s.at for s in samples]
+
+        assert await both(None, None) == (times, times)
+        assert await both(times[1], None) == (times[1:], times[1:])
+        assert await both(None, times[2]) == (times[:3], times[:3])
+        assert await both(times[1], times[2]) == (times[1:3], times[1:3])
+        assert await both(times[3] + half, None) == ([], [])
+        [sample] = await store.samples("000016-A", times[1], times[1])
+        assert (sample.power_w, sample.current_r_a, sample.current_t_a) == (30, Decimal(1), None)
+        assert [s.at for s in await store.samples("000016-B")] == [times[1]]
+
+
+@pytest.mark.parametrize(
+    ("column", "text", "message"),
+    [
+        ("bought_kwh", "12,3", "corrupt energy value '12,3'"),
+        ("sold_kwh", "x" * 40, "corrupt energy value '" + "x" * 20 + "'"),
+        ("bought_source", "radio", "corrupt source 'radio'"),
+    ],
+)
+async def test_corrupt_stored_text_is_a_typed_error(
+    tmp_path: Path, column: str, text: str, message: str
+) -> None:
+    path = tmp_path / "r.db"
+    async with RecordStore.open(path) as store:
+        meter_id = await store.meter_id(MeterRecord("000016-A"), AT)
+        scale, _ = await store.attributes(meter_id, SCALE)
+        values = [SlotValue(AT, False, Decimal(1)), SlotValue(AT, True, Decimal(2))]
+        await store.put(meter_id, scale, Source.PUSH, values, AT)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"UPDATE readings SET {column} = ?", (text,))  # noqa: S608
+    conn.close()
+    async with RecordStore.open(path, readonly=True) as store:
+        with pytest.raises(RecordDatabaseError, match=message):
+            await store.readings("000016-A")

@@ -51,7 +51,11 @@ from aiobroute.j11 import (
     link_local_address,
     pairing_id,
 )
-from aiobroute.testing import J11Preset, Simulator
+from aiobroute.testing import (
+    J11Preset,
+    SimulatedJ11Module,
+    Simulator,
+)
 from tests.testing._j11host import GET_E7, J11Host, frozen_clock, running
 
 
@@ -204,6 +208,7 @@ async def test_rejoin_without_scan_and_teardown() -> None:
         assert not sim.session_active
         await ok(host, TerminateRouteB())
         assert await status(host) == (GlobalState.STARTED, RouteBState.NOT_STARTED)
+        assert isinstance(sim.module, SimulatedJ11Module)
         assert sim.module.ports == set()
         # Rejoin after a reset (note §5.2): no scan, the stored channel.
         await host.send(HardwareReset())
@@ -228,8 +233,10 @@ async def test_settings_are_lost_on_reset() -> None:
         await pair(sim, host)
         await host.send(HardwareReset())
         await host.take_until(lambda m: m.command == 0x6019)
+        assert isinstance(sim.module, SimulatedJ11Module)
         assert sim.module.ports == set()
         assert sim.module.rbid is None
+        assert isinstance(sim.module, SimulatedJ11Module)
         assert sim.module.channel == 0xFF
         assert sim.session is None
         reply, _ = await host.request(GetInitialSettings())
@@ -325,6 +332,7 @@ async def test_start_route_b_without_beacon_times_out_after_the_beacon_timer() -
         )
         assert 2.5 <= took <= 2.8
         assert host.messages == [StartRouteBResponse(ResultCode.MAC_CONNECTION_FAILED)]
+        assert isinstance(sim.module, SimulatedJ11Module)
         assert sim.module.route_b_state == RouteBState.NOT_STARTED
 
 

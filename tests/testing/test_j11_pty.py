@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import sys
 from pathlib import Path
 
 import pytest
 
 from aiobroute.j11 import GetStatus, GetVersion, Message, MessageReader, StatusResponse
 from aiobroute.j11 import VersionResponse as Version
-from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, Simulator
+from aiobroute.testing import Simulator
 from aiobroute.testing.__main__ import main
 from aiobroute.transport._serial import open_port
+from tests.testing._serve import serving
 
 pytestmark = pytest.mark.pty
 
@@ -29,7 +28,9 @@ async def test_j11_over_the_serial_transport() -> None:
             await stream.write(b"SKVER\r\n" + GetVersion().encode())
             async with asyncio.timeout(5):
                 while not any(isinstance(m, Version) for m in got):
-                    got += [m for m in reader.feed(await stream.read()) if hasattr(m, "command")]
+                    got.extend(
+                        m for m in reader.feed(await stream.read()) if isinstance(m, Message)
+                    )
         finally:
             await stream.close()
     assert [m.command for m in got] == [0x6019, 0x206B]
@@ -38,47 +39,18 @@ async def test_j11_over_the_serial_transport() -> None:
 
 async def test_python_m_aiobroute_testing_serves_a_j11_model(tmp_path: Path) -> None:
     link = tmp_path / "ttyJ11"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "aiobroute.testing",
-        "--model",
-        "rs_wsuha_j11",
-        "--timing",
-        "instant",
-        "--link",
-        str(link),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(20):
-            banner = [(await process.stdout.readline()).decode() for _ in range(4)]
-        assert banner[0] == f"Simulated RS-WSUHA-J11 on {link}\n"
-        assert DEFAULT_RBID in banner[1]
-        assert DEFAULT_PASSWORD in banner[2]
-        fd = os.open(link, os.O_RDWR | os.O_NOCTTY)
-        try:
-            os.write(fd, GetStatus().encode())
-            reader = MessageReader()
-            got: list[object] = []
-            async with asyncio.timeout(10):
-                while not any(isinstance(m, StatusResponse) for m in got):
-                    got += reader.feed(await asyncio.to_thread(os.read, fd, 100))
-            status = next(m for m in got if isinstance(m, StatusResponse))
-            assert (status.result, status.global_state, status.route_b_state) == (1, 2, 1)
-        finally:
-            os.close(fd)
-        process.send_signal(signal.SIGINT)
-        async with asyncio.timeout(20):
-            rest = await process.stdout.read()
-            code = await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert code == 0
-    assert rest == b"Stopped.\n"
+    options = ("--model", "rs_wsuha_j11", "--timing", "instant")
+    async with serving(link, "RS-WSUHA-J11", *options) as served:
+        os.write(served.fd, GetStatus().encode())
+        reader = MessageReader()
+        got: list[object] = []
+        async with asyncio.timeout(10):
+            while not any(isinstance(m, StatusResponse) for m in got):
+                got += reader.feed(await asyncio.to_thread(os.read, served.fd, 100))
+        status = next(m for m in got if isinstance(m, StatusResponse))
+        assert (status.result, status.global_state, status.route_b_state) == (1, 2, 1)
+    assert served.code == 0
+    assert served.rest == b"Stopped.\n"
 
 
 def test_unknown_model_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

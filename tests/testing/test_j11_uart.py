@@ -32,9 +32,11 @@ def test_deadline_and_expiry() -> None:
     stage = reader()
     wire = InitialSettings(channel=4).encode()
     assert stage.feed(wire[:3], 5.0) == []
-    assert stage.deadline is None  # no unique code yet
+    deadline: float | None = stage.deadline  # read again: feed() changes it
+    assert deadline is None  # no unique code yet
     assert stage.feed(wire[3:5], 5.5) == []
-    assert stage.deadline == 6.5
+    deadline = stage.deadline
+    assert deadline == 6.5
     assert stage.expire() is None  # the command code was not read: dropped silently
     stage.feed(wire[:7], 7.0)
     assert stage.expire() == InputError(0x005F, 0x13)

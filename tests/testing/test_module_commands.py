@@ -6,7 +6,11 @@ import attrs
 import pytest
 
 from aiobroute.skstack import ErrorCode, Event, Fail, LineParser, Message, Ok, RxUdp
-from aiobroute.testing import ModulePreset, Simulator
+from aiobroute.testing import (
+    ModulePreset,
+    SimulatedModule,
+    Simulator,
+)
 from tests.testing._host import CRLF, Host, echo_off, lines, running, setup_commands
 
 A1_PRESETS = [ModulePreset.BP35A1, ModulePreset.RL7023_IPS]
@@ -18,6 +22,7 @@ async def join(sim: Simulator, host: Host) -> None:
         await host.send(command.encode() + CRLF)
         await host.expect(lines("OK"))
     await host.until(b"EVENT 25")
+    assert isinstance(sim.module, SimulatedModule)
     await host.until(b"D50401028801" if sim.module.hex_payload else b"\x01\x02\x88\x01\r\n")
     assert sim.session_active
 
@@ -150,6 +155,7 @@ async def test_bp35a1_ropt_wopt_use_cr_only_and_count_flash_writes() -> None:
         await host.send(b"WOPT 02\r")
         await host.expect(b"WOPT 02\rFAIL ER06\r")
         assert sim.flash_writes == 2
+        assert isinstance(sim.module, SimulatedModule)
         assert sim.module.hex_payload
         assert sim.module.uart_setting == 3
         await host.send(b"SKRESET\r\n")
@@ -166,6 +172,7 @@ async def test_tessera_models_refuse_product_commands(preset: ModulePreset) -> N
             await host.send(command)
             await host.expect(lines("FAIL ER04"))
         assert sim.flash_writes == 0
+        assert isinstance(sim.module, SimulatedModule)
         assert sim.module.hex_payload
 
 

@@ -17,6 +17,7 @@ from aiobroute.testing import (
     PanConfig,
     RadioConfig,
     SimClock,
+    SimulatedModule,
     Simulator,
     Timing,
 )
@@ -310,6 +311,7 @@ async def test_arib_budget_from_airtime_and_sfd() -> None:
         await host.idle()
         assert sim.airtime_ms > 50
         await host.send(b"SKSREG SFD\r\n")
+        assert isinstance(sim.module, SimulatedModule)
         await host.expect(lines(f"ESREG {int(sim.module.airtime_ms):016X}", "OK"))
         await sendto(sim, host)
         await host.expect(lines("FAIL ER10"))

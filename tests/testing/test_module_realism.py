@@ -13,6 +13,7 @@ from aiobroute.testing import (
     DEFAULT_MODULE_MAC,
     ModulePreset,
     RadioConfig,
+    SimulatedModule,
 )
 from tests.testing._host import CRLF, Host, echo_off, lines, running, setup_commands
 
@@ -155,4 +156,5 @@ async def test_rs_wsuha_p_payload_format_is_configurable() -> None:
     assert ModulePreset.RS_WSUHA_P.default_hex is True
     binary = attrs.evolve(ModulePreset.RS_WSUHA_P, default_hex=False)
     async with running(binary) as (sim, _host):
+        assert isinstance(sim.module, SimulatedModule)
         assert sim.module.hex_payload is False

@@ -75,7 +75,7 @@ async def test_8_1_rl7023_ips_echo_on_full_join() -> None:
             r"00060000000400000000000500030000000400000000000C\r\n",
             first,
         )
-        rest = []
+        rest: list[str] = []
         while not rest or not rest[-1].startswith("EVENT 25"):
             rest.append((await host.line()).decode("ascii").rstrip())
         assert rest[-1] == f"EVENT 25 {paa}"

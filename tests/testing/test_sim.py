@@ -222,11 +222,13 @@ async def test_scheduled_reset_silence_and_tx_limit() -> None:
         sim.clock.advance(10)
         for _ in range(10):
             await asyncio.sleep(0)
-        assert sim.module.silent
+        silent: bool = sim.module.silent  # read again: the fault plan changes it
+        assert silent
         sim.clock.advance(10)
         for _ in range(10):
             await asyncio.sleep(0)
-        assert not sim.module.silent
+        silent = sim.module.silent
+        assert not silent
         sim.clock.advance(10)
         await host.until(b"EVENT 32")
         sim.clock.advance(5)
@@ -273,7 +275,8 @@ async def test_scheduled_hang_silences_the_module_until_it_ends() -> None:
         sim.clock.advance(30)
         for _ in range(10):
             await asyncio.sleep(0)
-        assert not sim.module.hung
+        hung: bool = sim.module.hung  # read again: the fault plan changes it
+        assert not hung
         host.buf.clear()
         await host.send(b"\r\nSKVER\r\n")
         assert b"EVER 1.2.10" in await host.until(b"OK\r\n")

@@ -4,62 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import sys
 from pathlib import Path
 
 import pytest
 
-from aiobroute.testing import DEFAULT_PASSWORD, DEFAULT_RBID, UartTiming
+from aiobroute.testing import ModulePreset, SimulatedModule, UartTiming
 from aiobroute.testing.__main__ import _parser, _simulator, main
+from tests.testing._serve import serving
 
 pytestmark = pytest.mark.pty
 
 
 async def test_serves_on_a_pty_until_ctrl_c(tmp_path: Path) -> None:
     link = tmp_path / "ttySIM"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "aiobroute.testing",
-        "--model",
-        "BP35C2",
-        "--timing",
-        "instant",
-        "--seed",
-        "3",
-        "--fault",
-        "garble=0",
-        "--link",
-        str(link),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(20):
-            banner = [(await process.stdout.readline()).decode() for _ in range(4)]
-        assert banner[0] == f"Simulated BP35C2 on {link}\n"
-        assert DEFAULT_RBID in banner[1]
-        assert DEFAULT_PASSWORD in banner[2]
-        fd = os.open(link, os.O_RDWR | os.O_NOCTTY)
-        try:
-            os.write(fd, b"SKVER\r\n")
-            received = b""
+    options = ("--model", "BP35C2", "--timing", "instant", "--seed", "3", "--fault", "garble=0")
+    async with serving(link, "BP35C2", *options) as served:
+        os.write(served.fd, b"SKVER\r\n")
+        received = b""
+        async with asyncio.timeout(10):
             while not received.endswith(b"OK\r\n"):
-                received += await asyncio.to_thread(os.read, fd, 100)
-            assert received == b"SKVER\r\nEVER 1.5.2\r\nOK\r\n"
-        finally:
-            os.close(fd)
-        process.send_signal(signal.SIGINT)
-        async with asyncio.timeout(20):
-            rest = await process.stdout.read()
-            code = await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert code == 0
-    assert rest == b"Stopped.\n"
+                received += await asyncio.to_thread(os.read, served.fd, 100)
+        assert received == b"SKVER\r\nEVER 1.5.2\r\nOK\r\n"
+    assert served.code == 0
+    assert served.rest == b"Stopped.\n"
     assert not link.exists()
 
 
@@ -83,7 +50,9 @@ def test_erxudp_option_sets_the_factory_payload_format(argv: list[str], hex_payl
     from aiobroute.testing.__main__ import _parser, _simulator
 
     sim = _simulator(_parser().parse_args(argv))
+    assert isinstance(sim.module, SimulatedModule)
     assert sim.module.hex_payload is hex_payload
+    assert isinstance(sim.preset, ModulePreset)
     assert sim.preset.default_hex is hex_payload
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -40,6 +42,18 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+@contextlib.asynccontextmanager
+async def bridged(timing: UartTiming) -> AsyncIterator[tuple[SimClock, RecordingPort, PacedPort]]:
+    """A PacedPort with ``timing`` over a RecordingPort, on a frozen clock; closed after."""
+    clock = SimClock(speed=FROZEN)
+    inner = RecordingPort()
+    paced = PacedPort(inner, timing, clock)
+    try:
+        yield clock, inner, paced
+    finally:
+        await paced.aclose()
+
+
 def advance_to(clock: SimClock, target: float) -> None:
     clock.advance(max(0.0, target - clock.monotonic()))
 
@@ -69,11 +83,8 @@ def test_timing_rejects_impossible_values(kwargs: dict[str, float]) -> None:
 
 
 async def test_output_arrives_in_full_packets_then_at_the_latency_timer() -> None:
-    clock = SimClock(speed=FROZEN)
     timing = UartTiming()
-    inner = RecordingPort()
-    paced = PacedPort(inner, timing, clock)
-    try:
+    async with bridged(timing) as (clock, inner, paced):
         start = clock.monotonic()
         data = bytes(range(150))
         paced.write_nowait(data)
@@ -99,16 +110,11 @@ async def test_output_arrives_in_full_packets_then_at_the_latency_timer() -> Non
         await settle()
         assert inner.writes == [data[:62], data[62:124], data[124:]]
         assert paced.packets == 3
-    finally:
-        await paced.aclose()
 
 
 async def test_short_writes_are_merged_into_one_packet_until_the_timer() -> None:
-    clock = SimClock(speed=FROZEN)
     timing = UartTiming(latency_s=0.01)
-    inner = RecordingPort()
-    paced = PacedPort(inner, timing, clock)
-    try:
+    async with bridged(timing) as (clock, inner, paced):
         start = clock.monotonic()
         for line in (b"EVENT 21 FE80\r\n", b"OK\r\n"):
             paced.write_nowait(line)
@@ -119,16 +125,11 @@ async def test_short_writes_are_merged_into_one_packet_until_the_timer() -> None
         advance_to(clock, start + 0.0101)
         await settle()
         assert inner.writes == [b"EVENT 21 FE80\r\nOK\r\n"]
-    finally:
-        await paced.aclose()
 
 
 async def test_a_write_while_waiting_can_complete_a_packet_earlier() -> None:
-    clock = SimClock(speed=FROZEN)
     timing = UartTiming(latency_s=1.0)
-    inner = RecordingPort()
-    paced = PacedPort(inner, timing, clock)
-    try:
+    async with bridged(timing) as (clock, inner, paced):
         start = clock.monotonic()
         paced.write_nowait(b"a" * 10)
         await settle()  # the pump now sleeps until the 1 s timer
@@ -136,23 +137,16 @@ async def test_a_write_while_waiting_can_complete_a_packet_earlier() -> None:
         advance_to(clock, start + 62 * timing.byte_s + 1e-7)
         await settle()
         assert inner.writes == [b"a" * 10 + b"b" * 52]
-    finally:
-        await paced.aclose()
 
 
 async def test_zero_latency_sends_each_byte_as_it_arrives() -> None:
-    clock = SimClock(speed=FROZEN)
     timing = UartTiming(latency_s=0.0)
-    inner = RecordingPort()
-    paced = PacedPort(inner, timing, clock)
-    try:
+    async with bridged(timing) as (clock, inner, paced):
         start = clock.monotonic()
         paced.write_nowait(b"OK\r\n")
         advance_to(clock, start + 2 * timing.byte_s + 1e-7)
         await settle()
         assert b"".join(inner.writes) == b"OK"
-    finally:
-        await paced.aclose()
 
 
 async def test_close_drops_pending_output_and_ends_the_pump() -> None:

@@ -33,7 +33,9 @@ __all__ = [
     "StatusLine",
     "add_service_arguments",
     "describe",
+    "interval_seconds",
     "is_recoverable",
+    "positive_seconds",
     "read_round",
     "reading_row",
     "run_forever",
@@ -137,7 +139,7 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by the long-running commands."""
     parser.add_argument(
         "--retry-max",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=60.0,
         metavar="SECONDS",
         help="longest wait between attempts to reconnect to the dongle, meter or broker "
@@ -145,13 +147,26 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive_seconds(text: str) -> float:
+def _float_seconds(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds above 0."""
+    value = _float_seconds(text)
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def interval_seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0 and below a day."""
+    value = _float_seconds(text)
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and less than a day, got {text}")
     return value
 
 

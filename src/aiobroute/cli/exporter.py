@@ -39,6 +39,7 @@ from aiobroute.cli._service import (
     RateLimitedLog,
     StatusLine,
     add_service_arguments,
+    interval_seconds,
     read_round,
     reading_row,
     run_forever,
@@ -76,16 +77,6 @@ def _listen(text: str) -> Listen:
     return Listen(match[1] or match[2] or None, port)
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value < 86400:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and less than a day, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``aiobroute exporter`` (the common ones come from the parent parser)."""
     parser.add_argument(
@@ -96,11 +87,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where to serve /metrics (default 9848 on every interface; 0: any free port)",
     )
     parser.add_argument(
-        "--interval", type=_seconds, default=30.0, help="seconds between readings (default 30)"
+        "--interval",
+        type=interval_seconds,
+        default=30.0,
+        help="seconds between readings (default 30)",
     )
     parser.add_argument(
         "--stale-after",
-        type=_seconds,
+        type=interval_seconds,
         default=None,
         metavar="SECONDS",
         help="readings older than this are not served (default 3 x --interval, at least 60)",

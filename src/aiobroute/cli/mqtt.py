@@ -39,6 +39,7 @@ from aiobroute.cli._service import (
     StatusLine,
     add_service_arguments,
     describe,
+    interval_seconds,
     read_round,
     reading_row,
     run_forever,
@@ -201,16 +202,6 @@ def _broker(text: str) -> Broker:
     return Broker(host, port)
 
 
-def _interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value < 86400:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and less than a day, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``aiobroute mqtt`` (the common ones come from the parent parser)."""
     parser.add_argument(
@@ -221,7 +212,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the MQTT broker (port 1883, or 8883 with --tls)",
     )
     parser.add_argument(
-        "--interval", type=_interval, default=30.0, help="seconds between states (default 30)"
+        "--interval",
+        type=interval_seconds,
+        default=30.0,
+        help="seconds between states (default 30)",
     )
     parser.add_argument(
         "--username",

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, TextIO
 
 from aiobroute._time import now_jst
+from aiobroute.cli._service import positive_seconds
 
 if TYPE_CHECKING:
     from aiobroute.meter import SmartMeter
@@ -30,16 +31,6 @@ SIMULATED_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=
 SIMULATED_SPEED = 200.0
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``aiobroute record``."""
     from aiobroute.cli import _int_range
@@ -47,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", required=True, help="SQLite database file (created if missing)")
     parser.add_argument(
         "--interval",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=None,
         help="also store instantaneous power and currents (E7/E8) every S seconds",
     )

@@ -15,7 +15,7 @@ All multi-byte fields are big-endian.
 from __future__ import annotations
 
 import enum
-from typing import Final
+from typing import ClassVar, Final
 
 import attrs
 
@@ -182,6 +182,35 @@ def _header_fields(buf: bytes | bytearray, pos: int) -> tuple[int, int, int, int
         (buf[pos + 8] << 8) | buf[pos + 9],
         (buf[pos + 10] << 8) | buf[pos + 11],
     )
+
+
+class _Coded:
+    """Behaviour shared by every typed message: a command code, data, a :class:`J11Frame`.
+
+    Subclasses set ``code`` and ``unique_code`` (requests or responses) and override
+    :meth:`to_data` when the message carries data.
+    """
+
+    __slots__ = ()
+    code: ClassVar[int]
+    unique_code: ClassVar[UniqueCode]
+
+    @property
+    def command(self) -> int:
+        """The command, response or notification code."""
+        return self.code
+
+    def to_data(self) -> bytes:
+        """The data part of the frame."""
+        return b""
+
+    def to_frame(self) -> J11Frame:
+        """The message as a :class:`J11Frame`."""
+        return J11Frame(self.command, self.to_data(), self.unique_code)
+
+    def encode(self) -> bytes:
+        """The complete frame, checksums included."""
+        return self.to_frame().encode()
 
 
 class SkipReason(enum.Enum):

@@ -20,6 +20,7 @@ from aiobroute.j11._frame import (
     J11Frame,
     Skipped,
     UniqueCode,
+    _Coded,
 )
 from aiobroute.j11._types import (
     _MASK,
@@ -90,28 +91,11 @@ __all__ = [
 # --------------------------------------------------------------------------- module side
 
 
-class _FromModule:
-    """Behaviour shared by responses and notifications: data and a RESPONSE frame."""
+class _FromModule(_Coded):
+    """Behaviour shared by responses and notifications: a RESPONSE frame."""
 
     __slots__ = ()
-    code: ClassVar[int]
-
-    @property
-    def command(self) -> int:
-        """The response or notification code."""
-        return self.code
-
-    def to_data(self) -> bytes:
-        """The data part of the frame."""
-        return b""
-
-    def to_frame(self) -> J11Frame:
-        """The message as a :class:`J11Frame`."""
-        return J11Frame(self.command, self.to_data(), UniqueCode.RESPONSE)
-
-    def encode(self) -> bytes:
-        """The complete frame, checksums included."""
-        return self.to_frame().encode()
+    unique_code: ClassVar[UniqueCode] = UniqueCode.RESPONSE
 
 
 class _Result(_FromModule):

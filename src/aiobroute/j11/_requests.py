@@ -17,6 +17,7 @@ from aiobroute.j11._frame import (
     HEADER_LENGTH,
     J11Frame,
     UniqueCode,
+    _Coded,
 )
 from aiobroute.j11._types import (
     _MASK,
@@ -73,28 +74,11 @@ __all__ = [
 # --------------------------------------------------------------------------- requests
 
 
-class _Request:
-    """Behaviour shared by requests: a fixed code, data, a REQUEST frame."""
+class _Request(_Coded):
+    """Behaviour shared by requests: a fixed code, a REQUEST frame."""
 
     __slots__ = ()
-    code: ClassVar[int]
-
-    @property
-    def command(self) -> int:
-        """The request code."""
-        return self.code
-
-    def to_data(self) -> bytes:
-        """The data part of the frame."""
-        return b""
-
-    def to_frame(self) -> J11Frame:
-        """The request as a :class:`J11Frame`."""
-        return J11Frame(self.code, self.to_data(), UniqueCode.REQUEST)
-
-    def encode(self) -> bytes:
-        """The complete request frame, checksums included."""
-        return self.to_frame().encode()
+    unique_code: ClassVar[UniqueCode] = UniqueCode.REQUEST
 
     @classmethod
     def from_data(cls: type[_T], cursor: _Cursor) -> _T:

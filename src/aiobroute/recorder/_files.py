@@ -8,6 +8,7 @@ import os
 import stat
 from pathlib import Path
 
+from aiobroute._files import READ_FLAGS, file_kind, is_ours
 from aiobroute.errors import AiobrouteError
 
 __all__ = ["APPLICATION_ID", "RecordDatabaseError", "check_database_path"]
@@ -49,15 +50,13 @@ def check_database_path(path: str | os.PathLike[str], *, create: bool) -> Path:
     _check_sidecars(target)
     try:
         # O_NONBLOCK: a FIFO swapped in after the lstat cannot block this open.
-        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(target, READ_FLAGS)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise RecordDatabaseError(f"{target}: is a symbolic link; give the real path") from None
-        raise RecordDatabaseError(f"{target}: {exc.strerror or exc}") from None
+        raise _open_error(target, exc, "") from None
     try:
         opened = os.fstat(fd)
         _check_kind(target, opened.st_mode)
-        if hasattr(os, "geteuid") and opened.st_uid != os.geteuid():
+        if not is_ours(opened):
             raise RecordDatabaseError(f"{target}: belongs to another user; refusing to touch it")
         header = os.read(fd, _HEADER_SIZE)
     finally:
@@ -80,16 +79,17 @@ def check_database_path(path: str | os.PathLike[str], *, create: bool) -> Path:
 def _check_kind(target: Path, mode: int) -> None:
     if stat.S_ISREG(mode):
         return
-    kinds = {
-        stat.S_ISLNK: "a symbolic link; give the real path",
-        stat.S_ISDIR: "a directory",
-        stat.S_ISFIFO: "a FIFO (named pipe)",
-        stat.S_ISSOCK: "a socket",
-        stat.S_ISCHR: "a character device",
-        stat.S_ISBLK: "a block device",
-    }
-    what = next((text for test, text in kinds.items() if test(mode)), "not a regular file")
+    what = file_kind(mode)
+    if stat.S_ISLNK(mode):
+        what += "; give the real path"
     raise RecordDatabaseError(f"{target}: is {what}; the database must be a regular file")
+
+
+def _open_error(target: Path, exc: OSError, doing: str) -> RecordDatabaseError:
+    """The error for a failed ``os.open`` of ``target`` (a symlink swapped in: ``ELOOP``)."""
+    if exc.errno == errno.ELOOP:
+        return RecordDatabaseError(f"{target}: is a symbolic link; give the real path")
+    return RecordDatabaseError(f"{target}: {doing}{exc.strerror or exc}")
 
 
 def _check_sidecars(target: Path) -> None:
@@ -114,9 +114,7 @@ def _create(target: Path) -> Path:
         # Someone created it meanwhile: check it like any existing file.
         return check_database_path(target, create=False)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise RecordDatabaseError(f"{target}: is a symbolic link; give the real path") from None
-        raise RecordDatabaseError(f"{target}: cannot create: {exc.strerror or exc}") from None
+        raise _open_error(target, exc, "cannot create: ") from None
     with contextlib.suppress(OSError):
         os.close(fd)
     return target

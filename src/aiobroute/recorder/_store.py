@@ -43,6 +43,7 @@ __all__ = [
 
 _LOGGER = logging.getLogger("aiobroute.recorder")
 _T = TypeVar("_T")
+_V = TypeVar("_V")
 
 #: The schema version this code writes (``PRAGMA user_version``).
 SCHEMA_VERSION = 1
@@ -223,13 +224,23 @@ def _from_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(JST)
 
 
-def _decimal(text: str | None) -> Decimal | None:
+def _stored(
+    text: str | None,
+    convert: Callable[[str], _V],
+    refused: type[Exception] | tuple[type[Exception], ...],
+    what: str,
+) -> _V | None:
+    """A stored text column as a value (None stays None); corrupt text is a typed error."""
     if text is None:
         return None
     try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise RecordDatabaseError(f"corrupt energy value {text[:20]!r} in the database") from None
+        return convert(text)
+    except refused:
+        raise RecordDatabaseError(f"corrupt {what} {text[:20]!r} in the database") from None
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return _stored(text, Decimal, InvalidOperation, "energy value")
 
 
 class _Database:
@@ -482,17 +493,9 @@ class _Database:
             "SELECT at, bought_kwh, sold_kwh, bought_source, sold_source, attributes_id "
             "FROM readings JOIN meters ON meters.id = readings.meter_id WHERE meters.key = ?"
         )
-        params: list[Any] = [key]
-        if since is not None:
-            query += " AND at >= ?"
-            params.append(_iso(since))
-        if until is not None:
-            query += " AND at <= ?"
-            params.append(_iso(until))
-        query += " ORDER BY at"
         result = []
-        for at, bought, sold, bought_source, sold_source, attributes_id in self.conn.execute(
-            query, params
+        for at, bought, sold, bought_source, sold_source, attributes_id in self._in_range(
+            query, key, since, until
         ):
             result.append(
                 Reading(
@@ -527,6 +530,16 @@ class _Database:
             "SELECT at, power_w, current_r_a, current_t_a FROM samples "
             "JOIN meters ON meters.id = samples.meter_id WHERE meters.key = ?"
         )
+        return [
+            Sample(_from_iso(r[0]), r[1], _decimal(r[2]), _decimal(r[3]))
+            for r in self._in_range(query, key, since, until)
+        ]
+
+    def _in_range(
+        self, query: str, key: str, since: dt.datetime | None, until: dt.datetime | None
+    ) -> sqlite3.Cursor:
+        """Rows of ``query`` (which ends in ``WHERE meters.key = ?``) for the meter ``key``
+        with ``at`` between ``since`` and ``until`` (each None: open), in time order."""
         params: list[Any] = [key]
         if since is not None:
             query += " AND at >= ?"
@@ -535,10 +548,7 @@ class _Database:
             query += " AND at <= ?"
             params.append(_iso(until))
         query += " ORDER BY at"
-        return [
-            Sample(_from_iso(r[0]), r[1], _decimal(r[2]), _decimal(r[3]))
-            for r in self.conn.execute(query, params)
-        ]
+        return self.conn.execute(query, params)
 
 
 def _lock_writer(path: Path) -> int | None:
@@ -563,12 +573,7 @@ def _lock_writer(path: Path) -> int | None:
 
 
 def _source(text: str | None) -> Source | None:
-    if text is None:
-        return None
-    try:
-        return Source(text)
-    except ValueError:
-        raise RecordDatabaseError(f"corrupt source {text[:20]!r} in the database") from None
+    return _stored(text, Source, ValueError, "source")
 
 
 class _transaction:  # noqa: N801 - used like a function

@@ -29,6 +29,7 @@ from aiobroute.skstack._events import (
     Version,
 )
 from aiobroute.skstack._parser import LineParser
+from aiobroute.skstack._registers import Register
 
 __all__ = [
     "AddressLine",
@@ -49,6 +50,7 @@ __all__ = [
     "PanDescriptor",
     "Pong",
     "PortTable",
+    "Register",
     "RegisterValue",
     "RxUdp",
     "SkStackLink",

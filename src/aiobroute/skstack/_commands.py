@@ -1,17 +1,45 @@
-"""The declarative table of SK commands: arity, argument checks and completion rules."""
+"""The SK command table: typed commands, their per-dialect arguments, encoder and decoder.
+
+Every command is an attrs class (:class:`SkScan`, :class:`SkSendTo`...) whose fields are
+its arguments, each with a codec. :func:`encode_command` turns one into the bytes a host
+writes (in the layout of a :class:`ModuleFamily`: SKSCAN, SKSENDTO and SKPING take a SIDE
+argument on the BP35C2 family only); :func:`decode_command` turns a command line back into
+a typed command, as a module reads it, and raises :class:`CommandSyntaxError` carrying the
+``FAIL`` code a module answers (ER04 unknown command, ER05 wrong argument count, ER06 bad
+value). The client sends with the encoder; the simulator and the tests read with the
+decoder. Pure: no I/O.
+"""
 
 from __future__ import annotations
 
 import enum
-import re
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import attrs
 
 from aiobroute.errors import InvalidArgumentError
+from aiobroute.skstack._codecs import (
+    Addr64,
+    Arg,
+    Choice,
+    Codec,
+    Hex,
+    Ipv6,
+    Token,
+    check_addr64,
+    check_ipaddr,
+    check_password,
+    check_range,
+    check_rbid,
+    check_token,
+)
+from aiobroute.skstack._dialect import ModuleFamily
 from aiobroute.skstack._events import (
     AddressLine,
     AddressTable,
     AppVersion,
+    ErrorCode,
     Info,
     Message,
     NeighborTable,
@@ -22,14 +50,36 @@ from aiobroute.skstack._events import (
 
 __all__ = [
     "COMMANDS",
+    "MAX_PAYLOAD",
     "CommandSpec",
+    "CommandSyntaxError",
     "Completion",
+    "SkCommand",
+    "arguments",
     "check_addr64",
     "check_ipaddr",
     "check_password",
+    "check_range",
     "check_rbid",
     "check_token",
+    "command_display",
+    "decode_command",
+    "encode_command",
+    "secret_values",
 ]
+
+#: The largest SKSENDTO payload (DATALEN 0x4D0).
+MAX_PAYLOAD = 0x4D0
+_MASK = "********"
+_HEX_DIGITS = frozenset("0123456789ABCDEFabcdef")
+
+
+class CommandSyntaxError(InvalidArgumentError):
+    """A command line a module would refuse; ``code`` is its ``FAIL`` answer."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Completion(enum.Enum):
@@ -41,14 +91,245 @@ class Completion(enum.Enum):
     LINE = "line"
 
 
+_META = "aiobroute.skstack.arg"
+
+
+def _arg(
+    codec: Codec,
+    *,
+    side: bool = False,
+    optional: bool = False,
+    secret: bool = False,
+    default: object = attrs.NOTHING,
+) -> Any:
+    if side or optional:
+        default = None
+    return attrs.field(
+        default=default, metadata={_META: Arg(codec, side=side, optional=optional, secret=secret)}
+    )
+
+
+_SIDE = Choice((0, 1))
+_IPV6 = Ipv6()
+_ADDR = Addr64()
+_TOK = Token()
+
+
+# -------------------------------------------------------------------------- commands
+
+
+@attrs.frozen
+class SkCommand:
+    """A typed SK command; subclasses carry the arguments as fields."""
+
+    name: ClassVar[str] = ""
+
+
+@attrs.frozen
+class SkVer(SkCommand):
+    """``SKVER``."""
+
+    name: ClassVar[str] = "SKVER"
+
+
+@attrs.frozen
+class SkAppVer(SkCommand):
+    """``SKAPPVER``."""
+
+    name: ClassVar[str] = "SKAPPVER"
+
+
+@attrs.frozen
+class SkInfo(SkCommand):
+    """``SKINFO``."""
+
+    name: ClassVar[str] = "SKINFO"
+
+
+@attrs.frozen
+class SkReset(SkCommand):
+    """``SKRESET``."""
+
+    name: ClassVar[str] = "SKRESET"
+
+
+@attrs.frozen
+class SkSreg(SkCommand):
+    """``SKSREG <reg> [<value>]``: read (no value) or write a register (see Register)."""
+
+    name: ClassVar[str] = "SKSREG"
+    register: str = _arg(_TOK)
+    value: str | None = _arg(_TOK, optional=True)
+
+
+@attrs.frozen
+class SkSetPwd(SkCommand):
+    """``SKSETPWD <len> <password>``."""
+
+    name: ClassVar[str] = "SKSETPWD"
+    length: int = _arg(Hex(2))
+    password: str = _arg(_TOK, secret=True)
+
+    def __repr__(self) -> str:
+        return f"SkSetPwd(length={self.length}, password={_MASK!r})"
+
+
+@attrs.frozen
+class SkSetRbid(SkCommand):
+    """``SKSETRBID <id>``."""
+
+    name: ClassVar[str] = "SKSETRBID"
+    rbid: str = _arg(_TOK, secret=True)
+
+    def __repr__(self) -> str:
+        return f"SkSetRbid(rbid={_MASK!r})"
+
+
+@attrs.frozen
+class SkScan(SkCommand):
+    """``SKSCAN <mode> <mask> <duration> [<side>]``."""
+
+    name: ClassVar[str] = "SKSCAN"
+    mode: int = _arg(Choice((0, 2, 3)))
+    mask: int = _arg(Hex(8, width=8))
+    duration: int = _arg(Hex(1, high=14))
+    side: int | None = _arg(_SIDE, side=True)
+
+
+@attrs.frozen
+class SkLl64(SkCommand):
+    """``SKLL64 <addr64>``."""
+
+    name: ClassVar[str] = "SKLL64"
+    addr: str = _arg(_ADDR)
+
+
+@attrs.frozen
+class SkAddNbr(SkCommand):
+    """``SKADDNBR <ipaddr> <addr64>``."""
+
+    name: ClassVar[str] = "SKADDNBR"
+    ipaddr: str = _arg(_IPV6)
+    addr: str = _arg(_ADDR)
+
+
+@attrs.frozen
+class SkJoin(SkCommand):
+    """``SKJOIN <ipaddr>``."""
+
+    name: ClassVar[str] = "SKJOIN"
+    ipaddr: str = _arg(_IPV6)
+
+
+@attrs.frozen
+class SkRejoin(SkCommand):
+    """``SKREJOIN``."""
+
+    name: ClassVar[str] = "SKREJOIN"
+
+
+@attrs.frozen
+class SkTerm(SkCommand):
+    """``SKTERM``."""
+
+    name: ClassVar[str] = "SKTERM"
+
+
+@attrs.frozen
+class SkSendTo(SkCommand):
+    """``SKSENDTO <handle> <ipaddr> <port> <sec> [<side>] <datalen> <data>``."""
+
+    name: ClassVar[str] = "SKSENDTO"
+    handle: int = _arg(Hex(1, low=1, high=6))
+    ipaddr: str = _arg(_IPV6)
+    port: int = _arg(Hex(4, width=4))
+    sec: int = _arg(Choice((0, 1, 2)))
+    side: int | None = _arg(_SIDE, side=True)
+    payload: bytes = attrs.field(default=b"", kw_only=True)
+
+
+@attrs.frozen
+class SkPing(SkCommand):
+    """``SKPING [<side>] <ipaddr>`` (the SIDE is optional on the BP35C2 family)."""
+
+    name: ClassVar[str] = "SKPING"
+    side: int | None = _arg(_SIDE, side=True, optional=True)
+    ipaddr: str = _arg(_IPV6, default="")
+
+
+@attrs.frozen
+class SkTable(SkCommand):
+    """``SKTABLE <which>`` (1 addresses, 2 neighbours, E ports)."""
+
+    name: ClassVar[str] = "SKTABLE"
+    which: str = _arg(_TOK)
+
+
+@attrs.frozen
+class SkUdpPort(SkCommand):
+    """``SKUDPPORT <handle> <port>``."""
+
+    name: ClassVar[str] = "SKUDPPORT"
+    handle: int = _arg(Hex(1, low=1, high=6))
+    port: int = _arg(Hex(4, width=4))
+
+
+@attrs.frozen
+class SkSave(SkCommand):
+    """``SKSAVE`` (writes flash)."""
+
+    name: ClassVar[str] = "SKSAVE"
+
+
+@attrs.frozen
+class SkLoad(SkCommand):
+    """``SKLOAD``."""
+
+    name: ClassVar[str] = "SKLOAD"
+
+
+@attrs.frozen
+class SkErase(SkCommand):
+    """``SKERASE`` (writes flash)."""
+
+    name: ClassVar[str] = "SKERASE"
+
+
+@attrs.frozen
+class Ropt(SkCommand):
+    """``ROPT`` (CR only): the ERXUDP payload format."""
+
+    name: ClassVar[str] = "ROPT"
+
+
+@attrs.frozen
+class Wopt(SkCommand):
+    """``WOPT <01|00>`` (CR only, writes flash)."""
+
+    name: ClassVar[str] = "WOPT"
+    value: int = _arg(Hex(2, width=2, min_digits=2, high=1))
+
+
+@attrs.frozen
+class Ruart(SkCommand):
+    """``RUART`` (CR only): the UART setting."""
+
+    name: ClassVar[str] = "RUART"
+
+
+@attrs.frozen
+class Wuart(SkCommand):
+    """``WUART <setting>`` (CR only, writes flash)."""
+
+    name: ClassVar[str] = "WUART"
+    value: int = _arg(Hex(2, width=2, min_digits=2))
+
+
 @attrs.frozen
 class CommandSpec:
-    """One SK command: its name, argument count, what completes it, and its quirks."""
+    """One SK command: its typed class, what completes it, and its quirks."""
 
-    name: str
-    #: Allowed argument counts (SKSREG takes 1 to read or 2 to write; SKSCAN and
-    #: SKSENDTO differ by family and are checked by the client).
-    arity: tuple[int, ...]
+    command: type[SkCommand]
     completion: Completion = Completion.OK
     #: Value lines that belong to the reply.
     values: tuple[type[Message], ...] = ()
@@ -56,91 +337,195 @@ class CommandSpec:
     flash: bool = False
     #: Product configuration commands (ROPT/WOPT/RUART/WUART) use CR only.
     cr_only: bool = False
-    #: Indexes of arguments to mask in logs and errors.
-    secret_args: tuple[int, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The command word."""
+        return self.command.name
+
+    def arity(self, family: ModuleFamily | None = None) -> tuple[int, ...]:
+        """The argument counts (DATALEN included) ``family`` accepts (None: either dialect)."""
+        families = (family,) if family is not None else tuple(ModuleFamily)
+        counts: set[int] = set()
+        for each in families:
+            args = arguments(self.command, each)
+            extra = 1 if self.command is SkSendTo else 0
+            required = sum(1 for _, arg in args if not arg.optional)
+            counts.update(range(required + extra, len(args) + extra + 1))
+        return tuple(sorted(counts))
 
 
 _SPECS = (
-    CommandSpec("SKVER", (0,), values=(Version,)),
-    CommandSpec("SKAPPVER", (0,), values=(AppVersion,)),
-    CommandSpec("SKINFO", (0,), values=(Info,)),
-    CommandSpec("SKRESET", (0,)),
-    CommandSpec("SKSREG", (1, 2), values=(RegisterValue,)),
-    CommandSpec("SKSETPWD", (2,), secret_args=(1,)),
-    CommandSpec("SKSETRBID", (1,), secret_args=(0,)),
-    CommandSpec("SKSCAN", (3, 4)),
-    CommandSpec("SKLL64", (1,), completion=Completion.LINE, values=(AddressLine,)),
-    CommandSpec("SKADDNBR", (2,)),
-    CommandSpec("SKJOIN", (1,)),
-    CommandSpec("SKREJOIN", (0,)),
-    CommandSpec("SKTERM", (0,)),
-    CommandSpec("SKSENDTO", (5, 6)),
-    CommandSpec("SKPING", (1, 2)),
-    CommandSpec("SKTABLE", (1,), values=(AddressTable, NeighborTable, PortTable)),
-    CommandSpec("SKUDPPORT", (2,)),
-    CommandSpec("SKSAVE", (0,), flash=True),
-    CommandSpec("SKLOAD", (0,)),
-    CommandSpec("SKERASE", (0,), flash=True),
-    CommandSpec("ROPT", (0,), cr_only=True),
-    CommandSpec("WOPT", (1,), cr_only=True, flash=True),
-    CommandSpec("RUART", (0,), cr_only=True),
-    CommandSpec("WUART", (1,), cr_only=True, flash=True),
+    CommandSpec(SkVer, values=(Version,)),
+    CommandSpec(SkAppVer, values=(AppVersion,)),
+    CommandSpec(SkInfo, values=(Info,)),
+    CommandSpec(SkReset),
+    CommandSpec(SkSreg, values=(RegisterValue,)),
+    CommandSpec(SkSetPwd),
+    CommandSpec(SkSetRbid),
+    CommandSpec(SkScan),
+    CommandSpec(SkLl64, completion=Completion.LINE, values=(AddressLine,)),
+    CommandSpec(SkAddNbr),
+    CommandSpec(SkJoin),
+    CommandSpec(SkRejoin),
+    CommandSpec(SkTerm),
+    CommandSpec(SkSendTo),
+    CommandSpec(SkPing),
+    CommandSpec(SkTable, values=(AddressTable, NeighborTable, PortTable)),
+    CommandSpec(SkUdpPort),
+    CommandSpec(SkSave, flash=True),
+    CommandSpec(SkLoad),
+    CommandSpec(SkErase, flash=True),
+    CommandSpec(Ropt, cr_only=True),
+    CommandSpec(Wopt, cr_only=True, flash=True),
+    CommandSpec(Ruart, cr_only=True),
+    CommandSpec(Wuart, cr_only=True, flash=True),
 )
 
 #: Every command the client knows, by name.
 COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in _SPECS}
-
-_TOKEN = re.compile(r"[\x21-\x7e]+")
-_IPADDR = re.compile(r"[0-9A-F]{4}(?::[0-9A-F]{4}){7}")
-_ADDR64 = re.compile(r"[0-9A-F]{16}")
+_BY_TYPE: dict[type[SkCommand], CommandSpec] = {spec.command: spec for spec in _SPECS}
 
 
-def check_token(value: str, what: str = "argument") -> str:
-    """Accept one command token: printable ASCII, no space, CR, LF or control bytes."""
-    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
-        raise InvalidArgumentError(f"{what} must be printable ASCII without spaces or line breaks")
-    return value
+def spec_of(command: SkCommand) -> CommandSpec:
+    """The table entry of a typed command."""
+    return _BY_TYPE[type(command)]
 
 
-def check_rbid(value: str) -> str:
-    """The B-route ID: exactly 32 printable, non-space ASCII characters (never echoed)."""
-    if not isinstance(value, str) or len(value) != 32 or not _TOKEN.fullmatch(value):
-        raise InvalidArgumentError(
-            "the B-route ID must be exactly 32 printable ASCII characters without spaces"
+def has_dialects(command: SkCommand) -> bool:
+    """True when the command is written differently by the two families (a SIDE field)."""
+    return any(arg.side for _, arg in arguments(type(command), None))
+
+
+def arguments(cls: type[SkCommand], family: ModuleFamily | None) -> tuple[tuple[str, Arg], ...]:
+    """The argument fields of ``cls`` in the layout of ``family`` (None: all of them)."""
+    key = (cls, family)
+    found = _LAYOUTS.get(key)
+    if found is None:
+        found = tuple(
+            (field.name, arg)
+            for field in attrs.fields(cls)
+            if (arg := field.metadata.get(_META)) is not None
+            and not (arg.side and family is not None and not family.has_side)
         )
-    return value
+        _LAYOUTS[key] = found
+    return found
 
 
-def check_password(value: str) -> str:
-    """The B-route password: 1 to 32 printable, non-space ASCII characters."""
-    if not isinstance(value, str) or not 1 <= len(value) <= 32 or not _TOKEN.fullmatch(value):
-        raise InvalidArgumentError(
-            "the B-route password must be 1 to 32 printable ASCII characters without spaces"
-        )
-    return value
+_LAYOUTS: dict[tuple[type[SkCommand], ModuleFamily | None], tuple[tuple[str, Arg], ...]] = {}
 
 
-def check_ipaddr(value: str) -> str:
-    """An IPv6 address in the module's full, upper-case 39-character form."""
-    text = value.upper() if isinstance(value, str) else ""
-    if not _IPADDR.fullmatch(text):
-        raise InvalidArgumentError(
-            f"IPv6 address must be written in full, e.g. FE80:0000:0000:0000:021D:1290:1234:5678;"
-            f" got {value!r}"
-        )
+def _tokens(command: SkCommand, family: ModuleFamily, *, masked: bool) -> Iterator[str]:
+    yield command.name
+    for name, arg in arguments(type(command), family):
+        value = getattr(command, name)
+        if value is None:
+            if arg.optional:
+                continue
+            value = 0  # a SIDE left unset: 0 is the B route
+        try:
+            text = arg.codec.encode(value)
+        except ValueError as exc:
+            shown = "" if arg.secret else f": {value!r}"
+            raise InvalidArgumentError(f"{command.name} {name} {exc}{shown}") from None
+        yield _MASK if masked and arg.secret else text
+    if isinstance(command, SkSendTo):
+        if not 1 <= len(command.payload) <= MAX_PAYLOAD:
+            raise InvalidArgumentError(f"SKSENDTO's payload must be 1 to {MAX_PAYLOAD} bytes")
+        yield f"{len(command.payload):04X}"
+
+
+def encode_command(command: SkCommand, family: ModuleFamily) -> bytes:
+    """The bytes a host writes for ``command`` in the dialect of ``family``.
+
+    A line ends with CRLF (a lone CR for the product commands); SKSENDTO ends with a
+    space and its raw payload, without a terminator.
+
+    Raises:
+        InvalidArgumentError: an argument does not fit its field.
+    """
+    text = " ".join(_tokens(command, family, masked=False)).encode("ascii")
+    if isinstance(command, SkSendTo):
+        return text + b" " + command.payload
+    return text + (b"\r" if spec_of(command).cr_only else b"\r\n")
+
+
+def command_display(command: SkCommand, family: ModuleFamily) -> str:
+    """The command as logs show it: secrets masked, SKSENDTO's payload as its size."""
+    text = " ".join(_tokens(command, family, masked=True))
+    if isinstance(command, SkSendTo):
+        text += f" <{len(command.payload)} bytes>"
     return text
 
 
-def check_addr64(value: str) -> str:
-    """A 64-bit MAC address as 16 hex digits."""
-    text = value.upper() if isinstance(value, str) else ""
-    if not _ADDR64.fullmatch(text):
-        raise InvalidArgumentError(f"MAC address must be 16 hex digits, got {value!r}")
-    return text
+def secret_values(command: SkCommand) -> list[str]:
+    """The secret arguments of ``command`` (to register with a redactor before sending)."""
+    return [
+        str(getattr(command, name))
+        for name, arg in arguments(type(command), None)
+        if arg.secret and getattr(command, name) is not None
+    ]
 
 
-def check_range(value: int, low: int, high: int, what: str) -> int:
-    """An integer argument within ``low..high`` (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidArgumentError(f"{what} must be an integer in {low}..{high}, got {value!r}")
-    return value
+def decode_command(
+    line: str | bytes, family: ModuleFamily | None = None, *, payload: bytes | None = None
+) -> SkCommand:
+    """Read one command line (terminator removed) as a module of ``family`` reads it.
+
+    ``family`` None accepts either dialect (decided by the argument count). For SKSENDTO,
+    ``line`` is the header up to DATALEN and ``payload`` the raw data that followed.
+
+    Raises:
+        CommandSyntaxError: with ``code`` ER04 (unknown command), ER05 (wrong argument
+            count) or ER06 (a bad value; also a payload with any other command).
+    """
+    text = line.decode("latin-1") if isinstance(line, bytes) else line
+    words = text.split()
+    if not words:
+        raise CommandSyntaxError(ErrorCode.ER04, "empty command line")
+    name, args = words[0], words[1:]
+    spec = COMMANDS.get(name)
+    if spec is None:
+        raise CommandSyntaxError(ErrorCode.ER04, "unknown command")
+    cls = spec.command
+    if (payload is not None) != (cls is SkSendTo):
+        raise CommandSyntaxError(ErrorCode.ER06, "a binary payload goes with SKSENDTO only")
+    families = (family,) if family is not None else tuple(ModuleFamily)
+    for each in families:
+        if len(args) in spec.arity(each):
+            return _decode_args(cls, each, args, payload)
+    raise CommandSyntaxError(ErrorCode.ER05, f"{name} takes {spec.arity(family)} arguments")
+
+
+def _decode_args(
+    cls: type[SkCommand], family: ModuleFamily, args: list[str], payload: bytes | None
+) -> SkCommand:
+    fields = arguments(cls, family)
+    values: dict[str, Any] = {}
+    if payload is not None:
+        datalen, args = args[-1], args[:-1]
+        try:
+            length = Hex(4, min_digits=4).decode(datalen)
+        except ValueError:
+            raise CommandSyntaxError(ErrorCode.ER06, "SKSENDTO DATALEN: 4 hex digits") from None
+        if length != len(payload) or not 1 <= length <= MAX_PAYLOAD:
+            raise CommandSyntaxError(
+                ErrorCode.ER06, f"SKSENDTO's DATALEN must match a 1..{MAX_PAYLOAD}-byte payload"
+            )
+        values["payload"] = payload
+    skip = len(fields) - len(args)  # optional fields left out
+    queue = iter(args)
+    for name, arg in fields:
+        if arg.optional and skip > 0:
+            skip -= 1
+            continue
+        text = next(queue)
+        try:
+            values[name] = arg.codec.decode(text)
+        except ValueError as exc:
+            raise CommandSyntaxError(ErrorCode.ER06, f"{cls.name} {name} {exc}") from None
+    if family.has_side:
+        for name, arg in fields:
+            if arg.side and not arg.optional:
+                values.setdefault(name, 0)
+    return cls(**values)

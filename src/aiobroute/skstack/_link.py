@@ -41,6 +41,7 @@ from aiobroute.link import (
 from aiobroute.skstack._commands import check_password, check_range, check_rbid
 from aiobroute.skstack._dialect import ModuleFamily
 from aiobroute.skstack._events import ErrorCode, Event, EventNum, Message, PanDescriptor, RxUdp
+from aiobroute.skstack._registers import Register
 from aiobroute.skstack.client import (
     JoinedPan,
     PortLost,
@@ -318,12 +319,14 @@ class SkStackLink:
 
     async def transmit_time_ms(self) -> int | None:
         """Register SFD: the accumulated transmit time in ms."""
-        value = await self._client.read_register("SFD")
+        value = await self._client.read_register(Register.TX_TIME)
         try:
-            return int(value, 16)
+            number = Register.TX_TIME.decode(value.strip())
         except ValueError:
             _LOGGER.warning("register SFD is not a hex number: %r", value[:40])
             return None
+        assert isinstance(number, int)  # noqa: S101 - a HEX register decodes to an int
+        return number
 
     async def refresh_tx_limit(self) -> bool:
         """Register SFB; reports :class:`TransmitLimitReleased` if a release was missed."""

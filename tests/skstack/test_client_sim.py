@@ -13,6 +13,7 @@ import pytest
 from aiobroute.echonet import CONTROLLER, SMART_METER, Esv, Frame, Property
 from aiobroute.errors import AuthenticationError, ScanError
 from aiobroute.skstack import ModuleFamily, RxUdp
+from aiobroute.skstack._commands import SkScan, decode_command
 from aiobroute.skstack.client import SkStackClient, SkTimeouts
 from aiobroute.testing import (
     DEFAULT_PASSWORD,
@@ -20,6 +21,7 @@ from aiobroute.testing import (
     FaultPlan,
     ModulePreset,
     RadioConfig,
+    SimulatedModule,
     Simulator,
 )
 from aiobroute.testing._clock import JST, SimClock
@@ -49,8 +51,8 @@ async def attached(sim: Simulator, how: str) -> AsyncIterator[SkStackClient]:
             yield client
     else:
         async with sim.pty() as path:
-            stream = await open_port(path)
-            async with SkStackClient(stream, timeouts=FAST) as client:
+            port = await open_port(path)
+            async with SkStackClient(port, timeouts=FAST) as client:
                 yield client
 
 
@@ -85,6 +87,7 @@ async def test_initialise_scan_join_and_exchange(model: str, how: str) -> None:
         assert answer.esv is Esv.GET_RES
         watts = int.from_bytes(answer.properties[0].edt, "big", signed=True)
         assert watts == sim.meter.instant_power_watts()
+        assert isinstance(sim.preset, ModulePreset)
         assert message.hex_payload is sim.preset.default_hex
         assert message.secured is True
     assert sim.flash_writes == 0
@@ -143,8 +146,10 @@ async def test_scan_escalates_until_the_meter_is_heard(model: str, rounds: list[
         await client.initialize()
         pans = await client.scan()  # the default escalation, 4, 5, 6, 7
         assert [pan.addr for pan in pans] == [sim.module.pan.mac]
-    scans = [c.split() for c in sim.commands_received if c.startswith("SKSCAN 2 ")]
-    assert [int(args[3], 16) for args in scans] == rounds
+    assert isinstance(sim.module, SimulatedModule)
+    family = sim.module.preset.family
+    scans = [decode_command(c, family) for c in sim.commands_received if c.startswith("SKSCAN")]
+    assert [scan.duration for scan in scans if isinstance(scan, SkScan)] == rounds
 
 
 async def test_scan_escalation_survives_missed_beacons_and_gives_up_cleanly() -> None:
@@ -168,7 +173,7 @@ async def test_client_works_with_either_erxudp_format_without_writing_flash(
     hex_payload: bool,
 ) -> None:
     preset = attrs.evolve(ModulePreset.RS_WSUHA_P, default_hex=hex_payload)
-    sim = make_sim(preset)  # type: ignore[arg-type]
+    sim = make_sim(preset)
     async with attached(sim, "memory") as client:
         await client.initialize()
         joined = await client.connect(rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD)
@@ -185,4 +190,5 @@ async def test_client_works_with_either_erxudp_format_without_writing_flash(
         watts = int.from_bytes(answer.properties[0].edt, "big", signed=True)
         assert watts == sim.meter.instant_power_watts()
     assert sim.flash_writes == 0
+    assert isinstance(sim.module, SimulatedModule)
     assert sim.module.hex_payload is hex_payload  # never rewritten

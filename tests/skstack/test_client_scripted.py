@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,8 +19,13 @@ from aiobroute.errors import (
     SendError,
     SessionError,
 )
-from aiobroute.skstack import Event, ModuleFamily, PanDescriptor, RxUdp
-from aiobroute.skstack.client import PortLost, order_candidates
+from aiobroute.skstack import Event, ModuleFamily, PanDescriptor, Register, RxUdp
+from aiobroute.skstack._commands import CommandSyntaxError, SkScan, SkSendTo, decode_command
+from aiobroute.skstack._session import order_candidates
+from aiobroute.skstack.client import PortLost
+
+if TYPE_CHECKING:
+    from tests.skstack.conftest import ScriptedModule
 
 ADDR = "FE80:0000:0000:0000:021D:1290:1234:5678"
 MAC = "001D129012345678"
@@ -27,15 +33,22 @@ RBID = "00112233445566778899AABBCCDDEEFF"
 PASSWORD = "0123456789AB"
 
 
-def a1_module(module, line, payload):  # type: ignore[no-untyped-def]
+def a1_module(module: ScriptedModule, line: str, payload: bytes) -> None:
     """A minimal BP35A1-family module with echo always on."""
-    words = line.split()
-    name = words[0]
-    if name == "SKSENDTO":
+    try:
+        # Either layout of SKSENDTO is taken; SKSCAN's SIDE is refused like a BP35A1 does.
+        command = decode_command(line, payload=payload or None)
+        if isinstance(command, SkScan) and command.side is not None:
+            decode_command(line, ModuleFamily.BP35A1)
+    except CommandSyntaxError as exc:
+        module.send(line, f"FAIL ER{int(exc.code):02d}")
+        return
+    name = command.name
+    if isinstance(command, SkSendTo):
         module.send(
             "",
-            f"EVENT 21 {words[2]} 02",
-            f"EVENT 21 {words[2]} 00",
+            f"EVENT 21 {command.ipaddr} 02",
+            f"EVENT 21 {command.ipaddr} 00",
             "OK",
         )
         return
@@ -49,9 +62,6 @@ def a1_module(module, line, payload):  # type: ignore[no-untyped-def]
     elif name == "SKLL64":
         module.send(ADDR)
     elif name == "SKSCAN":
-        if len(words) != 4:
-            module.send("FAIL ER05")
-            return
         module.send(
             "OK",
             f"EVENT 20 {ADDR}",
@@ -144,10 +154,10 @@ async def test_fail_raises_typed_error_with_redacted_command(scripted) -> None: 
         (RBID, "x" * 33),
     ],
 )
-async def test_credentials_are_validated_before_anything_is_written(
+async def test_credentials_are_validated_before_anything_is_written(  # type: ignore[no-untyped-def]
     scripted,
     rbid: str,
-    password: str,  # type: ignore[no-untyped-def]
+    password: str,
 ) -> None:
     client, module = scripted(a1_module)
     pan = PanDescriptor(channel=0x21, channel_page=9, pan_id=0x8888, addr=MAC, lqi=0xE1)
@@ -403,3 +413,38 @@ async def test_subscription_overflow_warning_is_rate_limited(scripted, caplog) -
     assert isinstance(first, Event)
     overflow = [r for r in caplog.records if "not keeping up" in r.getMessage()]
     assert len(overflow) == 1  # 300 drops, one warning
+
+
+async def test_registers_go_through_the_register_table(scripted) -> None:  # type: ignore[no-untyped-def]
+    def handler(module, line, payload):  # type: ignore[no-untyped-def]
+        module.send(line)
+        if line == "SKSREG SFB":
+            module.send("ESREG 01", "OK")
+        elif line == "SKSREG S2":
+            module.send("ESREG 21", "OK")
+        else:
+            module.send("OK")
+
+    client, module = scripted(handler)
+    await client.write_register(Register.SESSION_LIFETIME, 900)
+    assert module.lines[-1] == "SKSREG S16 00000384"
+    assert await client.read_register(Register.CHANNEL) == "21"
+    assert await client.refresh_tx_limit() is True
+    assert client.tx_limited
+    sent = len(module.lines)
+    with pytest.raises(InvalidArgumentError):
+        await client.write_register(Register.CHANNEL, 0x3D)
+    with pytest.raises(InvalidArgumentError):
+        await client.write_register("S2", 0x21)  # an integer needs the table to encode it
+    assert len(module.lines) == sent
+
+
+async def test_a_raw_command_keeps_the_layout_it_was_given(scripted) -> None:  # type: ignore[no-untyped-def]
+    client, module = scripted(a1_module, family=ModuleFamily.BP35A1)
+    await client.command("SKSREG", "S2", "21")
+    with pytest.raises(CommandError):  # a BP35A1 refuses the SIDE
+        await client.command("SKSCAN", "2", "FFFFFFFF", "2", "0")
+    assert module.lines[-2:] == ["SKSREG S2 21", "SKSCAN 2 FFFFFFFF 2 0"]
+    assert isinstance(module.commands[-1], SkScan)
+    assert module.commands[-1].side == 0
+    assert client.family is ModuleFamily.BP35A1  # a raw command never switches the dialect

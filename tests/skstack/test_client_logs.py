@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aiobroute._log import FRAGMENT, TRACE, Redactor, escape_bytes, escape_text
@@ -44,7 +45,7 @@ class Collector(logging.Handler):
 
 
 async def run_with(
-    device_script: Callable[[MemoryStream], Awaitable[None]],
+    device_script: Callable[[MemoryStream], Coroutine[Any, Any, None]],
     host_script: Callable[[SkStackClient], Awaitable[object]],
 ) -> list[str]:
     """Run the two scripts against each other; every log message of the run."""
@@ -247,6 +248,8 @@ def test_escape_helpers() -> None:
         max_size=8,
     )
 )
+# An escape can complete a fragment: "\x1b" then the ID's "4C5D6" shows "b4C5D6".
+@example(pieces=["\x1b", "4C5D6"])
 def test_redactor_leaves_no_run_of_fragment_length(pieces: list[str]) -> None:
     redactor = Redactor()
     redactor.add(RBID, PASSWORD)

@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from aiobroute.errors import PortClosedError
+from aiobroute.skstack._commands import CommandSyntaxError, SkCommand, decode_command
 from aiobroute.skstack.client import SkStackClient, SkTimeouts
+from aiobroute.testing._uart import CommandLine, SendToCommand, UartInput
 from aiobroute.transport import MemoryStream, memory_pipe
 
 Handler = Callable[["ScriptedModule", str, bytes], None]
@@ -26,8 +28,10 @@ class ScriptedModule:
         self.device = device
         self.handler = handler
         self.lines: list[str] = []
+        #: The received lines decoded by the shared command decoder (None: refused).
+        self.commands: list[SkCommand | None] = []
         self.raw = bytearray()
-        self._buffer = bytearray()
+        self._uart = UartInput()
         self._task: asyncio.Task[None] | None = None
 
     def send(self, *lines: str | bytes) -> None:
@@ -49,47 +53,26 @@ class ScriptedModule:
             while True:
                 data = await self.device.read()
                 self.raw += data
-                self._buffer += data
-                self._consume()
+                for item in self._uart.feed(data):
+                    self._receive(item)
 
-    def _consume(self) -> None:
-        while True:
-            if self._buffer.startswith(b"SKSENDTO "):
-                header_end = _sendto_header_end(self._buffer)
-                if header_end is None:
-                    return
-                header = self._buffer[:header_end].decode()
-                length = int(header.split()[-1], 16)
-                end = header_end + 1 + length
-                if len(self._buffer) < end:
-                    return
-                payload = bytes(self._buffer[header_end + 1 : end])
-                del self._buffer[:end]
-                self.lines.append(header)
-                self.handler(self, header, payload)
-                continue
-            cut = min((i for i in (self._buffer.find(b"\r"),) if i >= 0), default=-1)
-            if cut < 0:
+    def _receive(self, item: CommandLine | SendToCommand) -> None:
+        """One command as the simulator's UART front end frames it, decoded if it can be."""
+        if isinstance(item, SendToCommand):
+            line, payload = item.header.decode().rstrip(" "), item.payload
+        else:
+            line, payload = item.text.decode("latin-1"), b""
+            if not line:
                 return
-            line = self._buffer[:cut].decode()
-            del self._buffer[: cut + 1]
-            if self._buffer.startswith(b"\n"):
-                del self._buffer[:1]
-            if line:
-                self.lines.append(line)
-                self.handler(self, line, b"")
-
-
-def _sendto_header_end(buffer: bytearray) -> int | None:
-    tokens = 0
-    for index, byte in enumerate(buffer):
-        if byte == 0x20:
-            tokens += 1
-            text = buffer[:index].decode(errors="replace").split()
-            # header: SKSENDTO handle ip port sec [side] len -> len is 4 hex digits
-            if len(text) >= 6 and len(text[-1]) == 4 and tokens >= 6:
-                return index
-    return None
+        self.lines.append(line)
+        try:
+            command: SkCommand | None = decode_command(
+                line, payload=payload if isinstance(item, SendToCommand) else None
+            )
+        except CommandSyntaxError:
+            command = None
+        self.commands.append(command)
+        self.handler(self, line, payload)
 
 
 FAST = SkTimeouts(
