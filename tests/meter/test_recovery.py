@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
+import attrs
 import pytest
 
 from aiobroute import (
@@ -97,6 +98,34 @@ async def test_hung_module_is_probed_rejoined_and_reopened(
         assert meter.link is not first_link  # the port was reopened
         assert meter.link is not None
         assert meter.link.dialect == ("j11" if sim.is_j11 else "skstack")
+    await recorder
+    assert_no_leaks()
+
+
+async def test_a_send_cut_short_by_the_request_budget_counts_toward_the_probe(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The module's own send timeout (2 s) is longer than the request's budget (0.8 s):
+    # the request gives up while SKSENDTO still waits for its status line. That failure
+    # must count toward the probe like any other.
+    sim = make_sim()
+    slow_sk = attrs.evolve(QUICK_SK, command=2.0, send=2.0)
+    watchdog = WatchdogSettings(timeouts_before_probe=2, push_grace=None, probe_timeout=0.6)
+    timeouts = MeterTimeouts(attempt=0.3, single=0.8, sequence=2.0, instance_list=0.3)
+    caplog.set_level(logging.INFO, logger="aiobroute.meter")
+    states: list[ConnectionState] = []
+    async with running(sim, sk_timeouts=slow_sk, timeouts=timeouts, watchdog=watchdog) as meter:
+        recorder = asyncio.create_task(record_states(meter, states))
+        await assert_reads_truth(sim, meter)
+        sim.set_hung(True)
+        for _ in range(2):
+            with pytest.raises((ResponseTimeoutError, ReconnectingError)):
+                await meter.instant_power()
+        await wait_for(lambda: "probing the meter" in caplog.text)
+        await wait_for(lambda: ConnectionState.RECONNECTING in states, timeout=15)
+        sim.set_hung(False)
+        await wait_for(lambda: meter.state is ConnectionState.READY, timeout=30)
+        await assert_reads_truth(sim, meter)
     await recorder
     assert_no_leaks()
 

@@ -278,9 +278,20 @@ class Exchange:
                     module_failed = True
                     _LOGGER.warning("the module did not take %s: %s", esv.name, exc)
                 except TimeoutError:
-                    _LOGGER.info(
-                        "no answer to %s %s (attempt %d)", esv.name, hex_epcs(epcs), attempt + 1
-                    )
+                    if not sent:
+                        # The budget ran out while the module still had the command (its
+                        # own timeout is longer): the module failed to send it in time.
+                        module_failed = True
+                        _LOGGER.warning(
+                            "the module did not take %s within the request's budget", esv.name
+                        )
+                    else:
+                        _LOGGER.info(
+                            "no answer to %s %s (attempt %d)",
+                            esv.name,
+                            hex_epcs(epcs),
+                            attempt + 1,
+                        )
                 except CommandError as exc:
                     if not exc.transient:
                         raise
