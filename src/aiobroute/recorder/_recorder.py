@@ -22,15 +22,15 @@ from aiobroute.errors import (
 )
 from aiobroute.models import InstantCurrent, TimedEnergy
 from aiobroute.recorder._files import RecordDatabaseError
-from aiobroute.recorder._store import (
+from aiobroute.recorder._model import (
     MeterAttributes,
     MeterRecord,
     PutResult,
-    RecordStore,
     Sample,
     SlotValue,
     Source,
 )
+from aiobroute.recorder._store import RecordStore
 from aiobroute.supervisor import ConnectionState
 
 if TYPE_CHECKING:
