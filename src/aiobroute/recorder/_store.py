@@ -27,19 +27,8 @@ from aiobroute.recorder._model import (
     SlotValue,
     Source,
 )
-from aiobroute.recorder._schema import SCHEMA_VERSION
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "MeterAttributes",
-    "MeterRecord",
-    "PutResult",
-    "Reading",
-    "RecordStore",
-    "Sample",
-    "SlotValue",
-    "Source",
-]
+__all__ = ["RecordStore"]
 
 
 _T = TypeVar("_T")
