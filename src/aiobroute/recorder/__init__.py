@@ -22,13 +22,16 @@ readings into export rows (``aiobroute export`` uses them).
 from __future__ import annotations
 
 from aiobroute.recorder._files import APPLICATION_ID, RecordDatabaseError, check_database_path
-from aiobroute.recorder._recorder import (
-    BackfillReport,
-    MeterClock,
-    Recorder,
-    RecorderStatus,
-    meter_key,
+from aiobroute.recorder._model import (
+    MeterAttributes,
+    MeterRecord,
+    PutResult,
+    Reading,
+    Sample,
+    SlotValue,
+    Source,
 )
+from aiobroute.recorder._recorder import Recorder
 from aiobroute.recorder._rows import (
     Gap,
     GapReason,
@@ -38,17 +41,9 @@ from aiobroute.recorder._rows import (
     statistic_rows,
     usage_rows,
 )
-from aiobroute.recorder._store import (
-    SCHEMA_VERSION,
-    MeterAttributes,
-    MeterRecord,
-    PutResult,
-    Reading,
-    RecordStore,
-    Sample,
-    SlotValue,
-    Source,
-)
+from aiobroute.recorder._schema import SCHEMA_VERSION
+from aiobroute.recorder._status import BackfillReport, MeterClock, RecorderStatus, meter_key
+from aiobroute.recorder._store import RecordStore
 
 __all__ = [
     "APPLICATION_ID",

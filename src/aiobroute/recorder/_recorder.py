@@ -1,168 +1,60 @@
-"""The recorder: pushes, live reads and gap backfill from a SmartMeter into a RecordStore."""
+"""The recorder: pushes, live reads and gap backfill from a SmartMeter into a RecordStore.
+
+This module holds the run loop; the backfill planning is in :mod:`._backfill`, the status
+and the meter's clock in :mod:`._status`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from aiobroute._tasks import cancel_and_wait
-from aiobroute._time import JST
 from aiobroute.errors import (
     AiobrouteError,
     ClientClosedError,
     InvalidArgumentError,
-    MeterError,
-    ServiceNotAvailableError,
 )
 from aiobroute.models import InstantCurrent, TimedEnergy
+from aiobroute.recorder._backfill import _Backfill, _MidnightPassedError
 from aiobroute.recorder._files import RecordDatabaseError
-from aiobroute.recorder._store import (
+from aiobroute.recorder._model import (
     MeterAttributes,
     MeterRecord,
     PutResult,
-    RecordStore,
     Sample,
     SlotValue,
     Source,
 )
+from aiobroute.recorder._status import (
+    HALF_HOUR,
+    MAX_HISTORY_DAYS,
+    UP_STATES,
+    BackfillReport,
+    MeterClock,
+    MeterNow,
+    RecorderStatus,
+    floor_slot,
+    meter_key,
+)
+from aiobroute.recorder._store import RecordStore
 from aiobroute.supervisor import ConnectionState
 
 if TYPE_CHECKING:
     from aiobroute.meter import SmartMeter
     from aiobroute.models import Notification
 
-__all__ = ["BackfillReport", "MeterClock", "Recorder", "RecorderStatus"]
+__all__ = ["Recorder"]
 
 _LOGGER = logging.getLogger("aiobroute.recorder")
-_HALF_HOUR = dt.timedelta(minutes=30)
-_DAY_SLOTS = 48
-#: E5 accepts 0..99: the furthest a meter can answer.
-MAX_HISTORY_DAYS = 99
-#: A "no data" answer for a reading younger than this may still be filled by the meter.
-_FINAL_AGE = dt.timedelta(hours=2)
-_EC_COUNT = 12
-_UP = (ConnectionState.READY, ConnectionState.RATE_LIMITED)
 
 
-class MeterClock(Protocol):
-    """The meter's wall clock as the recorder sees it.
-
-    The default follows :meth:`SmartMeter.meter_now` and sleeps with :func:`asyncio.sleep`;
-    tests pass the simulator's :class:`~aiobroute.testing.SimClock`, whose time can run
-    fast or jump.
-    """
-
-    def now(self) -> dt.datetime:
-        """The meter's current time (timezone-aware)."""
-        ...
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` of this clock's time."""
-        ...
-
-
-class _MeterNow:
-    def __init__(self, meter: SmartMeter) -> None:
-        self._meter = meter
-
-    def now(self) -> dt.datetime:
-        return self._meter.meter_now()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-@attrs.frozen
-class RecorderStatus:
-    """What the recorder has done since it started (for a status line).
-
-    Attributes:
-        slots_recorded: readings stored by this run (pushes, live reads and backfill).
-        gaps_filled: of those, readings that came from the meter's history (backfill).
-        gaps_left: readings still missing in the backfill window after the last pass.
-        no_data: readings in the window for which the meter has no data.
-        conflicts: values that differed from what was stored (kept; logged).
-        last_reading: the newest reading instant stored by this run.
-        backfilling: a backfill pass is running.
-        backfills: backfill passes completed.
-        state: the meter's connection state.
-    """
-
-    slots_recorded: int = 0
-    gaps_filled: int = 0
-    gaps_left: int = 0
-    no_data: int = 0
-    conflicts: int = 0
-    last_reading: dt.datetime | None = None
-    backfilling: bool = False
-    backfills: int = 0
-    state: ConnectionState = ConnectionState.READY
-
-    def line(self) -> str:
-        """The status as one line of text."""
-        last = f", last {self.last_reading:%Y-%m-%d %H:%M}" if self.last_reading else ""
-        if self.backfilling:
-            activity = "backfilling"
-        elif not self.backfills and self.state in _UP:
-            activity = "starting"
-        else:
-            activity = self.state.value
-        return (
-            f"{activity}: {self.slots_recorded} slots recorded, {self.gaps_filled} gaps "
-            f"filled, {self.gaps_left} gaps left, {self.no_data} without data{last}"
-        )
-
-
-@attrs.frozen
-class BackfillReport:
-    """The outcome of one backfill pass.
-
-    Attributes:
-        filled: readings stored by the pass.
-        no_data: readings the meter answered "no data" for (final ones are stored as such).
-        missing: readings still missing in the window afterwards.
-        frames: ECHONET Lite requests sent by the pass.
-        complete: the pass went through the whole window (False: interrupted by a lost
-            connection; it runs again after the reconnect).
-    """
-
-    filled: int
-    no_data: int
-    missing: int
-    frames: int
-    complete: bool
-
-
-class _MidnightPassedError(Exception):
-    """The meter's date changed during a day read: its "day N" is ambiguous."""
-
-
-def _floor(when: dt.datetime) -> dt.datetime:
-    when = when.astimezone(JST)
-    return when.replace(minute=when.minute - when.minute % 30, second=0, microsecond=0)
-
-
-def _midnight(date: dt.date) -> dt.datetime:
-    return dt.datetime(date.year, date.month, date.day, tzinfo=JST)
-
-
-def meter_key(manufacturer_code: int | None, serial_number: str | None, address: str) -> str:
-    """The identity of a meter: ``MMMMMM-SERIAL``, or ``addr-ADDRESS`` without 8A/8D."""
-    serial = "".join(
-        c for c in (serial_number or "") if c.isascii() and (c.isalnum() or c in "-_.")
-    )
-    if manufacturer_code is not None and serial:
-        return f"{manufacturer_code:06X}-{serial}"
-    return f"addr-{address}"
-
-
-class Recorder:
+class Recorder(_Backfill):
     """Keeps a complete half-hourly record of a connected :class:`~aiobroute.SmartMeter`.
 
     :meth:`run` (until cancelled) stores every 30-minute push (0xEA/0xEB), reads the
@@ -207,7 +99,7 @@ class Recorder:
         self.store = store
         self.interval = interval
         self.backfill_days = backfill_days
-        self.clock: MeterClock = clock or _MeterNow(meter)
+        self.clock: MeterClock = clock or MeterNow(meter)
         self.settle = settle
         self.on_status = on_status
         self._status = RecorderStatus(state=meter.state)
@@ -308,7 +200,7 @@ class Recorder:
                 value = note.values.get(epc)
                 if not isinstance(value, TimedEnergy) or value.kwh is None:
                     continue
-                if value.timestamp != _floor(value.timestamp):
+                if value.timestamp != floor_slot(value.timestamp):
                     _LOGGER.warning("ignoring a push not at :00/:30 (%s)", value.timestamp)
                     continue
                 values.append(SlotValue(value.timestamp, epc == 0xEB, value.kwh))
@@ -320,7 +212,7 @@ class Recorder:
         async for state in states:
             if state is ConnectionState.CLOSED:
                 return
-            if state in _UP and previous is not None and previous not in _UP:
+            if state in UP_STATES and previous is not None and previous not in UP_STATES:
                 _LOGGER.info("the meter is back (%s); backfilling", previous.value)
                 self._recheck = True
                 self._kick.set()
@@ -343,7 +235,7 @@ class Recorder:
                 self._kick.clear()
                 await self._safe_backfill()
             now = self.clock.now()
-            due = _floor(now) + _HALF_HOUR
+            due = floor_slot(now) + HALF_HOUR
             if await self._wait(due + dt.timedelta(seconds=self.settle)):
                 continue  # kicked (reconnect)
             await self._read_latest()
@@ -378,9 +270,9 @@ class Recorder:
     async def _read_latest(self) -> None:
         """Read EA/EB when the push of the last :00/:30 did not arrive."""
         meter_id = self._meter_id
-        if meter_id is None or self.meter.state not in _UP:
+        if meter_id is None or self.meter.state not in UP_STATES:
             return
-        latest = _floor(self.clock.now())
+        latest = floor_slot(self.clock.now())
         known = (await self.store.known(meter_id, latest, latest)).get(latest, (False, False))
         if known[0] and (known[1] or not self._reverse):
             return
@@ -396,7 +288,7 @@ class Recorder:
             for epc, value in values.items()
             if isinstance(value, TimedEnergy)
             and value.kwh is not None
-            and value.timestamp == _floor(value.timestamp)
+            and value.timestamp == floor_slot(value.timestamp)
         ]
         if found:
             await self._put(Source.LIVE, found)
@@ -405,7 +297,7 @@ class Recorder:
         interval = self.interval or 60.0
         while True:
             started = self.clock.now()
-            if self._meter_id is not None and self.meter.state in _UP:
+            if self._meter_id is not None and self.meter.state in UP_STATES:
                 try:
                     values = await self.meter.get(0xE7, 0xE8)
                 except (AiobrouteError, TimeoutError) as exc:
@@ -477,179 +369,3 @@ class Recorder:
             return BackfillReport(
                 filled, no_data, missing, self.meter.frames_sent - frames_before, True
             )
-
-    def _window_days(self) -> int:
-        days = MAX_HISTORY_DAYS if self._history_days is None else self._history_days
-        if self.backfill_days is not None:
-            days = min(days, self.backfill_days)
-        return days
-
-    async def _needed(
-        self, now: dt.datetime
-    ) -> tuple[dt.datetime, dt.datetime, dict[dt.datetime, tuple[bool, bool]]]:
-        """The window and, for each instant in it, which directions are still needed."""
-        meter_id = self._meter_id
-        if meter_id is None:  # pragma: no cover - identified before
-            raise RuntimeError("not identified")
-        latest = _floor(now)
-        start = _midnight(now.date() - dt.timedelta(days=self._window_days()))
-        known = await self.store.known(meter_id, start, latest)
-        needed: dict[dt.datetime, tuple[bool, bool]] = {}
-        at = start
-        while at <= latest:
-            bought, sold = known.get(at, (False, False))
-            need = (not bought, self._reverse and not sold)
-            if any(need):
-                needed[at] = need
-            at += _HALF_HOUR
-        return start, latest, needed
-
-    async def _count_gaps(self) -> tuple[int, int]:
-        now = self.clock.now()
-        start, latest, needed = await self._needed(now)
-        missing = len(needed)
-        readings = await self.store.readings(self._key or "", start, latest)
-        without = sum(
-            1
-            for r in readings
-            if (r.bought_kwh is None and r.bought_source is not None)
-            or (self._reverse and r.sold_kwh is None and r.sold_source is not None)
-        )
-        return missing, without
-
-    async def _backfill_pass(self, filled: int, no_data: int) -> tuple[int, int]:
-        now = self.clock.now()
-        _, _, needed = await self._needed(now)
-        today = now.date()
-        if self._last_date is not None and self._last_date != today:
-            _LOGGER.info("the meter's day changed to %s", today)
-        self._last_date = today
-        for day in range(self._window_days() + 1):
-            date = today - dt.timedelta(days=day)
-            base = _midnight(date)
-            wanted = {
-                base + _HALF_HOUR * slot: needed[base + _HALF_HOUR * slot]
-                for slot in range(_DAY_SLOTS)
-                if base + _HALF_HOUR * slot in needed
-            }
-            if not wanted:
-                continue
-            try:
-                values = await self._read_day(day, date, wanted)
-            except ServiceNotAvailableError as exc:
-                if day == 0:
-                    raise
-                _LOGGER.info("the meter has no history %d days back (%s)", day, exc)
-                await self._learn_reach(day - 1)
-                break
-            final_before = self.clock.now() - _FINAL_AGE
-            keep = [v for v in values if v.kwh is not None or v.at < final_before]
-            result = await self._put(Source.HISTORY, keep)
-            filled += len(result.filled)
-            no_data += sum(1 for v in values if v.kwh is None)
-            if day > 0 and values and all(v.kwh is None for v in values) and len(wanted) == 48:
-                # A whole past day without data: the meter's history ends before it.
-                _LOGGER.info("the meter's history ends %d days back", day - 1)
-                await self._learn_reach(day - 1)
-                break
-        return filled, no_data
-
-    async def _learn_reach(self, days: int) -> None:
-        if self._meter_id is not None and days >= 0:
-            self._history_days = days
-            await self.store.set_history_days(self._meter_id, days)
-
-    async def _read_day(
-        self, day: int, date: dt.date, wanted: dict[dt.datetime, tuple[bool, bool]]
-    ) -> list[SlotValue]:
-        """Read the wanted readings of one day with E2/E4 or EC, whichever is cheaper."""
-        bought = sorted(at for at, need in wanted.items() if need[0])
-        sold = sorted(at for at, need in wanted.items() if need[1])
-        windows = _ec_windows(sorted(wanted, reverse=True))
-        e2_frames = 3 if bought and sold else 2
-        if self._use_ec and 2 * len(windows) < e2_frames:
-            try:
-                return await self._read_ec(windows, wanted)
-            except (ServiceNotAvailableError, MeterError) as exc:
-                _LOGGER.info("EC history unusable (%s); using E2/E4 from now on", exc)
-                self._use_ec = False
-        before = self.clock.now().date()
-        both = await self._read_both(day) if bought and sold else None
-        values: list[SlotValue] = []
-        for reverse, instants in ((False, bought), (True, sold)):
-            if not instants:
-                continue
-            entries = both[reverse] if both else await self.meter.history(day, reverse=reverse)
-            values += _day_values(entries, date, set(instants), reverse=reverse)
-        if self.clock.now().date() != before or before - dt.timedelta(days=day) != date:
-            raise _MidnightPassedError
-        return values
-
-    async def _read_both(self, day: int) -> tuple[list[TimedEnergy], list[TimedEnergy]] | None:
-        """E5 once, then E2 and E4: three requests instead of four.
-
-        Each answer carries the day it is for; None (read them one by one instead) when
-        they do not both say ``day``, as when another caller set E5 in between.
-        """
-        await self.meter.set(0xE5, day)
-        got = await self.meter.get(0xE2, 0xE4)  # two frames: large values go alone
-        expected = self.meter.meter_now().date() - dt.timedelta(days=day)
-        answers = []
-        for epc in (0xE2, 0xE4):
-            entries = got.get(epc)
-            if not (
-                isinstance(entries, list)
-                and len(entries) == _DAY_SLOTS
-                and all(isinstance(entry, TimedEnergy) for entry in entries)
-                and entries[0].timestamp.date() == expected
-            ):
-                _LOGGER.info("E2/E4 did not both answer day %d; reading them one by one", day)
-                return None
-            answers.append(entries)
-        return answers[0], answers[1]
-
-    async def _read_ec(
-        self,
-        windows: list[tuple[dt.datetime, int]],
-        wanted: dict[dt.datetime, tuple[bool, bool]],
-    ) -> list[SlotValue]:
-        values = []
-        for end, count in windows:
-            for entry in await self.meter.history_30min(end, count):
-                need = wanted.get(entry.timestamp)
-                if need is None:
-                    continue
-                if need[0]:
-                    values.append(SlotValue(entry.timestamp, False, entry.normal_kwh))
-                if need[1]:
-                    values.append(SlotValue(entry.timestamp, True, entry.reverse_kwh))
-        return values
-
-
-def _ec_windows(instants: Sequence[dt.datetime]) -> list[tuple[dt.datetime, int]]:
-    """Group instants (newest first) into EC requests of up to 12 half hours each."""
-    windows = []
-    index = 0
-    while index < len(instants):
-        end = instants[index]
-        oldest = end - _HALF_HOUR * (_EC_COUNT - 1)
-        last = index
-        while last + 1 < len(instants) and instants[last + 1] >= oldest:
-            last += 1
-        count = int((end - instants[last]) / _HALF_HOUR) + 1
-        windows.append((end, count))
-        index = last + 1
-    return windows
-
-
-def _day_values(
-    entries: Iterable[TimedEnergy], date: dt.date, instants: set[dt.datetime], *, reverse: bool
-) -> list[SlotValue]:
-    base = _midnight(date)
-    values = []
-    for slot, entry in enumerate(entries):
-        at = base + _HALF_HOUR * slot
-        if at in instants:
-            kwh: Decimal | None = entry.kwh
-            values.append(SlotValue(at, reverse, kwh))
-    return values

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import attrs
 
-from aiobroute.recorder._store import MeterAttributes, Reading
+from aiobroute.recorder._model import MeterAttributes, Reading
 
 __all__ = [
     "Gap",
