@@ -36,7 +36,7 @@ from aiobroute.skstack._events import (
     Unrecognized,
 )
 from aiobroute.skstack._parser import LineParser
-from aiobroute.transport._base import ByteStream
+from aiobroute.transport._base import ByteStream, PushStream
 
 __all__ = ["CommandReply", "PortLost", "SkTimeouts", "Subscription"]
 
@@ -293,19 +293,18 @@ class _ClientCore:
 
     async def _read_loop(self) -> None:
         lost: PortClosedError | None = None
+        stream = self._stream
         try:
+            if isinstance(stream, PushStream):
+                # Bytes go from the transport's data_received to the parser and the
+                # waiters directly: no task wake-up per chunk.
+                await stream.receive(self._feed)
             while True:
-                data = await self._stream.read()
+                data = await stream.read()
                 if not data:  # a stream must not return b"": treat it as closed
-                    lost = PortClosedError(f"{self._stream.name}: end of stream")
+                    lost = PortClosedError(f"{stream.name}: end of stream")
                     break
-                if _RAW.isEnabledFor(TRACE):
-                    self._trace_lines(data)
-                for message in self._parser.feed(data):
-                    try:
-                        self._dispatch(message)
-                    except Exception:
-                        _LOGGER.exception("error while handling %s", type(message).__name__)
+                self._feed(data)
         except TransportError as exc:
             lost = exc if isinstance(exc, PortClosedError) else PortClosedError(str(exc))
             if not self._closed:
@@ -318,6 +317,16 @@ class _ClientCore:
             if lost is None:
                 lost = PortClosedError(f"{self._stream.name}: reader stopped")
             self._port_lost(lost)
+
+    def _feed(self, data: bytes) -> None:
+        """Parse a chunk from the module and dispatch every complete line in it."""
+        if _RAW.isEnabledFor(TRACE):
+            self._trace_lines(data)
+        for message in self._parser.feed(data):
+            try:
+                self._dispatch(message)
+            except Exception:
+                _LOGGER.exception("error while handling %s", type(message).__name__)
 
     def _trace_lines(self, data: bytes) -> None:
         """Log raw input at TRACE level line by line, so a secret is never split."""
