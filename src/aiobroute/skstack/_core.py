@@ -20,7 +20,7 @@ from aiobroute._log import TRACE, Redactor
 from aiobroute._queue import DropOldestQueue
 from aiobroute._tasks import cancel_and_wait
 from aiobroute.errors import ClientClosedError, CommandError, PortClosedError, TransportError
-from aiobroute.skstack._commands import CommandSpec, Completion
+from aiobroute.skstack._commands import CommandSpec, Completion, SkCommand, command_display
 from aiobroute.skstack._dialect import ModuleFamily
 from aiobroute.skstack._events import (
     Echo,
@@ -179,14 +179,35 @@ class Subscription:
                 return
 
 
-@attrs.define
 class _Pending:
-    spec: CommandSpec
-    display: str
-    future: asyncio.Future[CommandReply]
-    values: list[Message] = attrs.Factory(list)
-    #: A resynchronising SKVER: status lines before its EVER line are stale ones.
-    resync: bool = False
+    """The command in flight: what completes it, and the lines collected so far."""
+
+    __slots__ = ("_display", "command", "family", "future", "resync", "spec", "values")
+
+    def __init__(
+        self,
+        spec: CommandSpec,
+        command: SkCommand,
+        family: ModuleFamily,
+        future: asyncio.Future[CommandReply],
+        *,
+        resync: bool = False,
+    ) -> None:
+        self.spec = spec
+        self.command = command
+        self.family = family
+        self.future = future
+        self.values: list[Message] = []
+        #: A resynchronising SKVER: status lines before its EVER line are stale ones.
+        self.resync = resync
+        self._display: str | None = None
+
+    @property
+    def display(self) -> str:
+        """The command as written, secrets masked later (built only for messages)."""
+        if self._display is None:
+            self._display = command_display(self.command, self.family)
+        return self._display
 
 
 class _ClientCore:
