@@ -10,6 +10,9 @@ import tty
 import pytest
 
 from aiobroute.errors import PortClosedError
+from aiobroute.skstack import Event
+from aiobroute.skstack._core import PortLost
+from aiobroute.skstack.client import SkStackClient
 from aiobroute.transport import ByteStream, open_port
 from aiobroute.transport._base import PushStream
 
@@ -182,4 +185,33 @@ async def test_a_cancelled_receive_gives_the_bytes_back_to_read() -> None:
             assert await stream.read() == b"OK\r\n"
     finally:
         await stream.close()
+        pty.close()
+
+
+async def test_skstack_client_on_a_serial_port_answers_delivers_and_reports_the_loss() -> None:
+    # On a serial port the client parses in the transport's callback (no reader wake-up).
+    pty = RawPty()
+    stream = await open_port(pty.path)
+    try:
+        async with SkStackClient(stream) as client:
+            with client.subscribe() as sub:
+                version = asyncio.create_task(client.version())
+                # The client resynchronises first: end of line, SKVER, then its own SKVER.
+                assert await read_master(pty, 9) == b"\r\nSKVER\r\n"
+                os.write(pty.master, b"EVER 1.2.10\r\nOK\r\n")
+                assert await read_master(pty, 7) == b"SKVER\r\n"
+                os.write(pty.master, b"EVER 1.2.10\r\nOK\r\n")
+                async with asyncio.timeout(5):
+                    assert await version == "1.2.10"
+                os.write(pty.master, b"EVENT 21 FE80:0000:0000:0000:021D:1290:1234:5678 00\r\n")
+                event = await sub.get(timeout=5)
+                assert isinstance(event, Event)
+                assert (event.num, event.param) == (0x21, 0)
+                pty.close()  # the dongle goes away
+                lost = await sub.get(timeout=5)
+                assert isinstance(lost, PortLost)
+                assert client.closed
+                with pytest.raises(PortClosedError):
+                    await client.version()
+    finally:
         pty.close()
