@@ -159,16 +159,37 @@ def _timed_loop(read: Callable[[], object], warmup: int, count: int) -> dict[str
 async def _async_timed_loop(
     read: Callable[[], Awaitable[object]], warmup: int, count: int
 ) -> dict[str, float]:
-    """:func:`_timed_loop` for a coroutine function."""
+    """:func:`_timed_loop` for a coroutine function; also counts event-loop iterations."""
+    import asyncio
+
     for _ in range(warmup):
         await read()
+    # Every iteration of the event loop polls its selector once: count those polls.
+    selector: Any = getattr(asyncio.get_running_loop(), "_selector", None)
+    original = getattr(selector, "select", None)
+    turns = 0
+
+    def counting_select(timeout: float | None = None) -> Any:
+        nonlocal turns
+        turns += 1
+        return original(timeout)
+
+    if original is not None:
+        selector.select = counting_select
     _mark("loop-start")
     cpu0, t0 = common.cpu_seconds(), time.perf_counter()
-    for _ in range(count):
-        await read()
-    t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+    try:
+        for _ in range(count):
+            await read()
+        t1, cpu1 = time.perf_counter(), common.cpu_seconds()
+    finally:
+        if original is not None:
+            del selector.select
     _mark("loop-end")
-    return {"loop_s": t1 - t0, "loop_cpu_s": cpu1 - cpu0}
+    result = {"loop_s": t1 - t0, "loop_cpu_s": cpu1 - cpu0}
+    if original is not None:
+        result["loop_turns"] = float(turns)
+    return result
 
 
 def _ours_child(config: dict[str, Any]) -> dict[str, Any]:
@@ -885,6 +906,7 @@ UART_ROWS: tuple[tuple[str, str, int, float | None], ...] = (
     ("uart-cpu-per-reading", "CPU per reading (user+sys) [ms]", 3, 1 / 3),
     ("uart-wall-per-reading", "wall time per reading [ms]", 1, None),
     ("uart-packets-per-reading", "USB packets to the host per reading", 1, None),
+    ("uart-turns-per-reading", "asyncio event-loop iterations per reading", 1, None),
     ("uart-sim-cpu-per-reading", "simulator CPU per reading (not counted) [ms]", 3, None),
     ("uart-rss", "peak RSS of the process [MiB]", 1, None),
     ("uart-baseline-rss", "  of which interpreter + harness alone [MiB]", 1, None),
@@ -1012,6 +1034,7 @@ def _record_uart(data: Measurements, lib: str, outcome: dict[str, Any]) -> None:
         "uart-cpu-per-reading",
         "uart-wall-per-reading",
         "uart-packets-per-reading",
+        "uart-turns-per-reading",
         "uart-sim-cpu-per-reading",
         "uart-rss",
     )
@@ -1024,6 +1047,8 @@ def _record_uart(data: Measurements, lib: str, outcome: dict[str, Any]) -> None:
     data.add("uart-cpu-per-reading", lib, result["loop_cpu_s"] / readings * 1000)
     data.add("uart-wall-per-reading", lib, result["loop_s"] / readings * 1000)
     data.add("uart-packets-per-reading", lib, None if packets is None else packets / readings)
+    turns = result.get("loop_turns")
+    data.add("uart-turns-per-reading", lib, None if turns is None else turns / readings)
     sim_ms = None if sim_cpu is None else sim_cpu / readings * 1000
     data.add("uart-sim-cpu-per-reading", lib, sim_ms)
     data.add("uart-rss", lib, result["peak_rss_mib"])

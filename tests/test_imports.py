@@ -70,6 +70,21 @@ def test_the_client_classes_do_not_load_pyserial_cli_or_simulator() -> None:
     assert loaded_after(code, (*NEVER_FOR_THE_LIBRARY, "aiobroute.transport._rfc2217")) == []
 
 
+def test_smart_meter_does_not_load_what_only_reconnects_and_cache_files_need() -> None:
+    # tempfile brings shutil, bz2 and lzma; random is for reconnection back-off only.
+    code = "from aiobroute import SmartMeter"
+    assert loaded_after(code, ("tempfile", "shutil", "random")) == []
+
+
+def test_reconnection_back_off_still_works_after_the_lazy_import() -> None:
+    code = """
+        from aiobroute import ReconnectPolicy
+        delays = list(ReconnectPolicy(max_attempts=3, jitter=0.5).delays())
+        assert len(delays) == 3 and all(d >= 0 for d in delays), delays
+    """
+    assert loaded_after(code, ("random",)) == ["random"]
+
+
 def test_non_serial_urls_do_not_load_pyserial() -> None:
     code = """
         import asyncio

@@ -22,7 +22,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from aiobroute.errors import UnsafePathError
@@ -153,6 +152,8 @@ def atomic_write_text(
     """
     path = Path(path)
     _check_replaceable(path)
+    import tempfile  # lazy: it loads shutil, random, bz2 and lzma
+
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         if hasattr(os, "fchmod"):

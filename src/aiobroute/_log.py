@@ -85,7 +85,10 @@ class Redactor:
     def add(self, *secrets: str) -> None:
         """Register secrets to mask (empty strings are ignored)."""
         with self._lock:
-            merged = set(self._secrets) | {s for s in secrets if s}
+            known = set(self._secrets)
+            merged = known | {s for s in secrets if s}
+            if merged == known:  # nothing new (every command of a session comes here)
+                return
             # Longest first, so a secret containing another is masked whole.
             self._secrets = tuple(sorted(merged, key=len, reverse=True))
             self._fragments = frozenset(

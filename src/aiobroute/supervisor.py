@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import os
-import random
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -16,6 +15,9 @@ from aiobroute._files import atomic_write_text, safe_read_text, safe_unlink
 from aiobroute.errors import InvalidArgumentError
 from aiobroute.link import DIALECT_J11, DIALECT_SKSTACK, MeterPan
 from aiobroute.skstack import ModuleFamily, PanDescriptor
+
+if TYPE_CHECKING:
+    import random
 
 __all__ = ["ConnectionState", "PanCache", "ReconnectPolicy", "WatchdogSettings"]
 
@@ -79,6 +81,9 @@ class ReconnectPolicy:
         """The delay before attempt ``attempt`` (0-based)."""
         base = min(self.cap, self.initial * self.factor ** min(attempt, 64))
         if self.jitter:
+            if rng is None:
+                import random  # lazy: only reconnecting needs it
+
             base *= (rng or random).uniform(1 - self.jitter, 1 + self.jitter)
         return max(0.0, base)
 
@@ -160,6 +165,8 @@ class PanCache:
             text = safe_read_text(self.path, PAN_CACHE_LIMIT)
             if text is None:
                 return None
+            import json  # lazy: only the cache file needs it
+
             data = json.loads(text)
         except (OSError, ValueError, RecursionError) as exc:
             self._warn("ignoring unusable PAN cache", _brief(exc))
@@ -268,6 +275,8 @@ class PanCache:
             data["meter"] = attributes
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            import json  # lazy: only the cache file needs it
+
             atomic_write_text(self.path, json.dumps(data, indent=2))
         except (OSError, ValueError) as exc:
             self._warn("cannot write PAN cache", _brief(exc))

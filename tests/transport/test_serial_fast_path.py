@@ -10,7 +10,11 @@ import tty
 import pytest
 
 from aiobroute.errors import PortClosedError
+from aiobroute.skstack import Event
+from aiobroute.skstack._core import PortLost
+from aiobroute.skstack.client import SkStackClient
 from aiobroute.transport import ByteStream, open_port
+from aiobroute.transport._base import PushStream
 
 pytestmark = pytest.mark.pty
 
@@ -109,3 +113,105 @@ async def test_a_vanished_device_is_a_port_closed_error() -> None:
             await stream.write(b"SKVER\r\n")
     finally:
         await stream.close()
+
+
+async def test_receive_hands_chunks_to_the_callback_until_the_port_goes() -> None:
+    pty = RawPty()
+    stream = await open_port(pty.path)
+    assert isinstance(stream, PushStream)
+    chunks: list[bytes] = []
+    got = asyncio.Event()
+
+    def receiver(data: bytes) -> None:
+        chunks.append(data)
+        got.set()
+
+    try:
+        os.write(pty.master, b"EVER 1.2.10\r\n")
+        async with asyncio.timeout(5):
+            assert await stream.read() == b"EVER 1.2.10\r\n"  # read() before receive()
+        task = asyncio.create_task(stream.receive(receiver))
+        os.write(pty.master, b"OK\r\n")
+        async with asyncio.timeout(5):
+            await got.wait()
+        assert b"".join(chunks) == b"OK\r\n"
+        assert not task.done()
+        pty.close()  # the dongle goes away
+        with pytest.raises(PortClosedError, match="port lost"):
+            async with asyncio.timeout(5):
+                await task
+    finally:
+        pty.close()
+        await stream.close()
+
+
+async def test_receive_raises_what_the_callback_raised_and_stops_delivering() -> None:
+    pty = RawPty()
+    stream = await open_port(pty.path)
+    assert isinstance(stream, PushStream)
+    calls: list[bytes] = []
+
+    def receiver(data: bytes) -> None:
+        calls.append(data)
+        raise ValueError("parser broke")
+
+    try:
+        task = asyncio.create_task(stream.receive(receiver))
+        os.write(pty.master, b"garbage\r\n")
+        with pytest.raises(ValueError, match="parser broke"):
+            async with asyncio.timeout(5):
+                await task
+        assert calls == [b"garbage\r\n"]
+        os.write(pty.master, b"later\r\n")
+        async with asyncio.timeout(5):
+            assert await stream.read() == b"later\r\n"  # back to the buffer
+    finally:
+        await stream.close()
+        pty.close()
+
+
+async def test_a_cancelled_receive_gives_the_bytes_back_to_read() -> None:
+    pty = RawPty()
+    stream = await open_port(pty.path)
+    assert isinstance(stream, PushStream)
+    try:
+        task = asyncio.create_task(stream.receive(lambda data: None))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        os.write(pty.master, b"OK\r\n")
+        async with asyncio.timeout(5):
+            assert await stream.read() == b"OK\r\n"
+    finally:
+        await stream.close()
+        pty.close()
+
+
+async def test_skstack_client_on_a_serial_port_answers_delivers_and_reports_the_loss() -> None:
+    # On a serial port the client parses in the transport's callback (no reader wake-up).
+    pty = RawPty()
+    stream = await open_port(pty.path)
+    try:
+        async with SkStackClient(stream) as client:
+            with client.subscribe() as sub:
+                version = asyncio.create_task(client.version())
+                # The client resynchronises first: end of line, SKVER, then its own SKVER.
+                assert await read_master(pty, 9) == b"\r\nSKVER\r\n"
+                os.write(pty.master, b"EVER 1.2.10\r\nOK\r\n")
+                assert await read_master(pty, 7) == b"SKVER\r\n"
+                os.write(pty.master, b"EVER 1.2.10\r\nOK\r\n")
+                async with asyncio.timeout(5):
+                    assert await version == "1.2.10"
+                os.write(pty.master, b"EVENT 21 FE80:0000:0000:0000:021D:1290:1234:5678 00\r\n")
+                event = await sub.get(timeout=5)
+                assert isinstance(event, Event)
+                assert (event.num, event.param) == (0x21, 0)
+                pty.close()  # the dongle goes away
+                lost = await sub.get(timeout=5)
+                assert isinstance(lost, PortLost)
+                assert client.closed
+                with pytest.raises(PortClosedError):
+                    await client.version()
+    finally:
+        pty.close()

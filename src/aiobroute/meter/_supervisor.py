@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiobroute._log import RateLimitedLog
 from aiobroute._tasks import cancel_and_wait
@@ -45,6 +44,9 @@ from aiobroute.meter._connector import Connector
 from aiobroute.meter._exchange import Exchange, Trouble
 from aiobroute.meter._state import StateMachine, Trigger
 from aiobroute.supervisor import ConnectionState, ReconnectPolicy, WatchdogSettings
+
+if TYPE_CHECKING:
+    import random
 
 __all__ = ["GiveUpError", "Supervisor"]
 
@@ -88,7 +90,7 @@ class Supervisor:
         self.started = False
         self.on_recovered: Callable[[], None] = lambda: None
         self._give_up = give_up
-        self._rng = random.Random()
+        self._rng: random.Random | None = None  # created at the first reconnection
         self._troubles: asyncio.Queue[Trouble] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._push_watch: asyncio.Task[None] | None = None
@@ -356,6 +358,10 @@ class Supervisor:
         connector = self.connector
         policy = self.policy
         local = False  # the last attempt failed at the port or the module, not the radio
+        if self._rng is None:
+            import random  # lazy: only reconnecting needs it
+
+            self._rng = random.Random()
         for attempt, backoff in enumerate(policy.delays(self._rng)):
             if attempt:
                 # No airtime is spent on the port or the module: notice it back soon.

@@ -20,7 +20,7 @@ from aiobroute._log import TRACE, Redactor
 from aiobroute._queue import DropOldestQueue
 from aiobroute._tasks import cancel_and_wait
 from aiobroute.errors import ClientClosedError, CommandError, PortClosedError, TransportError
-from aiobroute.skstack._commands import CommandSpec, Completion
+from aiobroute.skstack._commands import CommandSpec, Completion, SkCommand, command_display
 from aiobroute.skstack._dialect import ModuleFamily
 from aiobroute.skstack._events import (
     Echo,
@@ -36,7 +36,7 @@ from aiobroute.skstack._events import (
     Unrecognized,
 )
 from aiobroute.skstack._parser import LineParser
-from aiobroute.transport._base import ByteStream
+from aiobroute.transport._base import ByteStream, PushStream
 
 __all__ = ["CommandReply", "PortLost", "SkTimeouts", "Subscription"]
 
@@ -179,14 +179,35 @@ class Subscription:
                 return
 
 
-@attrs.define
 class _Pending:
-    spec: CommandSpec
-    display: str
-    future: asyncio.Future[CommandReply]
-    values: list[Message] = attrs.Factory(list)
-    #: A resynchronising SKVER: status lines before its EVER line are stale ones.
-    resync: bool = False
+    """The command in flight: what completes it, and the lines collected so far."""
+
+    __slots__ = ("_display", "command", "family", "future", "resync", "spec", "values")
+
+    def __init__(
+        self,
+        spec: CommandSpec,
+        command: SkCommand,
+        family: ModuleFamily,
+        future: asyncio.Future[CommandReply],
+        *,
+        resync: bool = False,
+    ) -> None:
+        self.spec = spec
+        self.command = command
+        self.family = family
+        self.future = future
+        self.values: list[Message] = []
+        #: A resynchronising SKVER: status lines before its EVER line are stale ones.
+        self.resync = resync
+        self._display: str | None = None
+
+    @property
+    def display(self) -> str:
+        """The command as written, secrets masked later (built only for messages)."""
+        if self._display is None:
+            self._display = command_display(self.command, self.family)
+        return self._display
 
 
 class _ClientCore:
@@ -293,19 +314,18 @@ class _ClientCore:
 
     async def _read_loop(self) -> None:
         lost: PortClosedError | None = None
+        stream = self._stream
         try:
+            if isinstance(stream, PushStream):
+                # Bytes go from the transport's data_received to the parser and the
+                # waiters directly: no task wake-up per chunk.
+                await stream.receive(self._feed)
             while True:
-                data = await self._stream.read()
+                data = await stream.read()
                 if not data:  # a stream must not return b"": treat it as closed
-                    lost = PortClosedError(f"{self._stream.name}: end of stream")
+                    lost = PortClosedError(f"{stream.name}: end of stream")
                     break
-                if _RAW.isEnabledFor(TRACE):
-                    self._trace_lines(data)
-                for message in self._parser.feed(data):
-                    try:
-                        self._dispatch(message)
-                    except Exception:
-                        _LOGGER.exception("error while handling %s", type(message).__name__)
+                self._feed(data)
         except TransportError as exc:
             lost = exc if isinstance(exc, PortClosedError) else PortClosedError(str(exc))
             if not self._closed:
@@ -318,6 +338,16 @@ class _ClientCore:
             if lost is None:
                 lost = PortClosedError(f"{self._stream.name}: reader stopped")
             self._port_lost(lost)
+
+    def _feed(self, data: bytes) -> None:
+        """Parse a chunk from the module and dispatch every complete line in it."""
+        if _RAW.isEnabledFor(TRACE):
+            self._trace_lines(data)
+        for message in self._parser.feed(data):
+            try:
+                self._dispatch(message)
+            except Exception:
+                _LOGGER.exception("error while handling %s", type(message).__name__)
 
     def _trace_lines(self, data: bytes) -> None:
         """Log raw input at TRACE level line by line, so a secret is never split."""

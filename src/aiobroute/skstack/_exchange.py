@@ -27,7 +27,6 @@ from aiobroute.skstack._commands import (
     SkSendTo,
     SkVer,
     check_token,
-    command_display,
     decode_command,
     encode_command,
     has_dialects,
@@ -111,23 +110,22 @@ class _CommandClient(_ClientCore):
         self._redactor.add(*secret_values(command))
         family = layout or self._family
         wire = encode_command(command, family)
-        display = command_display(command, family)
         self._check_usable()
         if not self._scan_done.is_set():
             await self._wait_scan_end()
         if self._resync_needed and not resync:
             await self._resync_locked()
         loop = asyncio.get_running_loop()
-        pending = _Pending(spec, display, loop.create_future(), resync=resync)
+        pending = _Pending(spec, command, family, loop.create_future(), resync=resync)
         self._pending = pending
         try:
             if _RAW.isEnabledFor(TRACE):
-                _RAW.log(TRACE, ">> %s", self._redactor.redact_text(display))
+                _RAW.log(TRACE, ">> %s", self._redactor.redact_text(pending.display))
             async with asyncio.timeout(self.timeouts.command if timeout is None else timeout):
                 await self._stream.write(wire)
                 return await pending.future
         except TimeoutError:
-            raise CommandTimeoutError(f"no answer to {display!r}") from None
+            raise CommandTimeoutError(f"no answer to {pending.display!r}") from None
         except TransportError as exc:
             if isinstance(exc, PortClosedError):
                 raise

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import NoReturn, Protocol, runtime_checkable
 
-__all__ = ["ByteStream"]
+__all__ = ["ByteStream", "PushStream"]
 
 
 @runtime_checkable
@@ -36,4 +37,21 @@ class ByteStream(Protocol):
 
     async def close(self) -> None:
         """Close the stream; idempotent. Pending reads fail with PortClosedError."""
+        ...
+
+
+@runtime_checkable
+class PushStream(ByteStream, Protocol):
+    """A :class:`ByteStream` that can also hand its chunks to a callback as they arrive.
+
+    Internal: the SKSTACK client uses it, when a stream offers it, to parse and dispatch
+    in the transport's receive callback instead of waking a reader task per chunk.
+    """
+
+    async def receive(self, receiver: Callable[[bytes], None]) -> NoReturn:
+        """Call ``receiver(chunk)`` per chunk until the stream ends; raise at its end.
+
+        Raises :class:`aiobroute.errors.PortClosedError` once the stream is closed or
+        lost, or what ``receiver`` raised.
+        """
         ...

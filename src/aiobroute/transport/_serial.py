@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 from aiobroute.errors import InvalidArgumentError, PortClosedError, TransportError
 from aiobroute.transport._base import ByteStream
@@ -34,6 +34,9 @@ class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
         self.buffer = bytearray()
         self.data_event = asyncio.Event()
+        #: Set by :meth:`SerialStream.receive`: chunks go straight to it, not to the buffer.
+        self.receiver: Callable[[bytes], None] | None = None
+        self.receiver_error: Exception | None = None
         self.lost: BaseException | None = None
         self.is_lost = False
         self.lost_event = asyncio.Event()
@@ -41,8 +44,21 @@ class _Protocol(asyncio.Protocol):
         self._can_write.set()
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        self.data_event.set()
+        receiver = self.receiver
+        if receiver is None:
+            self.buffer += data
+            self.data_event.set()
+            return
+        try:
+            receiver(data)
+        except Exception as exc:  # noqa: BLE001 -- re-raised by the task in receive()
+            self.receiver = None
+            self.receiver_error = exc
+            self.data_event.set()
+
+    def take_receiver_error(self) -> Exception | None:
+        error, self.receiver_error = self.receiver_error, None
+        return error
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.is_lost = True
@@ -174,6 +190,39 @@ class SerialStream:
         data = bytes(protocol.buffer)
         protocol.buffer.clear()
         return data
+
+    async def receive(self, receiver: Callable[[bytes], None]) -> NoReturn:
+        """Hand every chunk to ``receiver`` as it arrives, until the port goes.
+
+        The chunks are delivered synchronously from the transport's ``data_received``:
+        no task wakes up and no buffer is copied per chunk. Bytes buffered before the
+        call are delivered first. Only one caller at a time; :meth:`read` must not be
+        used meanwhile. Cancelling the call stops the delivery.
+
+        Raises:
+            PortClosedError: the port was closed or lost (always, in the end).
+            Exception: whatever ``receiver`` raised (delivery stops then).
+        """
+        protocol = self._protocol
+        if protocol.receiver is not None:
+            raise RuntimeError("another task is already receiving from this port")
+        protocol.take_receiver_error()
+        try:
+            if protocol.buffer:
+                data = bytes(protocol.buffer)
+                protocol.buffer.clear()
+                receiver(data)
+            protocol.receiver = receiver
+            while True:
+                error = protocol.take_receiver_error()
+                if error is not None:
+                    raise error
+                if self.closed:
+                    raise self._lost_error()
+                protocol.data_event.clear()
+                await protocol.data_event.wait()
+        finally:
+            protocol.receiver = None
 
     async def write(self, data: bytes) -> None:
         """Write ``data`` and wait while the output buffer is above its high-water mark."""
