@@ -73,7 +73,10 @@ def test_the_env_file_holds_only_the_variables_the_commands_read() -> None:
 
 
 def test_every_troubleshooting_link_of_the_command_has_its_section() -> None:
-    source = (ROOT / "src" / "aiobroute" / "cli" / "__init__.py").read_text(encoding="utf-8")
+    source = "".join(
+        path.read_text(encoding="utf-8")
+        for path in sorted((ROOT / "src" / "aiobroute" / "cli").glob("*.py"))
+    )
     anchors = set(re.findall(r'_see\("([a-z0-9-]+)"\)', source))
     assert len(anchors) >= 7
     page = (ROOT / "docs" / "guides" / "troubleshooting.md").read_text(encoding="utf-8")

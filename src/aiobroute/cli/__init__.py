@@ -23,34 +23,21 @@ import datetime as dt
 import errno
 import getpass
 import importlib
-import io
-import itertools
-import json
 import logging
 import os
 import signal
-import stat
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
-from aiobroute import columns
-from aiobroute._dialects import DialectChoice, dialect_choice, start_link
+from aiobroute._dialects import DialectChoice, dialect_choice
 from aiobroute._log import TRACE
-from aiobroute._time import JST, now_jst
+from aiobroute._time import now_jst
 from aiobroute._version import __version__
 from aiobroute.cli._service import (
-    Backoff,
-    RateLimitedLog,
-    StatusLine,
     add_service_arguments,
-    read_round,
-    reading_row,
-    run_forever,
 )
-from aiobroute.echonet import manufacturer_name
 from aiobroute.errors import (
     AiobrouteError,
     AiobrouteTimeoutError,
@@ -58,16 +45,12 @@ from aiobroute.errors import (
     CommandTimeoutError,
     InvalidArgumentError,
     ScanError,
-    ServiceNotAvailableError,
     TransportError,
 )
-from aiobroute.j11.link import J11Link
-from aiobroute.link import DIALECT_J11, DIALECT_SKSTACK, MeterLink, MeterPan
+from aiobroute.link import DIALECT_J11, DIALECT_SKSTACK
 from aiobroute.meter import SmartMeter
-from aiobroute.models import TimedEnergy
-from aiobroute.skstack import SkStackLink
 from aiobroute.supervisor import ReconnectPolicy
-from aiobroute.transport import ByteStream, open_port
+from aiobroute.transport import ByteStream
 
 if TYPE_CHECKING:
     from aiobroute.testing import Simulator
@@ -86,11 +69,6 @@ EXIT_TIMEOUT = 6
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 EXIT_BROKEN_PIPE = 141
-
-#: What ``read`` asks for (one frame): power, currents, both counters, both fixed-time.
-_SNAPSHOT_EPCS = (0xE7, 0xE8, 0xE0, 0xE3, 0xEA, 0xEB)
-#: What each ``watch`` round asks for (one frame).
-_WATCH_EPCS = (0xE7, 0xE8, 0xE0, 0xE3)
 
 
 class CliError(Exception):
@@ -356,14 +334,6 @@ def _service_meter(
     return lambda: _meter(args, reconnect=policy)
 
 
-def _fmt_kwh(value: Decimal | None) -> str:
-    return "no data" if value is None else f"{value} kWh"
-
-
-def _fmt_amps(value: Decimal | None) -> str:
-    return "-" if value is None else f"{value} A"
-
-
 def _json_default(value: object) -> object:
     if isinstance(value, Decimal):
         return str(value)
@@ -372,435 +342,6 @@ def _json_default(value: object) -> object:
     if isinstance(value, frozenset | set):
         return sorted(value)
     return str(value)
-
-
-#: Keys of the fixed-time readings in ``read`` (0xEA bought, 0xEB sold): when and how much.
-_FIXED_KEYS = ("fixed_bought_at", "fixed_bought_kwh", "fixed_sold_at", "fixed_sold_kwh")
-
-
-def _snapshot(values: dict[int, object], when: str) -> dict[str, object]:
-    """Readings keyed by :mod:`aiobroute.columns` names; None where the meter had no data."""
-    snapshot = reading_row(values, when)
-    if 0xEA in values or 0xEB in values:
-        for epc, (at_key, kwh_key) in ((0xEA, _FIXED_KEYS[:2]), (0xEB, _FIXED_KEYS[2:])):
-            fixed = values.get(epc)
-            timed = fixed if isinstance(fixed, TimedEnergy) else None
-            snapshot[at_key] = timed.timestamp.isoformat() if timed else None
-            snapshot[kwh_key] = timed.kwh if timed else None
-    return snapshot
-
-
-def _table(snapshot: dict[str, object]) -> str:
-    def kwh(key: str) -> str:
-        value = snapshot.get(key)
-        return _fmt_kwh(value if isinstance(value, Decimal) else None)
-
-    def amps(key: str) -> str:
-        value = snapshot.get(key)
-        return _fmt_amps(value if isinstance(value, Decimal) else None)
-
-    def at(key: str) -> str:
-        stamp = snapshot.get(key)
-        return f" at {stamp}" if stamp else ""
-
-    power = snapshot[columns.POWER_W]
-    rows = [
-        ("instantaneous power", "no data" if power is None else f"{power} W"),
-        ("current R / T", f"{amps(columns.CURRENT_R_A)} / {amps(columns.CURRENT_T_A)}"),
-        ("cumulative bought", kwh(columns.BOUGHT_KWH)),
-        ("cumulative sold", kwh(columns.SOLD_KWH)),
-    ]
-    if "fixed_bought_at" in snapshot:
-        rows += [
-            ("fixed-time bought", kwh("fixed_bought_kwh") + at("fixed_bought_at")),
-            ("fixed-time sold", kwh("fixed_sold_kwh") + at("fixed_sold_at")),
-        ]
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
-
-
-# ---------------------------------------------------------------------------- commands
-
-
-async def _cmd_read(args: argparse.Namespace, out: TextIO) -> int:
-    async with _meter(args) as meter:
-        snapshot = _snapshot(await meter.get(*_SNAPSHOT_EPCS), _stamp(args, meter))
-    if args.format == "json":
-        out.write(json.dumps(snapshot, default=_json_default) + "\n")
-    else:
-        out.write(_table(snapshot) + "\n")
-    return EXIT_OK
-
-
-async def _cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
-    fmt = args.format or ("table" if out.isatty() and not args.output else "jsonl")
-    async with contextlib.AsyncExitStack() as stack:
-        sink = out
-        if args.output:
-            # Opened before connecting: a bad path fails at once, not after the scan.
-            sink = stack.enter_context(_open_for_append(args.output))
-        writer = columns.csv_writer(sink) if fmt == "csv" else None
-        if writer is not None and _needs_header(sink):
-            writer.writerow(columns.WATCH_COLUMNS)
-            sink.flush()
-        reads = 0
-        # watch's stdout is its data: the status line only with -v.
-        status = StatusLine("watch", quiet=not _LOGGER.isEnabledFor(logging.INFO))
-
-        async def body(meter: SmartMeter) -> None:
-            nonlocal reads
-            pushes = asyncio.create_task(_print_pushes(meter, sink, fmt))
-            try:
-                reads = await _watch_loop(meter, args, sink, fmt, reads, status=status)
-            finally:
-                pushes.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pushes
-
-        await run_forever(_service_meter(args), body, retry_max=args.retry_max, status=status)
-    return EXIT_OK
-
-
-def _open_for_append(path: str) -> TextIO:
-    """Open a regular file of ours (or a new one) for appending, without blocking.
-
-    A FIFO, a device node, a symlink or another user's file is refused: opening a FIFO
-    would block until a reader comes, and the others are not ours to write.
-    """
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
-    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(path, flags, 0o666)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENXIO):  # a symlink; a FIFO without a reader
-            raise CliError(f"cannot use {path}: not a regular file") from exc
-        raise
-    info = os.fstat(fd)
-    problem = None
-    if not stat.S_ISREG(info.st_mode):
-        problem = "not a regular file"
-    elif info.st_uid != os.geteuid():
-        problem = "it belongs to another user"
-    if problem is not None:
-        os.close(fd)
-        raise CliError(f"cannot use {path}: {problem}")
-    os.set_blocking(fd, True)
-    return open(fd, "a", encoding="utf-8", newline="")
-
-
-def _needs_header(sink: TextIO) -> bool:
-    """A CSV header goes at the top of a new or empty file, and on pipes and terminals."""
-    try:
-        return not sink.seekable() or sink.tell() == 0
-    except (OSError, ValueError):
-        return True
-
-
-async def _watch_loop(
-    meter: SmartMeter,
-    args: argparse.Namespace,
-    sink: TextIO,
-    fmt: str,
-    reads: int,
-    *,
-    status: StatusLine,
-) -> int:
-    """Print a reading every ``--interval`` seconds; returns after ``--count`` readings."""
-    log = RateLimitedLog()
-    backoff = Backoff(args.retry_max)
-    writer = columns.csv_writer(sink) if fmt == "csv" else None
-    while args.count is None or reads < args.count:
-        started = time.monotonic()
-        values = await read_round(meter, _WATCH_EPCS, log=log, status=status, backoff=backoff)
-        if values is not None:
-            snapshot = _snapshot(values, _stamp(args, meter))
-            reads += 1
-            if writer is not None:
-                writer.writerow(
-                    ["" if snapshot[k] is None else snapshot[k] for k in columns.WATCH_COLUMNS]
-                )
-            elif fmt == "jsonl":
-                sink.write(json.dumps(snapshot, default=_json_default) + "\n")
-            else:
-                sink.write("\x1b[2J\x1b[H" if sink.isatty() else "\n")
-                sink.write(f"{snapshot[columns.TIME]}\n{_table(snapshot)}\n")
-            sink.flush()
-            if args.count is not None and reads >= args.count:
-                break
-        await asyncio.sleep(max(0.0, args.interval - (time.monotonic() - started)))
-    return reads
-
-
-async def _print_pushes(meter: SmartMeter, sink: TextIO, fmt: str) -> None:
-    """The meter's 30-minute push, as extra lines (not in CSV, whose columns are fixed)."""
-    if fmt == "csv":
-        return
-    async for note in meter.notifications():
-        for epc, value in note.values.items():
-            if isinstance(value, TimedEnergy) and epc in (0xEA, 0xEB):
-                key = columns.SOLD_KWH if epc == 0xEB else columns.BOUGHT_KWH
-                record = {
-                    "push": "fixed_time",
-                    columns.TIME: value.timestamp.isoformat(),
-                    key: value.kwh,
-                }
-                if fmt == "table":
-                    direction = "sold" if epc == 0xEB else "bought"
-                    sink.write(
-                        f"push: {direction} {_fmt_kwh(value.kwh)} at {record[columns.TIME]}\n"
-                    )
-                else:
-                    sink.write(json.dumps(record, default=_json_default) + "\n")
-                sink.flush()
-
-
-async def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
-    if args.reverse:
-        print(
-            "notice: --reverse is deprecated and ignored: every row has bought and sold columns",
-            file=sys.stderr,
-        )
-    async with _meter(args) as meter:
-        if args.hours is not None:
-            rows = await _recent_rows(args, meter, args.hours)
-        else:
-            rows = await _day_rows(args, meter, args.days or 1)
-    if args.format == "json":
-        out.write(json.dumps(rows, default=_json_default, indent=1) + "\n")
-    else:
-        buffer = io.StringIO()
-        writer = columns.csv_writer(buffer)
-        writer.writerow(columns.HISTORY_COLUMNS)
-        for row in rows:
-            writer.writerow(["" if row[k] is None else row[k] for k in columns.HISTORY_COLUMNS])
-        out.write(buffer.getvalue())
-    return EXIT_OK
-
-
-def _history_rows(
-    starts: Sequence[dt.datetime],
-    bought: Sequence[Decimal | None],
-    sold: Sequence[Decimal | None],
-    bought_usage: Sequence[Decimal | None],
-    sold_usage: Sequence[Decimal | None],
-) -> list[dict[str, object]]:
-    """Rows of :data:`columns.HISTORY_COLUMNS` (cumulative at the end of each slot)."""
-    return [
-        {
-            columns.SLOT_START: start.isoformat(),
-            columns.BOUGHT_KWH: bought[index],
-            columns.SOLD_KWH: sold[index],
-            columns.BOUGHT_USAGE_KWH: bought_usage[index],
-            columns.SOLD_USAGE_KWH: sold_usage[index],
-        }
-        for index, start in enumerate(starts)
-    ]
-
-
-async def _recent_rows(
-    args: argparse.Namespace, meter: SmartMeter, hours: int
-) -> list[dict[str, object]]:
-    """EC: the last ``hours`` hours of complete half hours, both directions, oldest first.
-
-    The meter gives at most 12 readings, so ``--hours 6`` has 11 rows.
-    """
-    try:
-        entries = await meter.history_30min(_now(args, meter), count=min(12, hours * 2 + 1))
-    except ServiceNotAvailableError as exc:
-        raise CliError(
-            "this meter does not keep the 30-minute history of both directions (0xEC, "
-            "release H and later); use --days instead." + _see("history-hours-is-refused"),
-            EXIT_ERROR,
-        ) from exc
-    modulus: Decimal | None = None
-
-    async def usage(before: Decimal | None, after: Decimal | None) -> Decimal | None:
-        nonlocal modulus
-        if before is None or after is None:
-            return None
-        if after >= before:
-            return after - before
-        if modulus is None:  # a counter wrapped: its size comes from D7 x D3 x E1
-            info = await meter.info()
-            if info.digits is None:
-                return None
-            modulus = Decimal(10) ** info.digits * (info.coefficient or 1) * info.unit_kwh
-        return after - before + modulus
-
-    pairs = list(itertools.pairwise(entries))
-    return _history_rows(
-        [before.timestamp for before, _ in pairs],
-        [after.normal_kwh for _, after in pairs],
-        [after.reverse_kwh for _, after in pairs],
-        [await usage(b.normal_kwh, a.normal_kwh) for b, a in pairs],
-        [await usage(b.reverse_kwh, a.reverse_kwh) for b, a in pairs],
-    )
-
-
-async def _day_rows(
-    args: argparse.Namespace, meter: SmartMeter, days: int
-) -> list[dict[str, object]]:
-    """E2/E4 of ``days`` consecutive dates ending with the meter's date at the start.
-
-    The dates are fixed when the run starts, so a run that crosses the meter's midnight
-    still reads consecutive days. Slots whose end has not come yet are left out.
-    """
-    today = _now(args, meter).date()
-    dates = [today - dt.timedelta(days=back) for back in range(days - 1, -1, -1)]
-    bought: list[TimedEnergy] = []
-    sold: list[TimedEnergy] | None = []
-    for index, date in enumerate(dates):
-        _progress(f"fetching day {index + 1}/{days}")
-        bought += await _one_day(args, meter, date, reverse=False)
-        if sold is not None:
-            try:
-                sold += await _one_day(args, meter, date, reverse=True)
-            except ServiceNotAvailableError:  # a meter without the reverse direction
-                sold = None
-    _progress_done()
-    now = _now(args, meter)
-    complete = [i for i in range(len(bought) - 1) if bought[i + 1].timestamp <= now]
-    bought_usage = meter.usage(bought)
-    sold_usage = meter.usage(sold) if sold else []
-    none = [None] * len(bought)
-    return _history_rows(
-        [bought[i].timestamp for i in complete],
-        [bought[i + 1].kwh for i in complete],
-        [sold[i + 1].kwh for i in complete] if sold else none,
-        [bought_usage[i] for i in complete],
-        [sold_usage[i] for i in complete] if sold else none,
-    )
-
-
-async def _one_day(
-    args: argparse.Namespace, meter: SmartMeter, date: dt.date, *, reverse: bool
-) -> list[TimedEnergy]:
-    """The 48 readings of ``date``, asked again if the meter's midnight passed meanwhile."""
-    for _ in range(3):
-        day = (_now(args, meter).date() - date).days
-        if day > 99:
-            raise CliError(
-                f"the meter's midnight passed during the run and {date} is no longer in its "
-                "100-day history; ask for fewer --days",
-                EXIT_ERROR,
-            )
-        entries = await meter.history(day, reverse=reverse)
-        if (_now(args, meter).date() - date).days == day:
-            midnight = dt.datetime.combine(date, dt.time(0, 0), tzinfo=JST)
-            return [
-                TimedEnergy(midnight + dt.timedelta(minutes=30 * slot), entry.kwh, entry.raw)
-                for slot, entry in enumerate(entries)
-            ]
-    raise CliError(f"the meter's date kept changing while reading {date}; try again", EXIT_ERROR)
-
-
-async def _cmd_scan(args: argparse.Namespace, out: TextIO) -> int:
-    choice = _choice(args.model)
-    async with contextlib.AsyncExitStack() as stack:
-        if args.simulate:
-            stream, _, _ = await stack.enter_async_context(_simulator(args))
-            choice = DialectChoice(args.sim_dialect)
-        else:
-            if not args.port:
-                raise CliError(
-                    "no port: pass --port /dev/ttyUSB0 (or set AIOBROUTE_PORT)", EXIT_USAGE
-                )
-            stream = await open_port(args.port)
-        link = await start_link(stream, choice=choice)
-        stack.push_async_callback(link.close)
-        started = time.monotonic()
-        ticker = asyncio.create_task(_tick(started))
-        try:
-            pans = await _scan_pans(link)
-        finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
-        _progress_done(f"scan finished in {time.monotonic() - started:.1f} s")
-    _print_pans(pans, out)
-    if not pans:
-        print(
-            "no PAN found: move the dongle closer to the meter, check the B-route activation",
-            file=sys.stderr,
-        )
-    return EXIT_OK if pans else EXIT_NO_PAN
-
-
-async def _tick(started: float) -> None:
-    while True:
-        _progress(f"scanning... {time.monotonic() - started:5.1f} s")
-        await asyncio.sleep(0.5)
-
-
-async def _scan_pans(link: MeterLink) -> list[MeterPan]:
-    """Every PAN in range, through the link's dialect (no pairing ID, no join)."""
-    if isinstance(link, J11Link):
-        return await link.scan(durations=(4, 5, 6))
-    if not isinstance(link, SkStackLink):
-        raise CliError(f"cannot scan with a {link.dialect} module", EXIT_ERROR)
-    found = await link.client.scan(stop_when_found=False, durations=(4, 5, 6))
-    return [
-        MeterPan(
-            dialect=link.dialect,
-            channel=pan.channel,
-            pan_id=pan.pan_id,
-            mac=pan.addr,
-            pair_id=pan.pair_id,
-            lqi=pan.lqi,
-            rssi_dbm=pan.rssi_dbm,
-        )
-        for pan in found
-    ]
-
-
-def _print_pans(pans: Sequence[MeterPan], out: TextIO) -> None:
-    """One row per PAN, strongest first (channels in the dialect's numbering)."""
-    out.write("channel  pan_id  mac               lqi  rssi_dbm  pair_id\n")
-    for pan in sorted(pans, key=lambda p: p.rssi_dbm or -999.0, reverse=True):
-        channel = f"{pan.channel:02X}" if pan.dialect == DIALECT_SKSTACK else f"{pan.channel:d}"
-        lqi = "  -" if pan.lqi is None else f"{pan.lqi:3d}"
-        rssi = "       -" if pan.rssi_dbm is None else f"{pan.rssi_dbm:8.1f}"
-        out.write(
-            f"{channel:<9}{pan.pan_id:04X}    {pan.mac}  {lqi}  {rssi}  {pan.pair_id or '-'}\n"
-        )
-
-
-async def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
-    async with _meter(args) as meter:
-        info = await meter.info()
-        link = meter.link
-        module = link.identity if link is not None else None
-    rows: list[tuple[str, object]] = []
-    if module is not None:
-        rows += [
-            ("module family", module.family),
-            ("module version", module.version or "-"),
-            ("module app version", module.app_version or "-"),
-        ]
-    rows += [
-        ("meter address", info.ipaddr),
-        ("manufacturer", _maker(info.manufacturer_code)),
-        ("serial number", info.serial_number or "-"),
-        ("release", info.release or "-"),
-        ("fault", {True: "fault", False: "no fault", None: "-"}[info.fault]),
-        ("coefficient", info.coefficient),
-        ("unit", f"{info.unit_kwh} kWh"),
-        ("effective digits", info.digits if info.digits is not None else "-"),
-        ("get map", " ".join(f"{e:02X}" for e in sorted(info.get_map))),
-        ("set map", " ".join(f"{e:02X}" for e in sorted(info.set_map))),
-        ("announce map", " ".join(f"{e:02X}" for e in sorted(info.announcement_map))),
-    ]
-    width = max(len(name) for name, _ in rows)
-    out.write("\n".join(f"{name:<{width}}  {value}" for name, value in rows) + "\n")
-    return EXIT_OK
-
-
-def _maker(code: int | None) -> str:
-    """``Toshiba (000016)``; an unknown code as hex alone; ``-`` when the meter did not say."""
-    if code is None:
-        return "-"
-    name = manufacturer_name(code)
-    return name if name == f"{code:06X}" else f"{name} ({code:06X})"
 
 
 def _cmd_simulate(argv: list[str]) -> int:
@@ -831,22 +372,21 @@ def _needs_credentials(name: str) -> bool:
     return True
 
 
-def _command(name: str) -> Callable[[argparse.Namespace, TextIO], Any]:
-    if name in _MODULE_COMMANDS:
-        run: Callable[[argparse.Namespace, TextIO], Any] = importlib.import_module(
-            _MODULE_COMMANDS[name][0]
-        ).run
-        return run
-    return _COMMANDS[name]
-
-
-_COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], Any]] = {
-    "read": _cmd_read,
-    "watch": _cmd_watch,
-    "history": _cmd_history,
-    "scan": _cmd_scan,
-    "info": _cmd_info,
+#: The built-in subcommands, whose options :func:`_parser` declares: name -> module.
+#: Each module defines ``async def run(args, out) -> int``.
+_COMMANDS: dict[str, str] = {
+    "read": "aiobroute.cli.read",
+    "watch": "aiobroute.cli.watch",
+    "history": "aiobroute.cli.history",
+    "scan": "aiobroute.cli.scan",
+    "info": "aiobroute.cli.info",
 }
+
+
+def _command(name: str) -> Callable[[argparse.Namespace, TextIO], Any]:
+    module = _MODULE_COMMANDS[name][0] if name in _MODULE_COMMANDS else _COMMANDS[name]
+    run: Callable[[argparse.Namespace, TextIO], Any] = importlib.import_module(module).run
+    return run
 
 
 #: Where each message's troubleshooting row is (docs/guides/troubleshooting.md).
