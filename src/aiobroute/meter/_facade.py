@@ -76,10 +76,49 @@ class MeterTimeouts:
 
 
 class _Tuning:
-    """The settings and counters of a :class:`SmartMeter`, kept by its parts."""
+    """The settings, counters and link state of a :class:`SmartMeter`, kept by its parts."""
 
     _exchange: Exchange
     _supervisor: Supervisor
+    _connector: Connector
+
+    @property
+    def state(self) -> ConnectionState:
+        """The connection state (see :class:`~aiobroute.supervisor.ConnectionState`)."""
+        return self._supervisor.state
+
+    @property
+    def ipaddr(self) -> str | None:
+        """The meter's link-local IPv6 address once joined."""
+        return self._connector.meter_address
+
+    @property
+    def pan(self) -> PanDescriptor | None:
+        """The SKSTACK PAN descriptor of the session (remember it to skip scans).
+
+        None before a join, and for a module of another dialect (see :attr:`meter_pan`).
+        """
+        return as_descriptor(self.meter_pan)
+
+    @property
+    def meter_pan(self) -> MeterPan | None:
+        """The meter's PAN, tagged with the dialect of the module that joined it."""
+        return self._connector.known_pan
+
+    @property
+    def link(self) -> MeterLink | None:
+        """The link to the dongle of the current connection, or None (for diagnostics)."""
+        return self._connector.link
+
+    @property
+    def sk(self) -> SkStackClient:
+        """The SKSTACK client of the current link (for diagnostics).
+
+        Raises:
+            ClientClosedError: the meter is not connected.
+            InvalidArgumentError: the dongle does not speak SKSTACK IP.
+        """
+        return skstack_client(self._connector.link)
 
     @property
     def retries(self) -> int:
@@ -278,44 +317,6 @@ class SmartMeter(_Tuning):
 
     def __repr__(self) -> str:
         return f"<SmartMeter {self._connector.where!r} {self.state.value}>"
-
-    @property
-    def state(self) -> ConnectionState:
-        """The connection state (see :class:`~aiobroute.supervisor.ConnectionState`)."""
-        return self._supervisor.state
-
-    @property
-    def ipaddr(self) -> str | None:
-        """The meter's link-local IPv6 address once joined."""
-        return self._connector.meter_address
-
-    @property
-    def pan(self) -> PanDescriptor | None:
-        """The SKSTACK PAN descriptor of the session (remember it to skip scans).
-
-        None before a join, and for a module of another dialect (see :attr:`meter_pan`).
-        """
-        return as_descriptor(self.meter_pan)
-
-    @property
-    def meter_pan(self) -> MeterPan | None:
-        """The meter's PAN, tagged with the dialect of the module that joined it."""
-        return self._connector.known_pan
-
-    @property
-    def link(self) -> MeterLink | None:
-        """The link to the dongle of the current connection, or None (for diagnostics)."""
-        return self._connector.link
-
-    @property
-    def sk(self) -> SkStackClient:
-        """The SKSTACK client of the current link (for diagnostics).
-
-        Raises:
-            ClientClosedError: the meter is not connected.
-            InvalidArgumentError: the dongle does not speak SKSTACK IP.
-        """
-        return skstack_client(self._connector.link)
 
     def states(self) -> AsyncIterator[ConnectionState]:
         """Iterate over state changes from now on (the current state first)."""

@@ -53,7 +53,89 @@ def model_preset(name: str) -> ModulePreset | J11Preset:
         raise ValueError(f"unknown module model {name!r}; known: {names}") from None
 
 
-class Simulator:
+class _GroundTruth:
+    """What the simulated module and meter saw and did, for tests to compare against."""
+
+    module: SimulatedModule | SimulatedJ11Module
+    _paced: list[PacedPort]
+    _paced_done: int
+
+    @property
+    def commands_received(self) -> list[str]:
+        """Every command line the module read (SKSENDTO without its data), as sent."""
+        return self.module.commands_received
+
+    @property
+    def output(self) -> bytes:
+        """Everything the module wrote to the host so far."""
+        return b"".join(self.module.output)
+
+    @property
+    def events(self) -> list[Any]:
+        """Every EVENT the module printed (SKSTACK), or notification it sent (J11), in order.
+
+        The items are :class:`aiobroute.skstack.Event` for an SKSTACK model and
+        :mod:`aiobroute.j11` notification messages for a J11 model.
+        """
+        return self.module.events
+
+    @property
+    def flash_writes(self) -> int:
+        """Flash writes so far (WOPT, WUART, SKSAVE, SKERASE; always 0 for J11)."""
+        return self.module.flash_writes
+
+    @property
+    def frames_to_meter(self) -> int:
+        """Datagrams that reached the meter over the secured session."""
+        return self.module.frames_to_meter
+
+    @property
+    def frames_from_meter(self) -> int:
+        """Datagrams from the meter printed as ERXUDP (or sent as 0x6018 by J11)."""
+        return self.module.frames_from_meter
+
+    @property
+    def payloads_to_meter(self) -> list[bytes]:
+        """The ECHONET Lite payloads that reached the meter."""
+        return self.module.payloads_to_meter
+
+    @property
+    def payloads_from_meter(self) -> list[bytes]:
+        """The ECHONET Lite payloads printed as ERXUDP from the meter."""
+        return self.module.payloads_from_meter
+
+    @property
+    def uart_packets(self) -> int:
+        """USB packets the paced UART delivered so far (0 without ``uart_timing``)."""
+        return self._paced_done + sum(paced.packets for paced in self._paced)
+
+    @property
+    def airtime_ms(self) -> float:
+        """Transmit time used by the module in total, in ms (across resets; SFD resets)."""
+        return self.module.total_airtime_ms
+
+    @property
+    def session(self) -> SessionInfo | None:
+        """The PANA session, or None."""
+        return self.module.session
+
+    @property
+    def session_active(self) -> bool:
+        """True while the PANA session is up and usable."""
+        return self.module.session_active
+
+    @property
+    def meter_address(self) -> str:
+        """The meter's link-local address (what SKLL64 of its MAC gives)."""
+        return link_local_from_mac(self.module.pan.mac)
+
+    @property
+    def module_address(self) -> str:
+        """The module's own link-local address."""
+        return self.module.address
+
+
+class Simulator(_GroundTruth):
     """A simulated Wi-SUN module and smart meter, ready to attach to a client.
 
     Example::
@@ -426,79 +508,3 @@ class Simulator:
             if duration is not None:
                 await self.clock.sleep(duration)
                 self.set_hung(False)
-
-    # ----------------------------------------------------------- ground truth
-
-    @property
-    def commands_received(self) -> list[str]:
-        """Every command line the module read (SKSENDTO without its data), as sent."""
-        return self.module.commands_received
-
-    @property
-    def output(self) -> bytes:
-        """Everything the module wrote to the host so far."""
-        return b"".join(self.module.output)
-
-    @property
-    def events(self) -> list[Any]:
-        """Every EVENT the module printed (SKSTACK), or notification it sent (J11), in order.
-
-        The items are :class:`aiobroute.skstack.Event` for an SKSTACK model and
-        :mod:`aiobroute.j11` notification messages for a J11 model.
-        """
-        return self.module.events
-
-    @property
-    def flash_writes(self) -> int:
-        """Flash writes so far (WOPT, WUART, SKSAVE, SKERASE; always 0 for J11)."""
-        return self.module.flash_writes
-
-    @property
-    def frames_to_meter(self) -> int:
-        """Datagrams that reached the meter over the secured session."""
-        return self.module.frames_to_meter
-
-    @property
-    def frames_from_meter(self) -> int:
-        """Datagrams from the meter printed as ERXUDP (or sent as 0x6018 by J11)."""
-        return self.module.frames_from_meter
-
-    @property
-    def payloads_to_meter(self) -> list[bytes]:
-        """The ECHONET Lite payloads that reached the meter."""
-        return self.module.payloads_to_meter
-
-    @property
-    def payloads_from_meter(self) -> list[bytes]:
-        """The ECHONET Lite payloads printed as ERXUDP from the meter."""
-        return self.module.payloads_from_meter
-
-    @property
-    def uart_packets(self) -> int:
-        """USB packets the paced UART delivered so far (0 without ``uart_timing``)."""
-        return self._paced_done + sum(paced.packets for paced in self._paced)
-
-    @property
-    def airtime_ms(self) -> float:
-        """Transmit time used by the module in total, in ms (across resets; SFD resets)."""
-        return self.module.total_airtime_ms
-
-    @property
-    def session(self) -> SessionInfo | None:
-        """The PANA session, or None."""
-        return self.module.session
-
-    @property
-    def session_active(self) -> bool:
-        """True while the PANA session is up and usable."""
-        return self.module.session_active
-
-    @property
-    def meter_address(self) -> str:
-        """The meter's link-local address (what SKLL64 of its MAC gives)."""
-        return link_local_from_mac(self.module.pan.mac)
-
-    @property
-    def module_address(self) -> str:
-        """The module's own link-local address."""
-        return self.module.address
