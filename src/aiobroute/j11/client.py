@@ -19,13 +19,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from types import TracebackType
-from typing import Self, TypeVar
+from typing import TypeVar
 
 import attrs
 
 from aiobroute._log import TRACE, Redactor
-from aiobroute._tasks import cancel_and_wait
 from aiobroute.errors import (
     ClientClosedError,
     CommandTimeoutError,
@@ -47,6 +45,7 @@ from aiobroute.j11 import (
     is_response,
 )
 from aiobroute.transport._base import ByteStream
+from aiobroute.transport._owner import StreamOwner
 
 __all__ = ["J11Client", "J11Timeouts", "LinkDown"]
 
@@ -102,7 +101,7 @@ class _Waiter:
     future: asyncio.Future[Message]
 
 
-class J11Client:
+class J11Client(StreamOwner):
     """Drives one J11 module over a byte stream: requests, responses, notifications.
 
     Args:
@@ -110,6 +109,10 @@ class J11Client:
         timeouts: the J11 timeouts.
         redactor: masks secrets in logs (shared with the link above).
     """
+
+    _reader_name = "aiobroute-j11-reader"
+    _logger = _LOGGER
+    _reader_failed = "the J11 reader failed; the client is unusable"
 
     def __init__(
         self,
@@ -144,69 +147,26 @@ class J11Client:
         """The redactor masking this client's secrets."""
         return self._redactor
 
-    def start(self) -> None:
-        """Start the reader task (done by ``async with``); idempotent."""
-        if self._closed:
-            raise ClientClosedError("client is closed")
-        if self._reader is None:
-            self._reader = asyncio.create_task(self._read_loop(), name="aiobroute-j11-reader")
-
-    async def close(self) -> None:
-        """Stop the reader, fail every waiter with ClientClosedError, close the stream."""
-        if self._closed:
-            return
-        self._closed = True
-        self._fail_all(ClientClosedError("client closed"))
-        reader, self._reader = self._reader, None
-        try:
-            await cancel_and_wait([reader])
-        finally:  # the port is released even when the caller cancels the close
-            with contextlib.suppress(TransportError):
-                await self._stream.close()
-
-    async def __aenter__(self) -> Self:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<J11Client {self._stream.name!r} {state}>"
 
     # ------------------------------------------------------------------ reading
 
-    async def _read_loop(self) -> None:
-        lost: PortClosedError | None = None
-        try:
-            while True:
-                data = await self._read_chunk()
-                if data is None:
-                    self._handle_all(self._reader_codec.discard_partial())
-                    continue
-                if not data:
-                    lost = PortClosedError(f"{self._stream.name}: end of stream")
-                    break
-                if _RAW.isEnabledFor(TRACE):
-                    _RAW.log(TRACE, "<< %s", data.hex(" ").upper())
-                self._handle_all(self._reader_codec.feed(data))
-        except TransportError as exc:
-            lost = exc if isinstance(exc, PortClosedError) else PortClosedError(str(exc))
-            if not self._closed:
-                _LOGGER.warning("port lost: %s", exc)
-        except Exception as exc:
-            _LOGGER.exception("the J11 reader failed; the client is unusable")
-            lost = PortClosedError(f"reader failed: {type(exc).__name__}")
-        finally:
-            if lost is None:
-                lost = PortClosedError(f"{self._stream.name}: reader stopped")
-            self._port_lost(lost)
+    async def _pump(self) -> PortClosedError:
+        while True:
+            data = await self._read_chunk()
+            if data is None:
+                self._handle_all(self._reader_codec.discard_partial())
+                continue
+            if not data:
+                return PortClosedError(f"{self._stream.name}: end of stream")
+            if _RAW.isEnabledFor(TRACE):
+                _RAW.log(TRACE, "<< %s", data.hex(" ").upper())
+            self._handle_all(self._reader_codec.feed(data))
+
+    def _end_waiters(self, exc: BaseException) -> None:
+        self._fail_all(exc)
 
     async def _read_chunk(self) -> bytes | None:
         """The next bytes; None when a partial frame stopped growing (abandon it)."""

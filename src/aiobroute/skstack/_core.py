@@ -11,15 +11,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from types import TracebackType
 from typing import Self
 
 import attrs
 
 from aiobroute._log import TRACE, Redactor
 from aiobroute._queue import DropOldestQueue
-from aiobroute._tasks import cancel_and_wait
-from aiobroute.errors import ClientClosedError, CommandError, PortClosedError, TransportError
+from aiobroute.errors import ClientClosedError, CommandError, PortClosedError
 from aiobroute.skstack._commands import CommandSpec, Completion, SkCommand, command_display
 from aiobroute.skstack._dialect import ModuleFamily
 from aiobroute.skstack._events import (
@@ -37,6 +35,7 @@ from aiobroute.skstack._events import (
 )
 from aiobroute.skstack._parser import LineParser
 from aiobroute.transport._base import ByteStream, PushStream
+from aiobroute.transport._owner import StreamOwner
 
 __all__ = ["CommandReply", "PortLost", "SkTimeouts", "Subscription"]
 
@@ -210,8 +209,11 @@ class _Pending:
         return self._display
 
 
-class _ClientCore:
+class _ClientCore(StreamOwner):
     """The reader task, dispatch of what the module prints, listeners and subscriptions."""
+
+    _reader_name = "aiobroute-sk-reader"
+    _logger = _LOGGER
 
     def __init__(
         self,
@@ -271,40 +273,11 @@ class _ClientCore:
         """The redactor that masks this client's secrets; layers above share it."""
         return self._redactor
 
-    def start(self) -> None:
-        """Start the reader task (done by ``async with``); idempotent."""
-        if self._closed:
-            raise ClientClosedError("client is closed")
-        if self._reader is None:
-            self._reader = asyncio.create_task(self._read_loop(), name="aiobroute-sk-reader")
-
-    async def close(self) -> None:
-        """Stop the reader, fail pending waiters, end subscriptions, close the stream."""
-        if self._closed:
-            return
-        self._closed = True
-        self._fail_pending(ClientClosedError("client closed"))
+    def _end_waiters(self, exc: BaseException) -> None:
+        self._fail_pending(exc)
         for sub in list(self._subscribers):
             sub._end()
         self._subscribers.clear()
-        reader, self._reader = self._reader, None
-        try:
-            await cancel_and_wait([reader])
-        finally:  # the port is released even when the caller cancels the close
-            with contextlib.suppress(TransportError):
-                await self._stream.close()
-
-    async def __aenter__(self) -> Self:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -312,32 +285,17 @@ class _ClientCore:
 
     # ------------------------------------------------------------------ reading
 
-    async def _read_loop(self) -> None:
-        lost: PortClosedError | None = None
+    async def _pump(self) -> PortClosedError:
         stream = self._stream
-        try:
-            if isinstance(stream, PushStream):
-                # Bytes go from the transport's data_received to the parser and the
-                # waiters directly: no task wake-up per chunk.
-                await stream.receive(self._feed)
-            while True:
-                data = await stream.read()
-                if not data:  # a stream must not return b"": treat it as closed
-                    lost = PortClosedError(f"{stream.name}: end of stream")
-                    break
-                self._feed(data)
-        except TransportError as exc:
-            lost = exc if isinstance(exc, PortClosedError) else PortClosedError(str(exc))
-            if not self._closed:
-                _LOGGER.warning("port lost: %s", exc)
-        except Exception as exc:
-            _LOGGER.exception("the reader failed; the client is unusable")
-            lost = PortClosedError(f"reader failed: {type(exc).__name__}")
-        finally:
-            # Whatever ended the reader (even a cancel at close): nobody is left waiting.
-            if lost is None:
-                lost = PortClosedError(f"{self._stream.name}: reader stopped")
-            self._port_lost(lost)
+        if isinstance(stream, PushStream):
+            # Bytes go from the transport's data_received to the parser and the
+            # waiters directly: no task wake-up per chunk.
+            await stream.receive(self._feed)
+        while True:
+            data = await stream.read()
+            if not data:  # a stream must not return b"": treat it as closed
+                return PortClosedError(f"{stream.name}: end of stream")
+            self._feed(data)
 
     def _feed(self, data: bytes) -> None:
         """Parse a chunk from the module and dispatch every complete line in it."""
