@@ -37,7 +37,8 @@ This module imports no dialect; dialects import it.
 from __future__ import annotations
 
 import enum
-from typing import Protocol, runtime_checkable
+import logging
+from typing import ClassVar, Protocol, runtime_checkable
 
 import attrs
 
@@ -465,3 +466,36 @@ class MeterLink(Protocol):
         Does not terminate the session (call :meth:`terminate` first for that).
         """
         ...
+
+
+class ListenerSlot:
+    """The listener a link delivers to, shared by the dialects' links (not a public API).
+
+    A listener that raises is logged and does not stop the link's reader.
+    """
+
+    #: Where a failing listener is logged.
+    _logger: ClassVar[logging.Logger] = logging.getLogger("aiobroute")
+    _listener: LinkListener | None
+
+    def set_listener(self, listener: LinkListener | None) -> None:
+        """Register the listener of datagrams and session events (None: stop)."""
+        self._listener = listener
+
+    def _deliver_datagram(self, datagram: MeterDatagram) -> None:
+        listener = self._listener
+        if listener is None:
+            return
+        try:
+            listener.datagram_received(datagram)
+        except Exception:
+            self._logger.exception("the link listener failed on a datagram")
+
+    def _deliver_event(self, event: LinkEvent) -> None:
+        listener = self._listener
+        if listener is None:
+            return
+        try:
+            listener.session_event(event)
+        except Exception:
+            self._logger.exception("the link listener failed on %s", type(event).__name__)

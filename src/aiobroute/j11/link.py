@@ -74,6 +74,7 @@ from aiobroute.link import (
     LinkEvent,
     LinkListener,
     LinkLost,
+    ListenerSlot,
     MeterDatagram,
     MeterPan,
     ModuleIdentity,
@@ -111,7 +112,7 @@ _VERDICTS: dict[TransmitOutcome, SendVerdict] = {
 }
 
 
-class J11Link(_J11Session):
+class J11Link(_J11Session, ListenerSlot):
     """A :class:`~aiobroute.link.MeterLink` over a ROHM J11 module.
 
     Args:
@@ -120,6 +121,8 @@ class J11Link(_J11Session):
 
     The underlying :class:`~aiobroute.j11.client.J11Client` is available as :attr:`client`.
     """
+
+    _logger = _LOGGER
 
     def __init__(self, stream: ByteStream, *, timeouts: J11Timeouts | None = None) -> None:
         self._client = J11Client(stream, timeouts=timeouts)
@@ -181,10 +184,6 @@ class J11Link(_J11Session):
     def tx_limited(self) -> bool:
         """True since a transmit status 0x2 (hourly radio budget), until a send succeeds."""
         return self._tx_limited_since is not None
-
-    def set_listener(self, listener: LinkListener | None) -> None:
-        """Register the listener of datagrams and session events (None: stop)."""
-        self._listener = listener
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("joined" if self.session_active else "open")
@@ -252,24 +251,6 @@ class J11Link(_J11Session):
             self._session_active = False
             return SessionEnded(source="0x6019", reason=SessionEndReason.MODULE_RESTARTED)
         return None
-
-    def _deliver_datagram(self, datagram: MeterDatagram) -> None:
-        listener = self._listener
-        if listener is None:
-            return
-        try:
-            listener.datagram_received(datagram)
-        except Exception:
-            _LOGGER.exception("the link listener failed on a datagram")
-
-    def _deliver_event(self, event: LinkEvent) -> None:
-        listener = self._listener
-        if listener is None:
-            return
-        try:
-            listener.session_event(event)
-        except Exception:
-            _LOGGER.exception("the link listener failed on %s", type(event).__name__)
 
     @contextlib.contextmanager
     def _own_change(self) -> Iterator[None]:

@@ -26,6 +26,7 @@ from aiobroute.link import (
     LinkEvent,
     LinkListener,
     LinkLost,
+    ListenerSlot,
     MeterDatagram,
     MeterPan,
     ModuleIdentity,
@@ -80,7 +81,7 @@ SKSTACK_EVENT_MAP: dict[EventNum, LinkEvent] = {
 _TX_EVENTS = frozenset({EventNum.TX_LIMIT_STARTED, EventNum.TX_LIMIT_RELEASED})
 
 
-class SkStackLink:
+class SkStackLink(ListenerSlot):
     """A :class:`~aiobroute.link.MeterLink` over an SKSTACK IP module.
 
     Args:
@@ -91,6 +92,8 @@ class SkStackLink:
     The underlying :class:`~aiobroute.skstack.client.SkStackClient` is available as
     :attr:`client` for SKSTACK-specific commands (registers, ED scan...).
     """
+
+    _logger = _LOGGER
 
     def __init__(
         self,
@@ -154,10 +157,6 @@ class SkStackLink:
         """True between EVENT 32 and EVENT 33."""
         return self._client.tx_limited
 
-    def set_listener(self, listener: LinkListener | None) -> None:
-        """Register the listener of datagrams and session events (None: stop)."""
-        self._listener = listener
-
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("joined" if self.session_active else "open")
         return f"<SkStackLink {self._client.family.name} {state}>"
@@ -193,24 +192,6 @@ class SkStackLink:
                 return  # no session of ours to speak of
             self._session_active = kind is EventNum.PANA_CONNECTED
         self._deliver_event(event)
-
-    def _deliver_datagram(self, datagram: MeterDatagram) -> None:
-        listener = self._listener
-        if listener is None:
-            return
-        try:
-            listener.datagram_received(datagram)
-        except Exception:
-            _LOGGER.exception("the link listener failed on a datagram")
-
-    def _deliver_event(self, event: LinkEvent) -> None:
-        listener = self._listener
-        if listener is None:
-            return
-        try:
-            listener.session_event(event)
-        except Exception:
-            _LOGGER.exception("the link listener failed on %s", type(event).__name__)
 
     @contextlib.contextmanager
     def _own_session_change(self) -> Iterator[None]:
