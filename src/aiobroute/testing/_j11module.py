@@ -70,7 +70,7 @@ from aiobroute.testing._j11module_core import (
     rssi_from_lqi,
 )
 from aiobroute.testing._j11uart import InputError
-from aiobroute.testing._module import DevicePort
+from aiobroute.testing._module_base import DevicePort
 
 __all__ = ["SimulatedJ11Module", "j11_channel", "rssi_from_lqi"]
 
@@ -104,29 +104,8 @@ class SimulatedJ11Module(_J11ModuleCommands):
 
     def attach(self, port: DevicePort) -> None:
         """Power the module up on ``port``: read requests, send 0x6019 once booted."""
-        if self._port is not None:
-            raise RuntimeError("a port is already attached")
-        self._power_on()
-        self._port = port
-        self._reader = self._start(self._read_loop(port), self._record_failure)
+        super().attach(port)
         self._boot()
-
-    def swap_port(self, port: DevicePort) -> None:
-        """Serve on ``port`` instead, without a power cycle (the host reopened the port).
-
-        Settings, session and state are kept; a half-received request is lost with the
-        old port.
-        """
-        if self._port is None:
-            raise RuntimeError("no port is attached")
-        if self._reader is not None:
-            self._reader.cancel()
-            self._finished = [task for task in self._finished if not task.done()]
-            self._finished.append(self._reader)
-        old, self._port = self._port, port
-        old.close_nowait()
-        self._input.clear()
-        self._reader = self._start(self._read_loop(port), self._record_failure)
 
     # ------------------------------------------------------------------ input
 
@@ -243,8 +222,7 @@ class SimulatedJ11Module(_J11ModuleCommands):
             await self._execute(request)
         finally:
             # A command cancelled by a reset must not free a later command's slot.
-            if self._busy is token:
-                self._busy = None
+            self._release(token)
 
     # ----------------------------------------------------------- runtime faults
 
@@ -298,16 +276,6 @@ class SimulatedJ11Module(_J11ModuleCommands):
         self._notify(
             ReceptionFailure(reason, source, self._rng.randrange(256), False, 0, b"\x10\x81")
         )
-
-    def set_silent(self, silent: bool) -> None:
-        """Make the meter stop (or resume) answering anything on the radio."""
-        self.silent = silent
-
-    def set_hung(self, hung: bool) -> None:
-        """The firmware hangs (True): it reads no request and writes nothing, not even a
-        notification, until released (False). Settings and session are kept.
-        """
-        self.hung = hung
 
     def inject_tx_limit(self, duration_s: float) -> None:
         """The hourly radio budget is exhausted: transmissions get status 0x02 for a while."""

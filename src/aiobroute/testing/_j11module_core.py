@@ -9,18 +9,11 @@ is: this core; the radio (scans, route B, transmissions and the meter:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import enum
 import ipaddress
 import logging
-import random
-from collections.abc import Coroutine
-from typing import Any, Final
+from typing import Final
 
-import attrs
-
-from aiobroute.errors import PortClosedError
 from aiobroute.j11 import (
     BootCompleted,
     GlobalState,
@@ -34,7 +27,7 @@ from aiobroute.testing._clock import SimClock
 from aiobroute.testing._faults import FaultPlan
 from aiobroute.testing._j11presets import J11Faults, J11Preset, J11Timing
 from aiobroute.testing._j11uart import RequestInput
-from aiobroute.testing._module import DevicePort, MeterLike, SessionInfo
+from aiobroute.testing._module_base import MeterLike, _SimModuleBase
 from aiobroute.testing._presets import DEFAULT_MODULE_MAC, PanConfig, RadioConfig
 
 __all__ = ["j11_channel", "rssi_from_lqi"]
@@ -99,8 +92,11 @@ _AVAILABLE: Final[dict[int, frozenset[_Phase]]] = {
 }
 
 
-class _J11ModuleCore:
-    """State, ground truth, task bookkeeping and output of the simulated J11 module."""
+class _J11ModuleCore(_SimModuleBase[J11Timing]):
+    """State, ground truth, lifecycle and output of the simulated J11 module."""
+
+    _logger = _LOGGER
+    _failure_message = "simulated J11 module task failed"
 
     def __init__(
         self,
@@ -119,103 +115,60 @@ class _J11ModuleCore:
         neighbour_pan: PanConfig | None = None,
         mac: str | None = None,
     ) -> None:
+        super().__init__(
+            clock=clock,
+            meter=meter,
+            timing=J11Timing.named(timing) if isinstance(timing, str) else timing,
+            seed=seed,
+            faults=faults,
+            radio=radio,
+            pan=pan or DEFAULT_J11_PAN,
+            pair_id=rbid[-8:].upper(),
+            neighbour_pan=neighbour_pan,
+            mac=mac or DEFAULT_MODULE_MAC,
+        )
         self.preset = preset
-        self.clock = clock
-        self.meter = meter
-        self.timing = J11Timing.named(timing) if isinstance(timing, str) else timing
-        self.faults = faults or FaultPlan()
         self.j11_faults = j11_faults or J11Faults()
-        self.radio = radio or RadioConfig()
-        pan = pan or DEFAULT_J11_PAN
-        if pan.pair_id is None:
-            pan = attrs.evolve(pan, pair_id=rbid[-8:].upper())
-        self.pan = pan
-        if neighbour_pan is None and self.faults.neighbour_pan:
-            neighbour_pan = PanConfig.NEIGHBOUR
-        self.neighbour_pan = neighbour_pan
-        self.mac = (mac or DEFAULT_MODULE_MAC).upper()
         self._mac_bytes = bytes.fromhex(self.mac)
         self._address = link_local_address(self._mac_bytes)
         self.address = _text(self._address)
         self._rbid_expected = rbid.upper()
         self._password_expected = password.upper()
-        self._rng = random.Random(seed)
-        self._frng = random.Random(self.faults.seed)
 
         # Ground truth, kept across resets.
         self.requests_received: list[Request] = []
-        self.commands_received: list[str] = []
-        self.output: list[bytes] = []
         self.events: list[Message] = []
         self.responses: list[Message] = []
-        self.payloads_to_meter: list[bytes] = []
-        self.payloads_from_meter: list[bytes] = []
-        self.flash_writes = 0
-        self.resets = 0
-        self.total_airtime_ms = 0.0
-        self.errors: list[BaseException] = []
         self._route_b_attempts = 0
         self._transmissions = 0
 
-        self.silent = self.faults.silent
         self.hung = self.j11_faults.silent_module
-        self._port: DevicePort | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._session_tasks: set[asyncio.Task[None]] = set()
-        self._finished: list[asyncio.Task[None]] = []
-        self._frame_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._input = RequestInput(preset, self.timing.inter_byte_timeout_s)
         self._power_on()
 
     # ------------------------------------------------------------------ state
 
     def _power_on(self) -> None:
+        super()._power_on()
         self.global_state = GlobalState.NOT_STARTED
         self.route_b_state = RouteBState.NOT_STARTED
         self.mode = 0xFF
         self.channel = 0xFF
         self.han_sleep = 0
         self.tx_power = 0
-        self.rbid: str | None = None
-        self.password: str | None = None
         self.ports: set[int] = set()
         self.neighbor_discovery = False
         self.flow_control = False
         self.booting = False
         self.firmware_mode = False
-        self._busy: object | None = None
         self._pana_running = False
         self._route_pan: PanConfig | None = None
-        self._session: SessionInfo | None = None
         self._pana_key = bytes(16)
         self._tx_limited_until: float | None = None
         self._input.clear()
 
-    @property
-    def session(self) -> SessionInfo | None:
-        """The PANA session, or None."""
-        return self._session
-
-    @property
-    def session_active(self) -> bool:
-        """True while the PANA session is established and usable."""
-        return self._session is not None and self._session.state == "active"
-
-    @property
-    def attached(self) -> bool:
-        """True while a port is attached (the module is powered)."""
-        return self._port is not None
-
-    @property
-    def frames_to_meter(self) -> int:
-        """Datagrams delivered to the meter over the secured session."""
-        return len(self.payloads_to_meter)
-
-    @property
-    def frames_from_meter(self) -> int:
-        """Datagrams from the meter reported as 0x6018."""
-        return len(self.payloads_from_meter)
+    def _clear_input(self) -> None:
+        self._input.clear()
 
     @property
     def discarded_bytes(self) -> int:
@@ -234,31 +187,6 @@ class _J11ModuleCore:
 
     # ------------------------------------------------------------- lifecycle
 
-    def detach(self) -> None:
-        """Power off: stop every activity and close the port."""
-        self._cancel_tasks()
-        if self._reader is not None:
-            self._reader.cancel()
-            self._finished.append(self._reader)
-            self._reader = None
-        port, self._port = self._port, None
-        if port is not None:
-            port.close_nowait()
-        self._session = None
-
-    async def aclose(self) -> None:
-        """Detach and wait for every task; re-raise the first failure of a task."""
-        self.detach()
-        tasks, self._finished = self._finished, []
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for _, waiter in self._frame_waiters:
-            waiter.cancel()
-        self._frame_waiters.clear()
-        if self.errors:
-            raise RuntimeError("a simulated module task failed") from self.errors[0]
-
     def reset(self) -> None:
         """Restart as after 0x00D9 or a power glitch: settings lost, 0x6019 after booting."""
         self.resets += 1
@@ -276,88 +204,21 @@ class _J11ModuleCore:
         self._input.clear()
         self._notify(BootCompleted())
 
-    def _cancel_tasks(self) -> None:
-        current = asyncio.current_task()
-        for task in (*self._tasks, *self._session_tasks):
-            if task is current:
-                continue
-            task.cancel()
-            self._finished.append(task)
-        self._tasks.clear()
-        self._session_tasks.clear()
-        self._finished = [task for task in self._finished if not task.done()]
-
-    def _start(self, coro: Coroutine[Any, Any, None], done: Any = None) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)
-        task.add_done_callback(done or self._finished_task)
-        return task
-
-    def _spawn(self, coro: Coroutine[Any, Any, None], *, session: bool = False) -> None:
-        (self._session_tasks if session else self._tasks).add(self._start(coro))
-
-    def _finished_task(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._session_tasks.discard(task)
-        self._record_failure(task)
-
-    def _record_failure(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            _LOGGER.error("simulated J11 module task failed", exc_info=exc)
-            self.errors.append(exc)
-
-    async def wait_frames(self, count: int) -> None:
-        """Wait until at least ``count`` datagrams reached the meter."""
-        if self.frames_to_meter >= count:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._frame_waiters.append((count, waiter))
-        try:
-            await waiter
-        finally:
-            self._frame_waiters = [(n, w) for n, w in self._frame_waiters if w is not waiter]
-
-    async def _pause(self, seconds: float) -> None:
-        if seconds <= 0:
-            await asyncio.sleep(0)
-        else:
-            await self.clock.sleep(seconds)
-
-    def _draw(self, bounds: tuple[float, float]) -> float:
-        return self._rng.uniform(*bounds)
-
     # ----------------------------------------------------------------- output
 
-    def _write(self, data: bytes) -> None:
-        if self._port is None:
-            return
-        if self.faults.garbage and self._frng.random() < self.faults.garbage:
-            self._raw_write(
-                bytes(self._frng.randrange(256) for _ in range(self._frng.randint(1, 24)))
-            )
-        if self.faults.garble and len(data) > 1 and self._frng.random() < self.faults.garble:
-            damaged = bytearray(data)
-            index = self._frng.randrange(len(data))
-            damaged[index] ^= self._frng.randrange(1, 256)
-            data = bytes(damaged)
-        self._raw_write(data)
+    def _garbage(self) -> bytes:
+        return self._noise()
 
-    def _raw_write(self, data: bytes) -> None:
-        if self._port is None or self.hung:
-            return
-        self.output.append(data)
-        try:
-            self._port.write_nowait(data)
-        except PortClosedError:
-            _LOGGER.debug("device port closed; output dropped")
+    def _garble(self, data: bytes) -> bytes:
+        damaged = bytearray(data)
+        index = self._frng.randrange(len(data))
+        damaged[index] ^= self._frng.randrange(1, 256)
+        return bytes(damaged)
 
     def inject_garbage(self, data: bytes | None = None) -> None:
         """Write ``data`` (default: random line noise without a frame in it) now."""
         if data is None:
-            size = self._frng.randint(1, 24)
-            data = bytes(self._frng.randrange(256) for _ in range(size)).replace(b"\xd0", b"\x00")
+            data = self._noise().replace(b"\xd0", b"\x00")
         self._raw_write(data)
 
     def _respond(self, message: Message) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import attrs
 
 from aiobroute.j11 import (
@@ -16,7 +14,7 @@ from aiobroute.j11 import (
 )
 from aiobroute.testing._j11module_core import _SESSION_LIFETIME_S, _text
 from aiobroute.testing._j11module_radio import _J11ModuleRadio
-from aiobroute.testing._module import SessionInfo
+from aiobroute.testing._module_base import SessionInfo
 from aiobroute.testing._presets import PanConfig
 
 __all__: list[str] = []
@@ -105,24 +103,7 @@ class _J11ModulePana(_J11ModuleRadio):
         self._spawn(self._lifetime_timer(), session=True)
         self._spawn(self._push_loop(), session=True)
 
-    def _cancel_session_tasks(self) -> None:
-        current = asyncio.current_task()
-        for task in list(self._session_tasks):
-            if task is current:
-                continue
-            task.cancel()
-            self._finished.append(task)
-            self._session_tasks.discard(task)
-
-    def _end_session(self) -> None:
-        self._session = None
-        self._cancel_session_tasks()
-
-    async def _lifetime_timer(self) -> None:
-        session = self._session
-        if session is None:
-            return
-        await self.clock.sleep_until(session.established_at + session.lifetime_s)
+    def _lifetime_over(self) -> None:
         self._expire(reauth=True)
 
     def _expire(self, *, reauth: bool) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiobroute.j11 import (
     ActiveScan,
     Beacon,
@@ -144,29 +146,11 @@ class _J11ModuleRadio(_J11ModuleCore):
             and session.state == "active"
             and request.destination_port == ECHONET_PORT
         ):
-            self._deliver_to_meter(payload, request.source_port)
-
-    def _deliver_to_meter(self, payload: bytes, source_port: int) -> None:
-        self.payloads_to_meter.append(payload)
-        for reply in self.meter.handle_payload(payload):
-            latency = self._draw(self.timing.response_s)
-            if self.faults.drop_reply and self._frng.random() < self.faults.drop_reply:
-                continue
-            if self.faults.delay_reply and self._frng.random() < self.faults.delay_reply:
-                latency += self._frng.uniform(*self.faults.delay_reply_s)
-            copies = 1
-            if self.faults.duplicate_reply and self._frng.random() < self.faults.duplicate_reply:
-                copies = 2
-            for copy in range(copies):
-                again = copy * self._draw(self.timing.tx_s)
-                self._spawn(
-                    self._meter_says(reply, source_port, latency + again, multicast=False),
-                    session=True,
-                )
-        count = self.frames_to_meter
-        for target, waiter in self._frame_waiters:
-            if count >= target and not waiter.done():
-                waiter.set_result(None)
+            port = request.source_port
+            self._deliver_to_meter(
+                payload,
+                lambda reply, delay: self._meter_says(reply, port, delay, multicast=False),
+            )
 
     async def _meter_says(
         self, payload: bytes, port: int, delay: float, *, multicast: bool
@@ -202,14 +186,9 @@ class _J11ModuleRadio(_J11ModuleCore):
             )
         )
 
-    async def _push_loop(self) -> None:
-        while True:
-            now = self.clock.now()
-            due = self.meter.next_push_time(now)
-            delay = max((due - now).total_seconds(), 1.0) + self._draw(self.timing.push_jitter_s)
-            await self.clock.sleep_until(self.clock.monotonic() + delay)
-            for frame in self.meter.push_frames(due):
-                await self._meter_says(frame, ECHONET_PORT, 0.0, multicast=False)
+    async def _push(self, due: dt.datetime) -> None:
+        for frame in self.meter.push_frames(due):
+            await self._meter_says(frame, ECHONET_PORT, 0.0, multicast=False)
 
     async def _startup_frames(self) -> None:
         await self._pause(self._draw(self.timing.pana_s) / 4)

@@ -54,7 +54,7 @@ from aiobroute.skstack._wire import CRLF, encode
 from aiobroute.testing._module_commands import _ModuleCommands
 from aiobroute.testing._module_core import DevicePort, MeterLike, SessionInfo, _CommandError
 from aiobroute.testing._pana import PanaBuilder
-from aiobroute.testing._uart import CommandLine, SendToCommand, UartInput
+from aiobroute.testing._uart import CommandLine, SendToCommand
 
 __all__ = ["DevicePort", "MeterLike", "SessionInfo", "SimulatedModule"]
 
@@ -89,31 +89,6 @@ class SimulatedModule(_ModuleCommands):
     :attr:`payloads_from_meter`, :attr:`tx_frames`, :attr:`rx_frames`,
     :attr:`airtime_ms`, :attr:`session`, :attr:`hex_payload`.
     """
-
-    def attach(self, port: DevicePort) -> None:
-        """Power the module up on ``port`` and start reading commands."""
-        if self._port is not None:
-            raise RuntimeError("a port is already attached")
-        self._power_on()
-        self._port = port
-        self._reader = self._start(self._read_loop(port), self._finished_reader)
-
-    def swap_port(self, port: DevicePort) -> None:
-        """Serve on ``port`` instead, without a power cycle (the host reopened the port).
-
-        The module keeps its registers, session and state (a hang too); a half-typed
-        command line is lost with the old port.
-        """
-        if self._port is None:
-            raise RuntimeError("no port is attached")
-        if self._reader is not None:
-            self._reader.cancel()
-            self._finished = [task for task in self._finished if not task.done()]
-            self._finished.append(self._reader)
-        old, self._port = self._port, port
-        old.close_nowait()
-        self._uart = UartInput()
-        self._reader = self._start(self._read_loop(port), self._finished_reader)
 
     async def _read_loop(self, port: DevicePort) -> None:
         while True:

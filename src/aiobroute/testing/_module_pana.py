@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import attrs
 
 from aiobroute.skstack._events import EventNum
@@ -128,24 +126,7 @@ class _ModulePana(_ModuleRadio):
         if announce:
             self._spawn(self._startup_frames(self._session), session=True)
 
-    def _cancel_session_tasks(self) -> None:
-        current = asyncio.current_task()
-        for task in list(self._session_tasks):
-            if task is current:
-                continue
-            task.cancel()
-            self._finished.append(task)
-            self._session_tasks.discard(task)
-
-    def _end_session(self) -> None:
-        self._session = None
-        self._cancel_session_tasks()
-
-    async def _lifetime_timer(self) -> None:
-        session = self._session
-        if session is None:
-            return
-        await self.clock.sleep_until(session.established_at + session.lifetime_s)
+    def _lifetime_over(self) -> None:
         self._expire(reauth=self.registers[Register.AUTO_REAUTH] == 1, announce=True)
 
     def _expire(self, *, reauth: bool, announce: bool) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiobroute.skstack._commands import SkSendTo
 from aiobroute.skstack._events import EdScan, ErrorCode, EventNum, PanDescriptor, Pong
 from aiobroute.skstack._wire import CRLF, MULTICAST_ALL_NODES, encode
@@ -128,38 +130,17 @@ class _ModuleRadio(_ModuleCore):
             and session is not None
             and not self.silent
         ):
-            self._deliver_to_meter(command.payload, session, source_port)
+            paa = session.paa
+            self._deliver_to_meter(
+                command.payload,
+                lambda reply, delay: self._meter_says(reply, paa, self.address, source_port, delay),
+            )
 
     def _refuse_send(self, dest: str, how: str) -> None:
         if how == "fail":
             raise _CommandError(ErrorCode.ER10)
         self._emit_event(EventNum.UDP_SENT, dest, 0x01)
         self._ok()
-
-    def _deliver_to_meter(self, payload: bytes, session: SessionInfo, source_port: int) -> None:
-        self.payloads_to_meter.append(payload)
-        replies = self.meter.handle_payload(payload)
-        for reply in replies:
-            latency = self._draw(self.timing.response_s)
-            if self.faults.drop_reply and self._frng.random() < self.faults.drop_reply:
-                continue
-            if self.faults.delay_reply and self._frng.random() < self.faults.delay_reply:
-                latency += self._frng.uniform(*self.faults.delay_reply_s)
-            copies = 1
-            if self.faults.duplicate_reply and self._frng.random() < self.faults.duplicate_reply:
-                copies = 2
-            for copy in range(copies):
-                again = copy * self._draw(self.timing.tx_s)  # a MAC retransmission
-                self._spawn(
-                    self._meter_says(
-                        reply, session.paa, self.address, source_port, latency + again
-                    ),
-                    session=True,
-                )
-        count = self.frames_to_meter
-        for target, waiter in self._frame_waiters:
-            if count >= target and not waiter.done():
-                waiter.set_result(None)
 
     async def _meter_says(
         self, payload: bytes, sender: str, dest: str, lport: int, delay: float
@@ -178,18 +159,12 @@ class _ModuleRadio(_ModuleCore):
             )
         )
 
-    async def _push_loop(self) -> None:
-        while True:
-            now = self.clock.now()
-            due = self.meter.next_push_time(now)
-            # At least 1 s: a meter answering a past slot must not spin this loop.
-            delay = max((due - now).total_seconds(), 1.0) + self._draw(self.timing.push_jitter_s)
-            await self.clock.sleep_until(self.clock.monotonic() + delay)
-            session = self._session
-            if session is None or session.state != "active" or self.silent:
-                continue
-            for frame in self.meter.push_frames(due):
-                await self._meter_says(frame, session.paa, self.address, ECHONET_PORT, 0.0)
+    async def _push(self, due: dt.datetime) -> None:
+        session = self._session
+        if session is None or session.state != "active" or self.silent:
+            return
+        for frame in self.meter.push_frames(due):
+            await self._meter_says(frame, session.paa, self.address, ECHONET_PORT, 0.0)
 
     async def _startup_frames(self, session: SessionInfo) -> None:
         await self._pause(self._draw(self.timing.join_step_s))
@@ -243,7 +218,7 @@ class _ModuleRadio(_ModuleCore):
     def _watch_limit(self) -> None:
         if self._limit_watcher is None or self._limit_watcher.done():
             self._limit_watcher = self._start(self._limit_loop())
-            self._radio_tasks.add(self._limit_watcher)
+            self._tasks.add(self._limit_watcher)
 
     async def _limit_loop(self) -> None:
         while True:
