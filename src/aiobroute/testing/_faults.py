@@ -16,6 +16,8 @@ import enum
 
 import attrs
 
+from aiobroute.testing._config import probability, spec_items
+
 __all__ = ["FaultKind", "FaultPlan", "ScheduledFault"]
 
 
@@ -68,11 +70,6 @@ class ScheduledFault:
             raise ValueError("a TX_LIMIT fault needs duration_s")
 
 
-def _rate(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
-
-
 @attrs.frozen(kw_only=True)
 class FaultPlan:
     """Seeded, deterministic faults for a simulated module and meter.
@@ -94,12 +91,12 @@ class FaultPlan:
     """
 
     seed: int = 0
-    drop_reply: float = attrs.field(default=0.0, validator=_rate)
-    delay_reply: float = attrs.field(default=0.0, validator=_rate)
+    drop_reply: float = attrs.field(default=0.0, validator=probability)
+    delay_reply: float = attrs.field(default=0.0, validator=probability)
     delay_reply_s: tuple[float, float] = (5.0, 30.0)
-    duplicate_reply: float = attrs.field(default=0.0, validator=_rate)
-    garbage: float = attrs.field(default=0.0, validator=_rate)
-    garble: float = attrs.field(default=0.0, validator=_rate)
+    duplicate_reply: float = attrs.field(default=0.0, validator=probability)
+    garbage: float = attrs.field(default=0.0, validator=probability)
+    garble: float = attrs.field(default=0.0, validator=probability)
     no_beacon: bool = False
     neighbour_pan: bool = False
     slow_factor: float = 1.0
@@ -119,7 +116,6 @@ class FaultPlan:
         Raises:
             ValueError: an item is not understood.
         """
-        items = [specs] if isinstance(specs, str) else list(specs)
         values: dict[str, object] = {}
         scheduled: list[ScheduledFault] = []
         floats = {
@@ -131,25 +127,21 @@ class FaultPlan:
             "slow": "slow_factor",
         }
         flags = {"no-beacon": "no_beacon", "neighbour": "neighbour_pan", "silent": "silent"}
-        for spec in items:
-            for raw in spec.split(","):
-                item = raw.strip()
-                if not item:
-                    continue
-                if "@" in item:
-                    scheduled.append(_parse_scheduled(item))
-                elif "=" in item:
-                    key, _, value = item.partition("=")
-                    if key == "seed":
-                        values["seed"] = int(value)
-                    elif key in floats:
-                        values[floats[key]] = float(value)
-                    else:
-                        raise ValueError(f"unknown fault setting {key!r}")
-                elif item in flags:
-                    values[flags[item]] = True
+        for item in spec_items(specs):
+            if "@" in item:
+                scheduled.append(_parse_scheduled(item))
+            elif "=" in item:
+                key, _, value = item.partition("=")
+                if key == "seed":
+                    values["seed"] = int(value)
+                elif key in floats:
+                    values[floats[key]] = float(value)
                 else:
-                    raise ValueError(f"unknown fault {item!r}")
+                    raise ValueError(f"unknown fault setting {key!r}")
+            elif item in flags:
+                values[flags[item]] = True
+            else:
+                raise ValueError(f"unknown fault {item!r}")
         return cls(scheduled=tuple(scheduled), **values)  # type: ignore[arg-type]
 
 

@@ -13,12 +13,9 @@ from typing import ClassVar
 
 import attrs
 
+from aiobroute.testing._config import NamedTiming, delay_range, probability, spec_items
+
 __all__ = ["J11Faults", "J11Preset", "J11Timing"]
-
-
-def _probability(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
 
 
 def _key(name: str) -> str:
@@ -131,15 +128,8 @@ J11Preset.RS_WSUHA_J11 = J11Preset(
 )
 
 
-def _range(
-    _instance: object, attribute: attrs.Attribute[tuple[float, float]], value: object
-) -> None:
-    if not isinstance(value, tuple) or len(value) != 2 or not 0 <= value[0] <= value[1]:
-        raise ValueError(f"{attribute.name} must be a (low, high) pair with 0 <= low <= high")
-
-
 @attrs.frozen(kw_only=True)
-class J11Timing:
+class J11Timing(NamedTiming):
     """Delays of a simulated J11 module, in simulated seconds (ranges are seeded-random).
 
     ``J11Timing.realistic()`` follows the J11 reference (§7): scan dwell 9.64 ms x 2^d per
@@ -170,24 +160,19 @@ class J11Timing:
     command_s: float = 0.02
     scan_unit_s: float = 0.00964
     scan_overhead_s: float = 0.09
-    route_b_s: tuple[float, float] = attrs.field(default=(0.2, 0.6), validator=_range)
+    route_b_s: tuple[float, float] = attrs.field(default=(0.2, 0.6), validator=delay_range)
     beacon_wait_s: float = 2.6
-    pana_s: tuple[float, float] = attrs.field(default=(2.0, 6.0), validator=_range)
+    pana_s: tuple[float, float] = attrs.field(default=(2.0, 6.0), validator=delay_range)
     pana_reject_s: float = 8.0
     pana_no_answer_s: float = 492.0
     reauth_no_answer_s: float = 180.0
-    tx_s: tuple[float, float] = attrs.field(default=(0.05, 0.3), validator=_range)
+    tx_s: tuple[float, float] = attrs.field(default=(0.05, 0.3), validator=delay_range)
     tx_per_byte_s: float = 0.005
-    response_s: tuple[float, float] = attrs.field(default=(1.0, 3.0), validator=_range)
-    push_jitter_s: tuple[float, float] = attrs.field(default=(1.0, 60.0), validator=_range)
+    response_s: tuple[float, float] = attrs.field(default=(1.0, 3.0), validator=delay_range)
+    push_jitter_s: tuple[float, float] = attrs.field(default=(1.0, 60.0), validator=delay_range)
     ed_scan_s: float = 0.32
     inter_byte_timeout_s: float = 1.0
     boot_factor: float = 1.0
-
-    @classmethod
-    def realistic(cls) -> J11Timing:
-        """Delays as the reference gives them (the defaults)."""
-        return cls()
 
     @classmethod
     def instant(cls) -> J11Timing:
@@ -211,19 +196,6 @@ class J11Timing:
             boot_factor=0.0,
         )
 
-    @classmethod
-    def named(cls, name: str) -> J11Timing:
-        """``"realistic"`` or ``"instant"``.
-
-        Raises:
-            ValueError: another name.
-        """
-        if name == "realistic":
-            return cls.realistic()
-        if name == "instant":
-            return cls.instant()
-        raise ValueError(f"timing must be 'realistic' or 'instant', got {name!r}")
-
 
 @attrs.frozen(kw_only=True)
 class J11Faults:
@@ -243,7 +215,7 @@ class J11Faults:
     """
 
     route_b_failures: int = 0
-    no_ack: float = attrs.field(default=0.0, validator=_probability)
+    no_ack: float = attrs.field(default=0.0, validator=probability)
     no_ack_first: int = 0
     pana_no_answer: bool = False
     silent_module: bool = False
@@ -258,22 +230,17 @@ class J11Faults:
         Raises:
             ValueError: an item is not understood.
         """
-        items = [specs] if isinstance(specs, str) else list(specs)
         ints = {"route-b-fail": "route_b_failures", "no-ack-first": "no_ack_first"}
         flags = {"pana-no-answer": "pana_no_answer", "silent-module": "silent_module"}
         values: dict[str, object] = {}
-        for spec in items:
-            for raw in spec.split(","):
-                item = raw.strip()
-                if not item:
-                    continue
-                key, sep, value = item.partition("=")
-                if sep and key in ints:
-                    values[ints[key]] = int(value)
-                elif sep and key == "no-ack":
-                    values["no_ack"] = float(value)
-                elif not sep and key in flags:
-                    values[flags[key]] = True
-                else:
-                    raise ValueError(f"unknown J11 fault {item!r}")
+        for item in spec_items(specs):
+            key, sep, value = item.partition("=")
+            if sep and key in ints:
+                values[ints[key]] = int(value)
+            elif sep and key == "no-ack":
+                values["no_ack"] = float(value)
+            elif not sep and key in flags:
+                values[flags[key]] = True
+            else:
+                raise ValueError(f"unknown J11 fault {item!r}")
         return cls(**values)  # type: ignore[arg-type]

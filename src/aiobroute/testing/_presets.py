@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 import attrs
 
 from aiobroute.skstack._dialect import ModuleFamily
+from aiobroute.testing._config import NamedTiming, delay_range, probability
 
 __all__ = [
     "BP35C2_MODULE_MAC",
@@ -35,11 +36,6 @@ DEFAULT_MODULE_MAC = "001D129012345678"
 #: (link-local ``…:1207:23FF:FE12:3456``), the shape of the captures of newer dongles,
 #: not ROHM's BP35A1 prefix. The exact vendor prefix is unverified.
 BP35C2_MODULE_MAC = "100723FFFE123456"
-
-
-def _probability(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -83,7 +79,7 @@ class ModulePreset:
     product_commands: bool = True
     product_cr_only: bool = True
     default_hex: bool = False
-    sendto_lone_crlf: float = attrs.field(default=0.5, validator=_probability)
+    sendto_lone_crlf: float = attrs.field(default=0.5, validator=probability)
     sa2_rssi: bool = False
     eedscan_blank_line: bool = False
     module_mac: str = DEFAULT_MODULE_MAC
@@ -139,16 +135,10 @@ ModulePreset.BP35A1 = ModulePreset(
     eedscan_blank_line=True,
     eport_extra_ports=(3610, 0, 0, 0),
 )
-ModulePreset.RL7023_IPS = ModulePreset(
-    name="RL7023_IPS",
-    family=ModuleFamily.BP35A1,
-    version="1.2.10",
-    app_version="rev26e",
-    product_commands=False,
-    default_hex=True,
-    sendto_lone_crlf=0.5,
-    eedscan_blank_line=True,
-    eport_extra_ports=(3610, 0, 0, 0),
+# The RL7023 sticks: the ROHM model of their family without the product commands,
+# printing hex ERXUDP payloads.
+ModulePreset.RL7023_IPS = attrs.evolve(
+    ModulePreset.BP35A1, name="RL7023_IPS", product_commands=False, default_hex=True
 )
 ModulePreset.BP35C2 = ModulePreset(
     name="BP35C2",
@@ -164,29 +154,17 @@ ModulePreset.BP35C2 = ModulePreset(
 # One was seen answering ROPT with "OK 01": shipped with hex ERXUDP payloads (evolve
 # with default_hex=False, or ``--erxudp binary``, for the binary ones).
 ModulePreset.RS_WSUHA_P = attrs.evolve(ModulePreset.BP35C2, name="RS-WSUHA-P", default_hex=True)
-ModulePreset.RL7023_DSS = ModulePreset(
+ModulePreset.RL7023_DSS = attrs.evolve(
+    ModulePreset.BP35C2,
     name="RL7023_DSS",
-    family=ModuleFamily.BP35C2,
-    version="1.5.2",
     app_version=None,
     product_commands=False,
     default_hex=True,
-    sendto_lone_crlf=1.0,
-    sa2_rssi=True,
-    module_mac=BP35C2_MODULE_MAC,
-    beacon_min_duration=5,
 )
 
 
-def _range(
-    _instance: object, attribute: attrs.Attribute[tuple[float, float]], value: object
-) -> None:
-    if not isinstance(value, tuple) or len(value) != 2 or not 0 <= value[0] <= value[1]:
-        raise ValueError(f"{attribute.name} must be a (low, high) pair with 0 <= low <= high")
-
-
 @attrs.frozen(kw_only=True)
-class Timing:
+class Timing(NamedTiming):
     """Delays of the simulated radio, in simulated seconds (ranges are seeded-random).
 
     ``Timing.realistic()`` follows the reference: scans by the SKSCAN formula, joins of a
@@ -211,20 +189,15 @@ class Timing:
 
     command_s: float = 0.005
     reset_s: float = 0.3
-    tx_s: tuple[float, float] = attrs.field(default=(0.03, 0.1), validator=_range)
-    response_s: tuple[float, float] = attrs.field(default=(1.0, 3.0), validator=_range)
-    join_step_s: tuple[float, float] = attrs.field(default=(0.2, 0.8), validator=_range)
+    tx_s: tuple[float, float] = attrs.field(default=(0.03, 0.1), validator=delay_range)
+    response_s: tuple[float, float] = attrs.field(default=(1.0, 3.0), validator=delay_range)
+    join_step_s: tuple[float, float] = attrs.field(default=(0.2, 0.8), validator=delay_range)
     join_fail_s: float = 25.0
     join_unreachable_s: float = 38.0
     termination_s: float = 0.5
-    push_jitter_s: tuple[float, float] = attrs.field(default=(1.0, 60.0), validator=_range)
+    push_jitter_s: tuple[float, float] = attrs.field(default=(1.0, 60.0), validator=delay_range)
     ping_s: float = 0.2
     scan_slot_s: float = 0.0096
-
-    @classmethod
-    def realistic(cls) -> Timing:
-        """Delays as seen on real hardware (the defaults)."""
-        return cls()
 
     @classmethod
     def instant(cls) -> Timing:
@@ -243,19 +216,6 @@ class Timing:
             ping_s=0.0,
             scan_slot_s=0.0,
         )
-
-    @classmethod
-    def named(cls, name: str) -> Timing:
-        """``"realistic"`` or ``"instant"``.
-
-        Raises:
-            ValueError: another name.
-        """
-        if name == "realistic":
-            return cls.realistic()
-        if name == "instant":
-            return cls.instant()
-        raise ValueError(f"timing must be 'realistic' or 'instant', got {name!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -282,7 +242,7 @@ class RadioConfig:
     tx_budget_s: float = 360.0
     tx_window_s: float = 3600.0
     beacon_min_duration: int | None = None
-    beacon_miss: float = attrs.field(default=0.0, validator=_probability)
+    beacon_miss: float = attrs.field(default=0.0, validator=probability)
     neighbor_cache: bool = True
 
     def airtime_s(self, payload_len: int) -> float:

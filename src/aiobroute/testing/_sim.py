@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from aiobroute.errors import PortClosedError
 from aiobroute.skstack._wire import link_local_from_mac
@@ -51,6 +51,21 @@ def model_preset(name: str) -> ModulePreset | J11Preset:
     except ValueError:
         names = ", ".join([p.name for p in ModulePreset.all()] + [p.name for p in J11Preset.all()])
         raise ValueError(f"unknown module model {name!r}; known: {names}") from None
+
+
+class _ModuleOptions(TypedDict):
+    """The arguments both simulated modules take, as the simulator passes them."""
+
+    clock: SimClock
+    meter: SimulatedMeter
+    rbid: str
+    password: str
+    seed: int
+    faults: FaultPlan
+    radio: RadioConfig | None
+    pan: PanConfig | None
+    neighbour_pan: PanConfig | None
+    mac: str | None
 
 
 class _GroundTruth:
@@ -208,39 +223,31 @@ class Simulator(_GroundTruth):
         self.clock = clock if clock is not None else SimClock(speed=speed)
         self.meter = SimulatedMeter(self.clock, meter)
         self.module: SimulatedModule | SimulatedJ11Module
+        common = _ModuleOptions(
+            clock=self.clock,
+            meter=self.meter,
+            rbid=rbid,
+            password=password,
+            seed=seed,
+            faults=self.faults,
+            radio=radio,
+            pan=pan,
+            neighbour_pan=neighbour_pan,
+            mac=module_mac,
+        )
         if isinstance(preset, J11Preset):
             if isinstance(timing, Timing):
                 raise TypeError("a J11 model takes a J11Timing, not a Timing")
-            self.module = SimulatedJ11Module(
-                preset,
-                clock=self.clock,
-                meter=self.meter,
-                rbid=rbid,
-                password=password,
-                seed=seed,
-                timing=timing,
-                faults=self.faults,
-                j11_faults=j11_faults,
-                radio=radio,
-                pan=pan,
-                neighbour_pan=neighbour_pan,
-                mac=module_mac,
-            )
+            self.module = SimulatedJ11Module(preset, timing=timing, j11_faults=j11_faults, **common)
         else:
             if isinstance(timing, J11Timing):
                 raise TypeError("an SKSTACK model takes a Timing, not a J11Timing")
-            self.module = self._skstack_module(
+            self.module = SimulatedModule(
                 preset,
-                seed=seed,
                 timing=timing,
-                rbid=rbid,
-                password=password,
-                radio=radio,
-                pan=pan,
-                neighbour_pan=neighbour_pan,
-                module_mac=module_mac,
                 scan_event_address=scan_event_address,
                 pana_exchanges=pana_exchanges,
+                **common,
             )
         self.uart_timing = uart_timing
         self._paced: list[PacedPort] = []
@@ -252,38 +259,6 @@ class Simulator(_GroundTruth):
         self._pty: PtyPort | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._started_at = 0.0
-
-    def _skstack_module(
-        self,
-        preset: ModulePreset,
-        *,
-        seed: int,
-        timing: str | Timing,
-        rbid: str,
-        password: str,
-        radio: RadioConfig | None,
-        pan: PanConfig | None,
-        neighbour_pan: PanConfig | None,
-        module_mac: str | None,
-        scan_event_address: str | None,
-        pana_exchanges: int,
-    ) -> SimulatedModule:
-        return SimulatedModule(
-            preset,
-            clock=self.clock,
-            meter=self.meter,
-            rbid=rbid,
-            password=password,
-            seed=seed,
-            timing=timing,
-            faults=self.faults,
-            radio=radio,
-            pan=pan,
-            neighbour_pan=neighbour_pan,
-            mac=module_mac,
-            scan_event_address=scan_event_address,
-            pana_exchanges=pana_exchanges,
-        )
 
     @property
     def is_j11(self) -> bool:
