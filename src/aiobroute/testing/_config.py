@@ -8,7 +8,7 @@ the two timing classes (:class:`~aiobroute.testing.Timing`,
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Self
+from typing import ClassVar, Self, cast
 
 import attrs
 
@@ -39,9 +39,12 @@ def spec_items(specs: str | list[str]) -> Iterator[str]:
 
 
 class NamedTiming:
-    """The delays of a timing class by name: its defaults, or none at all."""
+    """The delays of a (frozen attrs) timing class by name: its defaults, or none at all."""
 
     __slots__ = ()
+
+    #: Fields that are no radio delay (protocol constants): ``instant()`` keeps them.
+    _NOT_DELAYS: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def realistic(cls) -> Self:
@@ -52,8 +55,17 @@ class NamedTiming:
 
     @classmethod
     def instant(cls) -> Self:
-        """No radio delay at all (for unit tests); the order of the output stays the same."""
-        raise NotImplementedError
+        """No radio delay at all (for unit tests): every delay and delay range is zero;
+        the order of the output stays the same. Protocol constants (the J11 inter-byte
+        timeout) keep their value.
+        """
+        fields = attrs.fields(cast("type[attrs.AttrsInstance]", cls))
+        zero: dict[str, object] = {
+            field.name: (0.0, 0.0) if isinstance(field.default, tuple) else 0.0
+            for field in fields
+            if field.name not in cls._NOT_DELAYS
+        }
+        return cls(**zero)
 
     @classmethod
     def named(cls, name: str) -> Self:

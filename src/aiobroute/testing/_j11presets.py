@@ -174,27 +174,7 @@ class J11Timing(NamedTiming):
     inter_byte_timeout_s: float = 1.0
     boot_factor: float = 1.0
 
-    @classmethod
-    def instant(cls) -> J11Timing:
-        """No radio delay at all (the inter-byte timeout stays 1 s)."""
-        zero = (0.0, 0.0)
-        return cls(
-            command_s=0.0,
-            scan_unit_s=0.0,
-            scan_overhead_s=0.0,
-            route_b_s=zero,
-            beacon_wait_s=0.0,
-            pana_s=zero,
-            pana_reject_s=0.0,
-            pana_no_answer_s=0.0,
-            reauth_no_answer_s=0.0,
-            tx_s=zero,
-            tx_per_byte_s=0.0,
-            response_s=zero,
-            push_jitter_s=zero,
-            ed_scan_s=0.0,
-            boot_factor=0.0,
-        )
+    _NOT_DELAYS = frozenset({"inter_byte_timeout_s"})
 
 
 @attrs.frozen(kw_only=True)

@@ -199,24 +199,6 @@ class Timing(NamedTiming):
     ping_s: float = 0.2
     scan_slot_s: float = 0.0096
 
-    @classmethod
-    def instant(cls) -> Timing:
-        """No radio delay at all."""
-        zero = (0.0, 0.0)
-        return cls(
-            command_s=0.0,
-            reset_s=0.0,
-            tx_s=zero,
-            response_s=zero,
-            join_step_s=zero,
-            join_fail_s=0.0,
-            join_unreachable_s=0.0,
-            termination_s=0.0,
-            push_jitter_s=zero,
-            ping_s=0.0,
-            scan_slot_s=0.0,
-        )
-
 
 @attrs.frozen(kw_only=True)
 class RadioConfig:
