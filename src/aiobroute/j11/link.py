@@ -72,9 +72,7 @@ from aiobroute.link import (
     DIALECT_J11,
     ECHONET_PORT,
     LinkEvent,
-    LinkListener,
-    LinkLost,
-    ListenerSlot,
+    LinkState,
     MeterDatagram,
     MeterPan,
     ModuleIdentity,
@@ -112,7 +110,7 @@ _VERDICTS: dict[TransmitOutcome, SendVerdict] = {
 }
 
 
-class J11Link(_J11Session, ListenerSlot):
+class J11Link(_J11Session, LinkState[J11Client]):
     """A :class:`~aiobroute.link.MeterLink` over a ROHM J11 module.
 
     Args:
@@ -125,17 +123,10 @@ class J11Link(_J11Session, ListenerSlot):
     _logger = _LOGGER
 
     def __init__(self, stream: ByteStream, *, timeouts: J11Timeouts | None = None) -> None:
-        self._client = J11Client(stream, timeouts=timeouts)
+        super().__init__(J11Client(stream, timeouts=timeouts))
         self._client.add_listener(self._on_message)
-        self._listener: LinkListener | None = None
-        self._identity: ModuleIdentity | None = None
-        self._pan: MeterPan | None = None
         self._mac: bytes | None = None
-        self._credentials: tuple[str, str] | None = None
-        self._session_active = False
         self._own = 0
-        self._closing = False
-        self._lost = False
         self._tx_limited_since: float | None = None
 
     # ------------------------------------------------------------------ state
@@ -156,29 +147,9 @@ class J11Link(_J11Session, ListenerSlot):
         return DIALECT_J11
 
     @property
-    def closed(self) -> bool:
-        """True once the link was closed or its port was lost."""
-        return self._closing or self._client.closed
-
-    @property
-    def identity(self) -> ModuleIdentity | None:
-        """What the module told in :meth:`open`, or None before it."""
-        return self._identity
-
-    @property
-    def pan(self) -> MeterPan | None:
-        """The PAN of the last successful join, or None."""
-        return self._pan
-
-    @property
     def meter_address(self) -> str | None:
         """The meter's link-local IPv6 address once joined, or None."""
         return None if self._mac is None else _address_text(self._mac)
-
-    @property
-    def session_active(self) -> bool:
-        """True between a successful join and the loss of the session."""
-        return self._session_active and not self.closed
 
     @property
     def tx_limited(self) -> bool:
@@ -207,10 +178,7 @@ class J11Link(_J11Session, ListenerSlot):
                 )
             return
         if isinstance(message, LinkDown):
-            self._session_active = False
-            if not self._lost and not self._closing:
-                self._lost = True
-                self._deliver_event(LinkLost(source="port", reason=message.reason))
+            self._port_lost(message.reason)
             return
         if isinstance(message, ReceptionFailure):
             _LOGGER.debug(
@@ -455,9 +423,3 @@ class J11Link(_J11Session, ListenerSlot):
         if since is not None and asyncio.get_running_loop().time() - since >= _TX_LIMIT_WINDOW_S:
             self._limit_released("one hour elapsed")
         return self.tx_limited
-
-    async def close(self) -> None:
-        """Close the client (waiters get ClientClosedError) and its stream; idempotent."""
-        self._closing = True
-        self._session_active = False
-        await self._client.close()

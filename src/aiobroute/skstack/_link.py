@@ -24,9 +24,7 @@ from aiobroute.link import (
     DIALECT_SKSTACK,
     ECHONET_PORT,
     LinkEvent,
-    LinkListener,
-    LinkLost,
-    ListenerSlot,
+    LinkState,
     MeterDatagram,
     MeterPan,
     ModuleIdentity,
@@ -81,7 +79,7 @@ SKSTACK_EVENT_MAP: dict[EventNum, LinkEvent] = {
 _TX_EVENTS = frozenset({EventNum.TX_LIMIT_STARTED, EventNum.TX_LIMIT_RELEASED})
 
 
-class SkStackLink(ListenerSlot):
+class SkStackLink(LinkState[SkStackClient]):
     """A :class:`~aiobroute.link.MeterLink` over an SKSTACK IP module.
 
     Args:
@@ -102,18 +100,11 @@ class SkStackLink(ListenerSlot):
         family: ModuleFamily | None = None,
         timeouts: SkTimeouts | None = None,
     ) -> None:
-        self._client = SkStackClient(stream, family=family, timeouts=timeouts)
+        super().__init__(SkStackClient(stream, family=family, timeouts=timeouts))
         self._client.add_listener(self._on_message)
-        self._listener: LinkListener | None = None
-        self._identity: ModuleIdentity | None = None
         self._joined: JoinedPan | None = None
-        self._pan: MeterPan | None = None
-        self._credentials: tuple[str, str] | None = None
-        self._session_active = False
         self._own_pana = 0
         self._limit_reported = False
-        self._closing = False
-        self._lost = False
 
     # ------------------------------------------------------------------ state
 
@@ -128,29 +119,9 @@ class SkStackLink(ListenerSlot):
         return DIALECT
 
     @property
-    def closed(self) -> bool:
-        """True once the link was closed or its port was lost."""
-        return self._closing or self._client.closed
-
-    @property
-    def identity(self) -> ModuleIdentity | None:
-        """What the module told in :meth:`open`, or None before it."""
-        return self._identity
-
-    @property
-    def pan(self) -> MeterPan | None:
-        """The PAN of the last successful join, or None."""
-        return self._pan
-
-    @property
     def meter_address(self) -> str | None:
         """The meter's IPv6 address once joined, or None."""
         return self._joined.ipaddr if self._joined is not None else None
-
-    @property
-    def session_active(self) -> bool:
-        """True between a successful join and the loss of the session."""
-        return self._session_active and not self.closed
 
     @property
     def tx_limited(self) -> bool:
@@ -170,10 +141,7 @@ class SkStackLink(ListenerSlot):
                 self._deliver_datagram(_datagram(message))
             return
         if isinstance(message, PortLost):
-            self._session_active = False
-            if not self._lost and not self._closing:
-                self._lost = True
-                self._deliver_event(LinkLost(source="port", reason=message.reason))
+            self._port_lost(message.reason)
             return
         if not isinstance(message, Event):
             return
@@ -324,12 +292,6 @@ class SkStackLink(ListenerSlot):
         self._limit_reported = now
         event = TransmitLimitStarted if now else TransmitLimitReleased
         self._deliver_event(event(source="register SFB"))
-
-    async def close(self) -> None:
-        """Close the client (waiters get ClientClosedError) and its stream; idempotent."""
-        self._closing = True
-        self._session_active = False
-        await self._client.close()
 
 
 def _datagram(rx: RxUdp) -> MeterDatagram:
