@@ -36,8 +36,10 @@ This module imports no dialect; dialects import it.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
+from collections.abc import Iterator
 from typing import ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
@@ -528,6 +530,7 @@ class LinkState(ListenerSlot, Generic[_ClientT]):
         self._session_active = False
         self._closing = False
         self._lost = False
+        self._own = 0
 
     @property
     def closed(self) -> bool:
@@ -548,6 +551,17 @@ class LinkState(ListenerSlot, Generic[_ClientT]):
     def session_active(self) -> bool:
         """True between a successful join and the loss of the session."""
         return self._session_active and not self.closed
+
+    @contextlib.contextmanager
+    def _own_change(self) -> Iterator[None]:
+        """Around the link's own reset, join, rejoin or terminate: what the module reports
+        about the session meanwhile is the call's outcome, not an event.
+        """
+        self._own += 1
+        try:
+            yield
+        finally:
+            self._own -= 1
 
     def _port_lost(self, reason: str) -> None:
         """The client's port is gone: the session too; :class:`LinkLost` once."""

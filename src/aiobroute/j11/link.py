@@ -23,9 +23,7 @@ Nothing is written to non-volatile memory: J11 settings live until the next rese
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator
 
 from aiobroute.errors import (
     ClientClosedError,
@@ -126,7 +124,6 @@ class J11Link(_J11Session, LinkState[J11Client]):
         super().__init__(J11Client(stream, timeouts=timeouts))
         self._client.add_listener(self._on_message)
         self._mac: bytes | None = None
-        self._own = 0
         self._tx_limited_since: float | None = None
 
     # ------------------------------------------------------------------ state
@@ -219,14 +216,6 @@ class J11Link(_J11Session, LinkState[J11Client]):
             self._session_active = False
             return SessionEnded(source="0x6019", reason=SessionEndReason.MODULE_RESTARTED)
         return None
-
-    @contextlib.contextmanager
-    def _own_change(self) -> Iterator[None]:
-        self._own += 1
-        try:
-            yield
-        finally:
-            self._own -= 1
 
     # ------------------------------------------------------------------ open
 

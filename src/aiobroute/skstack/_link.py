@@ -8,9 +8,7 @@ from the client's reader.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 
 from aiobroute.errors import (
     ClientClosedError,
@@ -103,7 +101,6 @@ class SkStackLink(LinkState[SkStackClient]):
         super().__init__(SkStackClient(stream, family=family, timeouts=timeouts))
         self._client.add_listener(self._on_message)
         self._joined: JoinedPan | None = None
-        self._own_pana = 0
         self._limit_reported = False
 
     # ------------------------------------------------------------------ state
@@ -154,20 +151,12 @@ class SkStackLink(LinkState[SkStackClient]):
         if kind in _TX_EVENTS:
             self._limit_reported = kind is EventNum.TX_LIMIT_STARTED
         else:
-            if self._own_pana:
+            if self._own:
                 return  # the outcome of our own join, rejoin or terminate
             if self._joined is None:
                 return  # no session of ours to speak of
             self._session_active = kind is EventNum.PANA_CONNECTED
         self._deliver_event(event)
-
-    @contextlib.contextmanager
-    def _own_session_change(self) -> Iterator[None]:
-        self._own_pana += 1
-        try:
-            yield
-        finally:
-            self._own_pana -= 1
 
     # ------------------------------------------------------------------ calls
 
@@ -208,7 +197,7 @@ class SkStackLink(LinkState[SkStackClient]):
         for channel in channels:
             mask |= 1 << (check_range(channel, _FIRST_CHANNEL, _LAST_CHANNEL, "channel") - 0x21)
         self._credentials = (rbid, password)
-        with self._own_session_change():
+        with self._own_change():
             self._session_active = False
             if pan is not None:
                 joined = await self._client.join(descriptor_of(pan), rbid=rbid, password=password)
@@ -224,7 +213,7 @@ class SkStackLink(LinkState[SkStackClient]):
         if self._joined is None or self._credentials is None:
             raise SessionError("nothing to rejoin: the link never joined a PAN")
         rbid, password = self._credentials
-        with self._own_session_change():
+        with self._own_change():
             self._session_active = False
             joined = await self._client.join(self._joined.pan, rbid=rbid, password=password)
             return self._joined_as(joined)
@@ -257,7 +246,7 @@ class SkStackLink(LinkState[SkStackClient]):
 
     async def terminate(self) -> None:
         """``SKTERM``; waits for EVENT 27/28. No session (FAIL ER10) is not an error."""
-        with self._own_session_change():
+        with self._own_change():
             try:
                 await self._client.terminate()
             except CommandError as exc:
