@@ -1,7 +1,8 @@
-"""The core of the simulated J11 module: state, tasks, lifecycle and output.
+"""The core of the simulated J11 module: state, phases, boot and output messages.
 
 :class:`~aiobroute.testing.SimulatedJ11Module` is built in layers, as the SKSTACK module
-is: this core; the radio (scans, route B, transmissions and the meter:
+is: the base both share (tasks, power, output faults, the meter's answers:
+``_module_base``); this core; the radio (scans, route B, transmissions and the meter:
 ``_j11module_radio``); PANA and the session (``_j11module_pana``); the request handlers
 (``_j11module_commands``); and the UART front end with the runtime faults
 (``_j11module``).

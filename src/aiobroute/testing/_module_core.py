@@ -1,9 +1,10 @@
-"""The core of the simulated SKSTACK IP module: state, tasks, output and the radio budget.
+"""The core of the simulated SKSTACK IP module: registers, state and output lines.
 
 :class:`~aiobroute.testing.SimulatedModule` is built in layers, one class per module:
-this core; the radio (scan, UDP, meter, ARIB limit: ``_module_radio``); PANA and the
-session (``_module_pana``); the command handlers (``_module_commands``); and the UART
-front end with the runtime faults (``_module``).
+the base it shares with the J11 module (tasks, power, output faults, the meter's
+answers: ``_module_base``); this core; the radio (scan, UDP, meter, ARIB limit:
+``_module_radio``); PANA and the session (``_module_pana``); the command handlers
+(``_module_commands``); and the UART front end with the runtime faults (``_module``).
 """
 
 from __future__ import annotations
