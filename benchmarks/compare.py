@@ -331,6 +331,52 @@ def _peer_child(config: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _floor_child(config: dict[str, Any]) -> dict[str, Any]:
+    """The least an asyncio program can spend per USB packet: wake up, read, nothing else.
+
+    The parent writes ``packets`` packets to the pseudo-terminal ``port``, one at a time;
+    this child waits for each with ``loop.add_reader`` and reads it with ``os.read``.
+    """
+    import asyncio
+    import termios
+    import tty
+
+    warmup, count = int(config["warmup"]), int(config["packets"])
+
+    async def run() -> dict[str, Any]:
+        fd = os.open(config["port"], os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            tty.setraw(fd, termios.TCSANOW)
+            loop = asyncio.get_running_loop()
+            done: asyncio.Future[float] = loop.create_future()
+            seen = 0
+            started = 0.0
+
+            def ready() -> None:
+                nonlocal seen, started
+                try:
+                    if not os.read(fd, 4096):
+                        return
+                except BlockingIOError:
+                    return
+                seen += 1
+                if seen == warmup:
+                    started = common.cpu_seconds()
+                elif seen == warmup + count and not done.done():
+                    done.set_result(common.cpu_seconds() - started)
+
+            loop.add_reader(fd, ready)
+            _emit({"mark": "floor-ready"})
+            async with asyncio.timeout(60 + 0.1 * (warmup + count)):
+                cpu_s = await done
+            loop.remove_reader(fd)
+        finally:
+            os.close(fd)
+        return {"cpu_per_wakeup_s": cpu_s / count, "wakeups": count}
+
+    return asyncio.run(run())
+
+
 def child_main() -> int:
     """Entry point of a child process: one configuration line on stdin, JSON lines out."""
     config = json.loads(sys.stdin.readline())
@@ -339,6 +385,8 @@ def child_main() -> int:
             result = _ours_child(config)
         elif config["lib"] == "peer":
             result = _peer_child(config)
+        elif config["lib"] == "floor":
+            result = _floor_child(config)
         else:  # the interpreter and this harness alone, for reference
             result = {}
             if config.get("idle"):
@@ -728,7 +776,7 @@ def ratio_table(
         if target is None:
             verdict, target_text = "", ""
         else:
-            target_text = f"<= {target:.2f}"
+            target_text = f"<= {target:.3g}"
             verdict = "n/a" if paired is None else ("PASS" if paired <= target else "MISS")
         table.append(
             [
@@ -903,15 +951,16 @@ async def run_all(opts: Any) -> dict[str, Any]:
 
 #: (key, label, digits, target maximum of aiobroute/momonga or None)
 UART_ROWS: tuple[tuple[str, str, int, float | None], ...] = (
-    ("uart-cpu-per-reading", "CPU per reading (user+sys) [ms]", 3, 1 / 3),
+    ("uart-cpu-per-reading", "CPU per reading (user+sys) [ms]", 3, 1 / 8),
+    ("uart-floor-per-reading", "  floor: bare asyncio wake-ups, same packets [ms]", 3, None),
     ("uart-wall-per-reading", "wall time per reading [ms]", 1, None),
     ("uart-packets-per-reading", "USB packets to the host per reading", 1, None),
     ("uart-turns-per-reading", "asyncio event-loop iterations per reading", 1, None),
     ("uart-sim-cpu-per-reading", "simulator CPU per reading (not counted) [ms]", 3, None),
-    ("uart-rss", "peak RSS of the process [MiB]", 1, None),
+    ("uart-rss", "peak RSS of the process [MiB]", 1, 1.0),
     ("uart-baseline-rss", "  of which interpreter + harness alone [MiB]", 1, None),
     ("import-top", "import time: import aiobroute / momonga [ms]", 1, None),
-    ("import-client", "import time: the client class [ms]", 1, None),
+    ("import-client", "import time: the client class [ms]", 1, 1.0),
     ("import-importtime", "  python -X importtime, package cumulative [ms]", 1, None),
     ("import-process", "python -c '<import the client class>' [ms]", 1, None),
 )
@@ -982,6 +1031,62 @@ async def uart_run(
     }
     per_reading = opts.meter_latency_ms / 1000 + 0.5
     return await run_child_on_pty(config, sim, limit=90.0 + opts.readings * per_reading)
+
+
+async def measure_wakeup_floor(opts: Any) -> float | None:
+    """CPU per wake-up of a bare asyncio reader on a pseudo-terminal, in ms.
+
+    A child that does nothing but wake up and read (see ``_floor_child``) is sent one
+    USB packet at a time, spaced like the latency timer; multiplied by the packets per
+    reading this is the least any asyncio library can spend on the same traffic here.
+    """
+    import asyncio
+    import pty
+    import termios
+    import tty
+
+    count = opts.floor_packets
+    warmup = max(5, count // 10)
+    master, slave = pty.openpty()
+    tty.setraw(master, termios.TCSANOW)
+    packet = b"x" * (opts.packet - opts.status_bytes)
+    config = {"lib": "floor", "port": os.ttyname(slave), "warmup": warmup, "packets": count}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        SCRIPT,
+        "--child",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    result: dict[str, Any] | None = None
+    try:
+        proc.stdin.write(json.dumps(config).encode() + b"\n")
+        await proc.stdin.drain()
+        async with asyncio.timeout(120):
+            while line := await proc.stdout.readline():
+                text = line.decode(errors="replace")
+                if not text.startswith(PREFIX):
+                    continue
+                message = json.loads(text[len(PREFIX) :])
+                if message.get("mark") == "floor-ready":
+                    for _ in range(warmup + count + 5):
+                        os.write(master, packet)
+                        await asyncio.sleep(opts.latency_ms / 1000 + 0.004)
+                elif "result" in message:
+                    result = message["result"]
+            await proc.wait()
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+    finally:
+        os.close(master)
+        os.close(slave)
+    if result is None or "cpu_per_wakeup_s" not in result:
+        return None
+    return float(result["cpu_per_wakeup_s"]) * 1000
 
 
 async def _run_python(*args: str) -> tuple[float, str, str]:
@@ -1063,6 +1168,10 @@ async def measure_uart_preset(preset: str, opts: Any, peer_available: bool) -> M
         for lib in libs:
             outcome = await uart_run(lib, preset, seed=run, opts=opts, creds=creds)
             _record_uart(data, lib, outcome)
+        wakeup_ms = await measure_wakeup_floor(opts)
+        packets = data.get("uart-packets-per-reading", "ours")[-1:]
+        if wakeup_ms is not None and packets and packets[0] is not None:
+            data.add("uart-floor-per-reading", "ours", wakeup_ms * packets[0])
         floor = await _baseline(0.0)
         for lib in ("ours", "peer"):
             data.add("uart-baseline-rss", lib, floor.get("rss"))
@@ -1174,6 +1283,9 @@ def main() -> int:
     uart.add_argument("--latency-ms", type=float, default=16.0, help="latency timer (16 ms)")
     uart.add_argument("--meter-latency-ms", type=float, default=50.0, help="meter answer (50)")
     uart.add_argument("--import-runs", type=int, default=9, help="interpreters per import row")
+    uart.add_argument(
+        "--floor-packets", type=int, default=300, help="packets timed for the wake-up floor"
+    )
     opts = parser.parse_args()
     argv = sys.argv[1:]
     if opts.uart and "--readings" not in argv:
@@ -1181,6 +1293,7 @@ def main() -> int:
     if opts.quick:
         opts.runs, opts.speed, opts.readings, opts.warmup, opts.idle = 1, 40.0, 10, 2, 0.3
         opts.presets, opts.pacings, opts.import_runs = ["BP35C2"], ["off"], 2
+        opts.floor_packets = 40
     if opts.output is None:
         name = "compare-uart.json" if opts.uart else "compare.json"
         opts.output = common.RESULTS_DIR / name

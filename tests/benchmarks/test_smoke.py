@@ -67,6 +67,10 @@ def test_compare_uart_quick(tmp_path: Path) -> None:
     # The module's output really came in USB packets: several per reading (echo, OK,
     # EVENT 21 and a long ERXUDP line, at most 62 data bytes each).
     assert row(rows, "uart-packets-per-reading")["aiobroute_median"] >= 3
+    # The floor (a bare asyncio reader's CPU for as many packets) was measured.
+    floor = row(rows, "uart-floor-per-reading")
+    assert floor["aiobroute_median"] > 0
+    assert floor["momonga_median"] is None
 
 
 def test_recovery_quick(tmp_path: Path) -> None:

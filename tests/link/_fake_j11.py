@@ -78,6 +78,8 @@ class Script:
         answer_mac: the MAC reported by 0x2053 (another meter if different).
         reply_with: answer the next request (other than a reset) with these instead.
         reply_to: answer the next request of a type (by class name) with these instead.
+        late: send these just before the answer to the next request (other than a
+            reset): the late answers of an earlier request, as a slow module sends them.
     """
 
     pana: int | None = PanaStatus.SUCCESS
@@ -91,6 +93,7 @@ class Script:
     answer_mac: bytes = METER_MAC
     reply_with: list[object] | None = None
     reply_to: dict[str, list[object]] = attrs.Factory(dict)
+    late: list[object] = attrs.Factory(list)
 
 
 class FakeJ11:
@@ -149,6 +152,9 @@ class FakeJ11:
             self.ports.clear()
             self.send(BootCompleted())
             return
+        if script.late:
+            late, script.late = script.late, []
+            self.send(*late)
         replies = script.reply_to.pop(type(request).__name__, None)
         if replies is not None:
             self.send(*replies)

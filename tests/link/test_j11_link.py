@@ -11,6 +11,7 @@ import pytest
 from aiobroute.errors import (
     AuthenticationError,
     ClientClosedError,
+    CommandTimeoutError,
     InvalidArgumentError,
     J11CommandError,
     JoinError,
@@ -26,6 +27,7 @@ from aiobroute.j11 import (
     ConnectionStatusChanged,
     ErrorReply,
     GetMacAddress,
+    GetStatus,
     InitialSettings,
     J11Frame,
     MacAddressResponse,
@@ -34,6 +36,7 @@ from aiobroute.j11 import (
     ResultCode,
     ResultResponse,
     StartRouteB,
+    StatusResponse,
 )
 from aiobroute.j11.client import J11Timeouts
 from aiobroute.j11.link import J11Link
@@ -422,6 +425,45 @@ async def test_error_replies_go_to_the_outstanding_request() -> None:
         assert "0xFFFF" in str(caught.value)
         # The client stays usable.
         await link.client.request(InitialSettings(channel=4))
+
+
+async def test_a_late_response_never_answers_the_next_request() -> None:
+    # J11 frames carry no sequence number: a response that comes after its request timed
+    # out has the command code of the next such request. A Get version fence goes first.
+    async with linked(connect=False) as (link, _recorder, module):
+        module.script.reply_to["GetStatus"] = []  # no answer in time
+        with pytest.raises(CommandTimeoutError):
+            await link.client.request(GetStatus(), timeout=0.05)
+        stale = StatusResponse(ResultCode.SUCCESS, 2, 1, 1)
+        module.script.late = [stale]  # comes while the module takes the next request
+        module.channel, module.route_b = CHANNEL, True
+        fresh = await link.client.request(GetStatus())
+        assert fresh == StatusResponse(ResultCode.SUCCESS, 3, 2, 1)
+        assert module.names()[-2:] == ["GetVersion", "GetStatus"]
+        # Once in step, no more fences.
+        await link.client.request(GetStatus())
+        assert module.names()[-2:] == ["GetStatus", "GetStatus"]
+
+
+async def test_a_late_error_reply_fails_only_the_fence_which_is_asked_again() -> None:
+    async with linked(connect=False) as (link, _recorder, module):
+        module.script.reply_to["InitialSettings"] = []
+        with pytest.raises(CommandTimeoutError):
+            await link.client.request(InitialSettings(channel=4), timeout=0.05)
+        module.script.late = [ErrorReply(0xFFFF)]
+        await link.client.request(InitialSettings(channel=CHANNEL))
+        assert module.channel == CHANNEL
+        assert module.names()[-3:] == ["GetVersion", "GetVersion", "InitialSettings"]
+
+
+async def test_a_reset_ends_the_need_for_a_fence() -> None:
+    async with linked(connect=False) as (link, _recorder, module):
+        module.script.reply_to["GetStatus"] = []
+        with pytest.raises(CommandTimeoutError):
+            await link.client.request(GetStatus(), timeout=0.05)
+        await link.client.reset()
+        await link.client.request(GetStatus())
+        assert module.names()[-2:] == ["HardwareReset", "GetStatus"]
 
 
 async def test_a_busy_module_is_asked_again() -> None:

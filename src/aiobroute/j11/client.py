@@ -35,6 +35,7 @@ from aiobroute.errors import (
 from aiobroute.j11 import (
     BootCompleted,
     ErrorReply,
+    GetVersion,
     HardwareReset,
     Malformed,
     Message,
@@ -127,6 +128,8 @@ class J11Client(StreamOwner):
         self._reader_codec = MessageReader()
         self._lock = asyncio.Lock()
         self._pending: tuple[int, str, asyncio.Future[Message]] | None = None
+        #: A request was abandoned after it was written: its response may still come.
+        self._resync_needed = False
         self._waiters: list[_Waiter] = []
         self._listeners: list[Callable[[Message | LinkDown], None]] = []
         self._reader: asyncio.Task[None] | None = None
@@ -335,6 +338,8 @@ class J11Client(StreamOwner):
         self.check_usable()
         accepted = frozenset(accept)
         async with self._lock:
+            if self._resync_needed:
+                await self._resync_locked()
             for attempt in range(_BUSY_RETRIES + 1):
                 response = await self._request_locked(request, timeout)
                 result = getattr(response, "result", None)
@@ -369,7 +374,31 @@ class J11Client(StreamOwner):
             if future.done() and not future.cancelled():
                 future.exception()  # retrieved, even if the caller got another error
             else:
+                # Timed out or cancelled: its response may still come and, having the
+                # same command code, could be taken for the next such request's.
                 future.cancel()
+                self._resync_needed = True
+
+    async def _resync_locked(self) -> None:
+        """Fence off the late response of an abandoned request (lock held).
+
+        J11 frames carry no sequence number, but the module answers in order: a Get
+        version request's own response comes after any late one, which is dropped as
+        unmatched (a different command code) or, as an error reply, fails this request,
+        which is then asked once more. A fence left unanswered raises
+        :class:`CommandTimeoutError` and is tried again before the next request.
+        """
+        _LOGGER.debug("resynchronising with the J11 module after an abandoned request")
+        for attempt in range(2):
+            try:
+                await self._request_locked(GetVersion(), None)
+            except (J11CommandError, ProtocolError) as exc:
+                _LOGGER.debug("late output answered the fence (%s)", exc)
+                if attempt:
+                    raise
+                continue
+            self._resync_needed = False
+            return
 
     async def reset(self) -> None:
         """Hardware reset (0x00D9, no response) and wait for the boot notification (0x6019).
@@ -385,6 +414,7 @@ class J11Client(StreamOwner):
                     async with asyncio.timeout(self.timeouts.boot):
                         await self._stream.write(HardwareReset().encode())
                         await booted
+                    self._resync_needed = False  # a module that rebooted owes nothing
                 except TimeoutError:
                     raise CommandTimeoutError(
                         f"no boot notification within {self.timeouts.boot:.0f} s after a reset"

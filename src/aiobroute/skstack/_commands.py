@@ -460,11 +460,16 @@ def command_display(command: SkCommand, family: ModuleFamily) -> str:
 
 def secret_values(command: SkCommand) -> list[str]:
     """The secret arguments of ``command`` (to register with a redactor before sending)."""
-    return [
-        str(getattr(command, name))
-        for name, arg in arguments(type(command), None)
-        if arg.secret and getattr(command, name) is not None
-    ]
+    names = _SECRETS.get(type(command))
+    if names is None:
+        names = _SECRETS[type(command)] = tuple(
+            name for name, arg in arguments(type(command), None) if arg.secret
+        )
+    return [str(value) for name in names if (value := getattr(command, name)) is not None]
+
+
+#: The names of each command class's secret arguments (most have none).
+_SECRETS: dict[type[SkCommand], tuple[str, ...]] = {}
 
 
 def decode_command(

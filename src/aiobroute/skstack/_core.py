@@ -137,8 +137,11 @@ class Subscription:
             TimeoutError: nothing arrived in time.
             ClientClosedError: the subscription or the client was closed.
         """
-        async with asyncio.timeout(timeout):
+        if timeout is None:
             message = await self._queue.get()
+        else:
+            async with asyncio.timeout(timeout):
+                message = await self._queue.get()
         if message is None:
             raise ClientClosedError("subscription closed")
         return message
@@ -446,7 +449,10 @@ class _ClientCore(StreamOwner):
 
     async def _next(self, sub: Subscription) -> Message:
         """The next message of an internal subscription; the lost port's error if it went."""
-        message = await sub.get()
+        return self._checked(await sub.get())
+
+    def _checked(self, message: Message) -> Message:
+        """``message``, unless it says the port was lost: then that error is raised."""
         if isinstance(message, PortLost):
             raise self._lost or PortClosedError(message.reason)
         return message

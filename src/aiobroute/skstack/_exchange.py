@@ -187,6 +187,12 @@ class _CommandClient(_ClientCore):
             await self._command_retrying(command, timeout=timeout)
             if started is not None:
                 started()
+            # The message that ends it has usually come already (EVENT 21 before OK):
+            # then no timer is armed.
+            while (queued := sub.get_nowait()) is not None:
+                result = until(self._checked(queued))
+                if result is not None:
+                    return result
             try:
                 async with asyncio.timeout(limit):
                     while True:

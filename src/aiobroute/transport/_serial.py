@@ -12,6 +12,7 @@ import asyncio
 import functools
 import logging
 import os
+import stat
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NoReturn
@@ -258,6 +259,33 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+def _check_device(path: str) -> None:
+    """Refuse a path that exists but is no character device (POSIX), before opening it.
+
+    Opening is not harmless: a FIFO would be held open, a regular file opened for
+    writing. Symbolic links (``/dev/serial/by-id/...``) are followed.
+    """
+    if os.name == "nt":
+        return
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing or unreadable: the open reports it in its own words
+    if not stat.S_ISCHR(mode):
+        kind = (
+            "a directory"
+            if stat.S_ISDIR(mode)
+            else "a regular file"
+            if stat.S_ISREG(mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a character device"
+        )
+        raise TransportError(f"cannot open {path}: not a serial device ({kind})")
+
+
 async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
     """Open a serial device path or any pyserial URL as a byte stream.
 
@@ -270,7 +298,8 @@ async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
 
     Raises:
         InvalidArgumentError: ``url`` is empty or ``baudrate`` is not positive.
-        TransportError: the port cannot be opened (missing, busy, permission denied...).
+        TransportError: the port cannot be opened (missing, busy, permission denied,
+            not a character device...).
     """
     if not url or any(ch in url for ch in "\r\n\0"):
         raise InvalidArgumentError("port must be a non-empty device path or URL")
@@ -296,6 +325,7 @@ async def open_port(url: str, *, baudrate: int = 115200) -> ByteStream:
             f"cannot open {url}: the {scheme}:// handler is not supported; use a device "
             "path, socket://host:port or rfc2217://host:port"
         )
+    _check_device(url)
     loop = asyncio.get_running_loop()
     serial, transport_class = _pyserial()
     try:
