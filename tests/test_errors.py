@@ -12,6 +12,7 @@ import aiobroute.errors
 from aiobroute.errors import (
     AiobrouteError,
     AiobrouteTimeoutError,
+    AuthenticationError,
     CommandError,
     FrameDecodeError,
     J11CommandError,
@@ -39,6 +40,7 @@ SAMPLES: dict[str, Callable[[], AiobrouteError]] = {
     "ResponseTimeoutError": lambda: ResponseTimeoutError(
         "no answer to Get 0xE7", epcs=(0xE7, 0xE8)
     ),
+    "AuthenticationError": lambda: AuthenticationError("EVENT 24", peer_answered=True),
     "MeterError": lambda: MeterError("unexpected 0xE8 value", epc=0xE8, esv=0x72, stage="get"),
     "ServiceNotAvailableError": lambda: ServiceNotAvailableError(
         "Get_SNA for 0xE0", epc=0xE0, esv=0x52, stage="get"

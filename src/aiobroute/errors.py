@@ -303,7 +303,20 @@ class AuthenticationError(JoinError):
 
     The usual cause is a wrong B-route ID or password, or a meter whose B-route
     service has not been activated yet by the grid company.
+
+    Attributes:
+        peer_answered: True when the meter took part in the PANA exchange before it
+            failed (it is there, on that PAN, and refused): scanning again will not
+            help. False when nothing came from it; None when the module cannot tell.
     """
+
+    def __init__(self, message: str, *, peer_answered: bool | None = None) -> None:
+        super().__init__(message)
+        self.peer_answered = peer_answered
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        kwargs = {"peer_answered": self.peer_answered}
+        return _rebuild, (type(self), self.args, kwargs), self.__dict__
 
 
 class SendError(AiobrouteError):

@@ -51,8 +51,9 @@ def make_meter(port: object, **options: object) -> SmartMeter:
         "watchdog": WATCHDOG,
         "retries": 3,
     }
+    password = str(options.pop("password", DEFAULT_PASSWORD))
     settings.update(options)
-    return SmartMeter(port, rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD, **settings)  # type: ignore[arg-type]
+    return SmartMeter(port, rbid=DEFAULT_RBID, password=password, **settings)  # type: ignore[arg-type]
 
 
 @contextlib.asynccontextmanager

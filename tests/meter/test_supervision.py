@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aiobroute import ReconnectingError
+from aiobroute import AuthenticationError, ReconnectingError
 from aiobroute.echonet import Esv, Frame
 from aiobroute.meter import MeterTimeouts
 from aiobroute.supervisor import ConnectionState, WatchdogSettings
@@ -211,6 +211,26 @@ async def test_restart_with_cache_file_skips_the_scan(tmp_path: Path, model: str
         assert entries[0].timestamp.date() == dt.date(2026, 5, 19)
         assert [e.raw for e in entries] == list(sim.meter.history_raw(1))
     assert scans(sim) == scanned  # the second process joined from the cache
+    assert_no_leaks()
+
+
+@pytest.mark.parametrize("model", ["BP35A1", "BP35C2", "RS-WSUHA-J11"])
+async def test_refused_credentials_at_the_cached_pan_fail_without_a_scan(
+    tmp_path: Path, model: str
+) -> None:
+    # The meter there answered PANA and refused: scanning again finds the same meter.
+    cache = tmp_path / "pan.json"
+    sim = make_sim(model)
+    async with running(sim, cache_path=cache):
+        pass
+    scanned, joined = scans(sim), joins(sim)
+    with pytest.raises(AuthenticationError) as caught:
+        async with running(sim, cache_path=cache, password="WRONGPASS123"):
+            pass
+    assert caught.value.peer_answered is True
+    assert scans(sim) == scanned
+    assert joins(sim) == joined + 1
+    assert "WRONGPASS123" not in str(caught.value)
     assert_no_leaks()
 
 

@@ -124,8 +124,24 @@ async def test_wrong_password_is_an_authentication_error(model: str, how: str) -
     sim = make_sim(model)
     async with attached(sim, how) as client:
         await client.initialize()
-        with pytest.raises(AuthenticationError):
+        with pytest.raises(AuthenticationError) as caught:
             await client.connect(rbid=DEFAULT_RBID, password="WRONGPASSWRD", durations=(6,))
+        # The meter answered the PANA exchange (ERXUDP to port 716) before EVENT 24.
+        assert caught.value.peer_answered is True
+        assert "after the meter answered" in str(caught.value)
+
+
+@pytest.mark.parametrize("model", ["BP35A1", "BP35C2"])
+async def test_a_join_nobody_answers_is_told_apart_from_a_refusal(model: str) -> None:
+    sim = make_sim(model)
+    async with attached(sim, "memory") as client:
+        await client.initialize()
+        pans = await client.scan(durations=(6,))
+        absent = attrs.evolve(pans[0], addr="0011223344556677")  # no meter with that MAC
+        with pytest.raises(AuthenticationError) as caught:
+            await client.join(absent, rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD)
+        assert caught.value.peer_answered is False
+        assert "no answer from the meter" in str(caught.value)
 
 
 async def test_garbage_during_a_session_is_survived() -> None:

@@ -241,7 +241,8 @@ class _J11Session:
         if outcome.result == PanaStatus.REJECTED:
             raise AuthenticationError(
                 "PANA authentication was rejected (0x6028 result 02): check the B-route ID "
-                "and password, and that the grid company has activated the B route"
+                "and password, and that the grid company has activated the B route",
+                peer_answered=True,
             )
         if outcome.result == PanaStatus.NO_RESPONSE:
             raise JoinTimeoutError("the meter did not answer PANA (0x6028 result 03)")

@@ -149,6 +149,10 @@ class Connector:
             except (AuthenticationError, JoinTimeoutError) as exc:
                 if first and self.pan_hint is not None and self.cache is None:
                     raise
+                if isinstance(exc, AuthenticationError) and exc.peer_answered:
+                    # The meter of the remembered PAN answered and refused us: another
+                    # scan finds the same meter and gets the same refusal.
+                    raise
                 _LOGGER.warning("join of the remembered PAN failed (%s); scanning", exc)
             if pan is None:
                 on_step(Trigger.SCAN)
@@ -157,6 +161,8 @@ class Connector:
                         rbid=rbid, password=password, durations=durations, channels=(hint.channel,)
                     )
                 except (ScanError, AuthenticationError, JoinTimeoutError) as exc:
+                    if isinstance(exc, AuthenticationError) and exc.peer_answered:
+                        raise
                     _LOGGER.warning("join on channel %02X failed (%s)", hint.channel, exc)
         if pan is None:
             on_step(Trigger.SCAN)

@@ -39,6 +39,7 @@ from aiobroute.skstack._events import (
     EventNum,
     Message,
     PanDescriptor,
+    RxUdp,
 )
 from aiobroute.skstack._exchange import _CommandClient
 from aiobroute.skstack._registers import Register
@@ -195,10 +196,21 @@ class _SessionClient(_CommandClient):
         def on_timeout() -> bool:
             raise JoinTimeoutError(f"PANA authentication did not finish within {limit:.0f} s")
 
+        # A PANA datagram from the meter means it is there and took part: an EVENT 24
+        # then is a refusal, not a meter out of reach (see AuthenticationError).
+        heard = False
+
+        def verdict(message: Message) -> bool | None:
+            nonlocal heard
+            if isinstance(message, RxUdp):
+                heard = True
+                return None
+            return _pana_verdict(message, heard)
+
         await self._request(
             command,
             accept=_join_message,
-            until=_pana_verdict,
+            until=verdict,
             limit=limit,
             on_timeout=on_timeout,
             started=started,
@@ -293,15 +305,23 @@ def order_candidates(pans: Iterable[PanDescriptor], rbid: str) -> list[PanDescri
     return matching or ordered
 
 
-def _pana_verdict(message: Message) -> bool | None:
+def _pana_verdict(message: Message, heard: bool) -> bool | None:
     if isinstance(message, Event):
         if message.num == EventNum.PANA_CONNECTED:
             return True
         if message.num == EventNum.PANA_FAILED:
+            if heard:
+                raise AuthenticationError(
+                    "PANA authentication failed (EVENT 24) after the meter answered: check "
+                    "the B-route ID and password, and that the grid company has activated "
+                    "the B route for this meter",
+                    peer_answered=True,
+                )
             raise AuthenticationError(
-                "PANA authentication failed (EVENT 24): check the B-route ID "
-                "and password, and that the grid company has activated the "
-                "B route for this meter"
+                "PANA authentication failed (EVENT 24) with no answer from the meter: check "
+                "the dongle's distance to the meter, the B-route ID and password, and that "
+                "the grid company has activated the B route for this meter",
+                peer_answered=False,
             )
     return None
 
@@ -313,10 +333,18 @@ def _scan_message(message: Message) -> bool:
 
 
 def _join_message(message: Message) -> bool:
-    return isinstance(message, PortLost) or (
-        isinstance(message, Event)
-        and message.num in (EventNum.PANA_CONNECTED, EventNum.PANA_FAILED)
+    return (
+        isinstance(message, PortLost)
+        or (isinstance(message, RxUdp) and message.lport == PANA_PORT)
+        or (
+            isinstance(message, Event)
+            and message.num in (EventNum.PANA_CONNECTED, EventNum.PANA_FAILED)
+        )
     )
+
+
+#: UDP port of PANA (RFC 5191): the meter's side of a join arrives as ERXUDP to it.
+PANA_PORT = 0x02CC
 
 
 def _term_message(message: Message) -> bool:
