@@ -76,6 +76,33 @@ def test_smart_meter_does_not_load_what_only_reconnects_and_cache_files_need() -
     assert loaded_after(code, ("tempfile", "shutil", "random")) == []
 
 
+def test_smart_meter_loads_neither_j11_nor_tools_nor_what_only_files_need() -> None:
+    # The J11 dialect loads when a J11 link is opened; the recorder, the command line,
+    # the simulator and rfc2217:// only when used. pathlib waits for a cache file,
+    # ipaddress for an address not in the module's own form; Japan time is a fixed
+    # offset (no zoneinfo).
+    code = "from aiobroute import SmartMeter"
+    unwanted = (
+        "aiobroute.j11",
+        "aiobroute.recorder",
+        "aiobroute.cli",
+        "aiobroute.testing",
+        "aiobroute.transport._rfc2217",
+        "pathlib",
+        "ipaddress",
+        "zoneinfo",
+    )
+    assert loaded_after(code, unwanted) == []
+
+
+def test_a_cache_file_still_loads_pathlib_when_needed() -> None:
+    code = """
+        from aiobroute.supervisor import PanCache
+        assert PanCache("no-such-dir-aiobroute/cache.json").load() is None
+    """
+    assert loaded_after(code, ("pathlib",)) == ["pathlib"]
+
+
 def test_reconnection_back_off_still_works_after_the_lazy_import() -> None:
     code = """
         from aiobroute import ReconnectPolicy

@@ -6,7 +6,6 @@ import enum
 import logging
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
@@ -151,6 +150,8 @@ class PanCache:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        from pathlib import Path  # lazy: only a cache file needs pathlib
+
         self.path = Path(path)
         self._warned: set[str] = set()
 
