@@ -79,8 +79,8 @@ def test_smart_meter_does_not_load_what_only_reconnects_and_cache_files_need() -
 def test_smart_meter_loads_neither_j11_nor_tools_nor_what_only_files_need() -> None:
     # The J11 dialect loads when a J11 link is opened; the recorder, the command line,
     # the simulator and rfc2217:// only when used. pathlib waits for a cache file,
-    # ipaddress for an address not in the module's own form; Japan time is a fixed
-    # offset (no zoneinfo).
+    # ipaddress and the module-side formatter for an address not in the module's own
+    # form; Japan time is a fixed offset (no zoneinfo).
     code = "from aiobroute import SmartMeter"
     unwanted = (
         "aiobroute.j11",
@@ -88,6 +88,7 @@ def test_smart_meter_loads_neither_j11_nor_tools_nor_what_only_files_need() -> N
         "aiobroute.cli",
         "aiobroute.testing",
         "aiobroute.transport._rfc2217",
+        "aiobroute.skstack._wire",
         "pathlib",
         "ipaddress",
         "zoneinfo",

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import attrs
-
 from aiobroute._dialects import DialectChoice, start_link
+from aiobroute._frozen import Frozen
 from aiobroute.errors import ClientClosedError, InvalidArgumentError
 from aiobroute.link import DIALECT_SKSTACK, LinkListener, MeterLink, MeterPan, ProbeTimings
 from aiobroute.skstack import PanDescriptor
@@ -24,8 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["LinkOptions", "as_descriptor", "as_meter_pan", "open_link", "skstack_client"]
 
 
-@attrs.frozen
-class LinkOptions:
+class LinkOptions(Frozen):
     """What the user asked of the dongle: its dialect (and family), and the timeouts.
 
     Attributes:
@@ -36,10 +34,23 @@ class LinkOptions:
         probe: the timings of the dialect probe.
     """
 
-    choice: DialectChoice = attrs.field(factory=DialectChoice)
-    sk_timeouts: SkTimeouts | None = None
-    j11_timeouts: J11Timeouts | None = None
-    probe: ProbeTimings | None = None
+    __slots__ = ("choice", "j11_timeouts", "probe", "sk_timeouts")
+    choice: DialectChoice
+    sk_timeouts: SkTimeouts | None
+    j11_timeouts: J11Timeouts | None
+    probe: ProbeTimings | None
+
+    def __init__(
+        self,
+        choice: DialectChoice | None = None,
+        sk_timeouts: SkTimeouts | None = None,
+        j11_timeouts: J11Timeouts | None = None,
+        probe: ProbeTimings | None = None,
+    ) -> None:
+        self._set("choice", DialectChoice() if choice is None else choice)
+        self._set("sk_timeouts", sk_timeouts)
+        self._set("j11_timeouts", j11_timeouts)
+        self._set("probe", probe)
 
 
 async def open_link(

@@ -7,7 +7,6 @@ from typing import Any, Protocol
 
 from aiobroute._frozen import Frozen
 from aiobroute.errors import InvalidArgumentError
-from aiobroute.skstack._wire import canonical_ipv6
 
 __all__ = [
     "Arg",
@@ -108,6 +107,9 @@ class Ipv6:
             raise ValueError("must be an IPv6 address")
         if _IPADDR.fullmatch(text):  # already in the module's form (the usual case)
             return text
+        # Lazy: the module-side formatter (and ipaddress) only for other spellings.
+        from aiobroute.skstack._wire import canonical_ipv6
+
         return canonical_ipv6(text)
 
 
