@@ -96,6 +96,26 @@ def test_smart_meter_loads_neither_j11_nor_tools_nor_what_only_files_need() -> N
     assert loaded_after(code, unwanted) == []
 
 
+def test_the_skstack_dialect_loads_with_its_link_not_with_smart_meter() -> None:
+    # SmartMeter needs the family enum and the credential checks; the SKSTACK client,
+    # its parser, messages and command table load when an SKSTACK link is made.
+    dialect = (
+        "aiobroute.skstack._events",
+        "aiobroute.skstack._parser",
+        "aiobroute.skstack._commands",
+        "aiobroute.skstack.client",
+        "aiobroute.skstack._link",
+    )
+    assert loaded_after("from aiobroute import SmartMeter", dialect) == []
+    code = """
+        from aiobroute._dialects import new_link
+        from aiobroute.transport import memory_pipe
+
+        new_link(memory_pipe()[0], "skstack")
+    """
+    assert loaded_after(code, dialect) == sorted(dialect)
+
+
 def test_a_cache_file_still_loads_pathlib_when_needed() -> None:
     code = """
         from aiobroute.supervisor import PanCache

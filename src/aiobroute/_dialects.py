@@ -24,7 +24,7 @@ from aiobroute._frozen import Frozen
 from aiobroute._probe import DIALECT_J11, DIALECT_SKSTACK, ProbeTimings, probe_dialect
 from aiobroute.errors import CommandError, CommandTimeoutError, InvalidArgumentError
 from aiobroute.link import LinkListener, MeterLink
-from aiobroute.skstack import ModuleFamily
+from aiobroute.skstack._dialect import ModuleFamily
 from aiobroute.transport._base import ByteStream
 
 if TYPE_CHECKING:
