@@ -76,6 +76,54 @@ def test_smart_meter_does_not_load_what_only_reconnects_and_cache_files_need() -
     assert loaded_after(code, ("tempfile", "shutil", "random")) == []
 
 
+def test_smart_meter_loads_neither_j11_nor_tools_nor_what_only_files_need() -> None:
+    # The J11 dialect loads when a J11 link is opened; the recorder, the command line,
+    # the simulator and rfc2217:// only when used. pathlib waits for a cache file,
+    # ipaddress and the module-side formatter for an address not in the module's own
+    # form; Japan time is a fixed offset (no zoneinfo).
+    code = "from aiobroute import SmartMeter"
+    unwanted = (
+        "aiobroute.j11",
+        "aiobroute.recorder",
+        "aiobroute.cli",
+        "aiobroute.testing",
+        "aiobroute.transport._rfc2217",
+        "aiobroute.skstack._wire",
+        "pathlib",
+        "ipaddress",
+        "zoneinfo",
+    )
+    assert loaded_after(code, unwanted) == []
+
+
+def test_the_skstack_dialect_loads_with_its_link_not_with_smart_meter() -> None:
+    # SmartMeter needs the family enum and the credential checks; the SKSTACK client,
+    # its parser, messages and command table load when an SKSTACK link is made.
+    dialect = (
+        "aiobroute.skstack._events",
+        "aiobroute.skstack._parser",
+        "aiobroute.skstack._commands",
+        "aiobroute.skstack.client",
+        "aiobroute.skstack._link",
+    )
+    assert loaded_after("from aiobroute import SmartMeter", dialect) == []
+    code = """
+        from aiobroute._dialects import new_link
+        from aiobroute.transport import memory_pipe
+
+        new_link(memory_pipe()[0], "skstack")
+    """
+    assert loaded_after(code, dialect) == sorted(dialect)
+
+
+def test_a_cache_file_still_loads_pathlib_when_needed() -> None:
+    code = """
+        from aiobroute.supervisor import PanCache
+        assert PanCache("no-such-dir-aiobroute/cache.json").load() is None
+    """
+    assert loaded_after(code, ("pathlib",)) == ["pathlib"]
+
+
 def test_reconnection_back_off_still_works_after_the_lazy_import() -> None:
     code = """
         from aiobroute import ReconnectPolicy

@@ -59,6 +59,7 @@ LAYER_OF_TOP_NAME = {
     "_time": "base",
     "_version": "base",
     "_files": "base",
+    "_frozen": "base",
     "transport": "transport",
     "link": "link",
     "_probe": "link",

@@ -20,12 +20,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import attrs
-
+from aiobroute._frozen import Frozen
 from aiobroute._probe import DIALECT_J11, DIALECT_SKSTACK, ProbeTimings, probe_dialect
 from aiobroute.errors import CommandError, CommandTimeoutError, InvalidArgumentError
 from aiobroute.link import LinkListener, MeterLink
-from aiobroute.skstack import ModuleFamily
+from aiobroute.skstack._dialect import ModuleFamily
 from aiobroute.transport._base import ByteStream
 
 if TYPE_CHECKING:
@@ -67,8 +66,7 @@ J11_MODELS: tuple[str, ...] = (
 )
 
 
-@attrs.frozen
-class DialectChoice:
+class DialectChoice(Frozen):
     """What the user said about the dongle.
 
     Attributes:
@@ -76,8 +74,17 @@ class DialectChoice:
         family: the SKSTACK module family when forced (SKSTACK only).
     """
 
-    dialect: str | None = None
-    family: ModuleFamily | None = None
+    __slots__ = ("dialect", "family")
+    dialect: str | None
+    family: ModuleFamily | None
+
+    def __init__(self, dialect: str | None = None, family: ModuleFamily | None = None) -> None:
+        self._set("dialect", dialect)
+        self._set("family", family)
+
+
+#: Nothing forced: the dialect is detected.
+_DETECT = DialectChoice()
 
 
 def _key(model: str) -> str:
@@ -181,7 +188,7 @@ async def _opened(link: MeterLink, listener: LinkListener | None, *, reset: bool
 async def start_link(
     stream: ByteStream,
     *,
-    choice: DialectChoice = DialectChoice(),
+    choice: DialectChoice = _DETECT,
     remembered: str | None = None,
     listener: LinkListener | None = None,
     reset: bool = False,

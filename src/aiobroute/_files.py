@@ -22,9 +22,12 @@ import contextlib
 import errno
 import os
 import stat
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiobroute.errors import UnsafePathError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "READ_FLAGS",
@@ -67,6 +70,12 @@ def is_ours(info: os.stat_result) -> bool:
     return not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
 
 
+def _as_path(path: str | os.PathLike[str]) -> Path:
+    from pathlib import Path  # lazy: only the users of a file need pathlib
+
+    return Path(path)
+
+
 def _refuse_unless_regular(path: Path, mode: int) -> None:
     if not stat.S_ISREG(mode):
         raise UnsafePathError(
@@ -82,7 +91,7 @@ def safe_read_bytes(path: str | os.PathLike[str], limit: int) -> bytes | None:
             more than ``limit`` bytes.
         OSError: the file exists but cannot be read (permissions, I/O error).
     """
-    path = Path(path)
+    path = _as_path(path)
     try:
         before = os.lstat(path)
     except FileNotFoundError:
@@ -150,7 +159,7 @@ def atomic_write_text(
             device node, FIFO, socket, directory, symbolic link...) is at ``path``.
         OSError: the directory is missing or not writable, the disk is full...
     """
-    path = Path(path)
+    path = _as_path(path)
     _check_replaceable(path)
     import tempfile  # lazy: it loads shutil, random, bz2 and lzma
 
@@ -174,7 +183,7 @@ def safe_unlink(path: str | os.PathLike[str]) -> bool:
     Raises:
         UnsafePathError: something else is at ``path`` (it is left alone).
     """
-    path = Path(path)
+    path = _as_path(path)
     _check_replaceable(path)
     try:
         path.unlink()

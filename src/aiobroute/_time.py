@@ -6,19 +6,11 @@ import datetime as dt
 
 __all__ = ["JST", "now_jst"]
 
-
-def _japan() -> dt.tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("Asia/Tokyo")
-    except (ImportError, KeyError, ValueError):  # pragma: no cover - platforms without tzdata
-        # Japan has not used daylight saving time since 1951: a fixed offset is exact.
-        return dt.timezone(dt.timedelta(hours=9), "JST")
-
-
-#: Japan Standard Time (Asia/Tokyo).
-JST = _japan()
+#: Japan Standard Time (the zone Asia/Tokyo), UTC+09:00. Japan has not used daylight
+#: saving time since 1951, so a fixed offset is exact for every date a meter reports,
+#: and it needs no time-zone database (``zoneinfo`` would load ``sysconfig`` and read
+#: tzdata files at import).
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 
 def now_jst() -> dt.datetime:

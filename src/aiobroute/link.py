@@ -42,8 +42,7 @@ import logging
 from collections.abc import Iterator
 from typing import ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
-import attrs
-
+from aiobroute._frozen import Frozen
 from aiobroute._probe import DIALECT_J11, DIALECT_SKSTACK, ProbeTimings, probe_dialect
 from aiobroute.errors import InvalidArgumentError
 
@@ -74,30 +73,33 @@ __all__ = [
 ECHONET_PORT = 3610
 
 
-def _mac(_instance: object, _attribute: object, value: str) -> None:
-    if len(value) != 16 or any(c not in "0123456789ABCDEF" for c in value):
-        raise InvalidArgumentError("a MAC address is 16 hex digits")
-
-
-def _byte(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+def _check_byte(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFF:
-        raise InvalidArgumentError(f"{attribute.name} must be an integer in 0..255")
+        raise InvalidArgumentError(f"{name} must be an integer in 0..255")
+    return value
 
 
-def _pan_id(_instance: object, _attribute: object, value: int) -> None:
+def _check_pan_id(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF:
         raise InvalidArgumentError("the PAN ID must be an integer in 0..0xFFFF")
+    return value
 
 
-def _upper(value: object) -> object:
-    return value.upper() if isinstance(value, str) else value
+def _check_mac(value: str) -> str:
+    text = value.upper() if isinstance(value, str) else value
+    if not isinstance(text, str) or len(text) != 16 or any(c not in _HEX for c in text):
+        raise InvalidArgumentError("a MAC address is 16 hex digits")
+    return text
 
 
-@attrs.frozen(kw_only=True)
-class MeterPan:
+_HEX = frozenset("0123456789ABCDEF")
+
+
+class MeterPan(Frozen):
     """The meter's PAN as found by a scan or remembered from an earlier join.
 
     Worth caching: a link joins it again without a scan (scans take 20 s to 2 min).
+    Immutable; equal to another with the same fields; keyword arguments only.
 
     Attributes:
         dialect: the dialect whose numbering ``channel`` uses (``"skstack"``: 0x21..0x3C;
@@ -110,17 +112,36 @@ class MeterPan:
         rssi_dbm: the signal strength reported by the scan or the join, when known.
     """
 
+    __slots__ = ("channel", "dialect", "lqi", "mac", "pair_id", "pan_id", "rssi_dbm")
     dialect: str
-    channel: int = attrs.field(validator=_byte)
-    pan_id: int = attrs.field(validator=_pan_id)
-    mac: str = attrs.field(converter=_upper, validator=_mac)
-    pair_id: str | None = None
-    lqi: int | None = None
-    rssi_dbm: float | None = None
+    channel: int
+    pan_id: int
+    mac: str
+    pair_id: str | None
+    lqi: int | None
+    rssi_dbm: float | None
+
+    def __init__(
+        self,
+        *,
+        dialect: str,
+        channel: int,
+        pan_id: int,
+        mac: str,
+        pair_id: str | None = None,
+        lqi: int | None = None,
+        rssi_dbm: float | None = None,
+    ) -> None:
+        self._set("dialect", dialect)
+        self._set("channel", _check_byte("channel", channel))
+        self._set("pan_id", _check_pan_id(pan_id))
+        self._set("mac", _check_mac(mac))
+        self._set("pair_id", pair_id)
+        self._set("lqi", lqi)
+        self._set("rssi_dbm", rssi_dbm)
 
 
-@attrs.frozen(kw_only=True)
-class ModuleIdentity:
+class ModuleIdentity(Frozen):
     """What the module told about itself when the link was opened.
 
     Attributes:
@@ -131,15 +152,30 @@ class ModuleIdentity:
         mac: the module's own MAC address (16 hex digits), when known.
     """
 
+    __slots__ = ("app_version", "dialect", "family", "mac", "version")
     dialect: str
     family: str
-    version: str | None = None
-    app_version: str | None = None
-    mac: str | None = None
+    version: str | None
+    app_version: str | None
+    mac: str | None
+
+    def __init__(
+        self,
+        *,
+        dialect: str,
+        family: str,
+        version: str | None = None,
+        app_version: str | None = None,
+        mac: str | None = None,
+    ) -> None:
+        self._set("dialect", dialect)
+        self._set("family", family)
+        self._set("version", version)
+        self._set("app_version", app_version)
+        self._set("mac", mac)
 
 
-@attrs.frozen(kw_only=True)
-class MeterDatagram:
+class MeterDatagram(Frozen):
     """A UDP datagram to the ECHONET Lite port (3610) received from the B route.
 
     The link delivers only datagrams whose destination port is 3610 (PANA and other
@@ -157,13 +193,33 @@ class MeterDatagram:
         multicast: True when it was sent to a multicast address, None when unknown.
     """
 
+    __slots__ = ("lqi", "multicast", "payload", "rssi_dbm", "secured", "source", "source_port")
     source: str
     source_port: int
     payload: bytes
-    secured: bool | None = None
-    rssi_dbm: float | None = None
-    lqi: int | None = None
-    multicast: bool | None = None
+    secured: bool | None
+    rssi_dbm: float | None
+    lqi: int | None
+    multicast: bool | None
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        source_port: int,
+        payload: bytes,
+        secured: bool | None = None,
+        rssi_dbm: float | None = None,
+        lqi: int | None = None,
+        multicast: bool | None = None,
+    ) -> None:
+        self._set("source", source)
+        self._set("source_port", source_port)
+        self._set("payload", payload)
+        self._set("secured", secured)
+        self._set("rssi_dbm", rssi_dbm)
+        self._set("lqi", lqi)
+        self._set("multicast", multicast)
 
 
 class SendVerdict(enum.Enum):
@@ -196,8 +252,7 @@ class SendVerdict(enum.Enum):
 # ---------------------------------------------------------------------- events
 
 
-@attrs.frozen(kw_only=True)
-class LinkEvent:
+class LinkEvent(Frozen):
     """Base class of the session events a link reports to its listener.
 
     Attributes:
@@ -205,10 +260,13 @@ class LinkEvent:
             ``"0x601A state 04"``); never contains a secret.
     """
 
-    source: str = ""
+    __slots__ = ("source",)
+    source: str
+
+    def __init__(self, *, source: str = "") -> None:
+        self._set("source", source)
 
 
-@attrs.frozen(kw_only=True)
 class SessionExpired(LinkEvent):
     """The PANA session's lifetime ended (SKSTACK EVENT 29; J11 does not notify it).
 
@@ -217,8 +275,9 @@ class SessionExpired(LinkEvent):
     then, sends are likely to fail; the meter layer should hold its requests.
     """
 
+    __slots__ = ()
 
-@attrs.frozen(kw_only=True)
+
 class SessionReauthenticated(LinkEvent):
     """A re-authentication the host did not start succeeded; the session is usable.
 
@@ -226,14 +285,17 @@ class SessionReauthenticated(LinkEvent):
     J11: an unsolicited 0x6028 with result 0x01.
     """
 
+    __slots__ = ()
 
-@attrs.frozen(kw_only=True)
+
 class ReauthenticationFailed(LinkEvent):
     """A re-authentication the host did not start failed: the session is gone.
 
     SKSTACK: EVENT 24 outside a join. J11: an unsolicited 0x6028 with result 0x02/0x03.
     The meter layer should :meth:`~MeterLink.rejoin` (or connect again).
     """
+
+    __slots__ = ()
 
 
 class SessionEndReason(enum.Enum):
@@ -251,7 +313,6 @@ class SessionEndReason(enum.Enum):
     MODULE_RESTARTED = "module-restarted"
 
 
-@attrs.frozen(kw_only=True)
 class SessionEnded(LinkEvent):
     """The PANA session is gone; sending needs a :meth:`~MeterLink.rejoin` first.
 
@@ -259,10 +320,14 @@ class SessionEnded(LinkEvent):
         reason: why.
     """
 
+    __slots__ = ("reason",)
     reason: SessionEndReason
 
+    def __init__(self, *, source: str = "", reason: SessionEndReason) -> None:
+        super().__init__(source=source)
+        self._set("reason", reason)
 
-@attrs.frozen(kw_only=True)
+
 class TransmitLimitStarted(LinkEvent):
     """The ARIB STD-T108 hourly transmit-time limit is reached.
 
@@ -273,8 +338,9 @@ class TransmitLimitStarted(LinkEvent):
     continues.
     """
 
+    __slots__ = ()
 
-@attrs.frozen(kw_only=True)
+
 class TransmitLimitReleased(LinkEvent):
     """The ARIB transmit-time limit is over.
 
@@ -282,8 +348,9 @@ class TransmitLimitReleased(LinkEvent):
     :meth:`MeterLink.refresh_tx_limit` an hour after the limit started.
     """
 
+    __slots__ = ()
 
-@attrs.frozen(kw_only=True)
+
 class LinkLost(LinkEvent):
     """The port vanished (unplugged, peer closed) or the reader failed: the link is dead.
 
@@ -294,7 +361,12 @@ class LinkLost(LinkEvent):
         reason: what happened, in words.
     """
 
+    __slots__ = ("reason",)
     reason: str
+
+    def __init__(self, *, source: str = "", reason: str) -> None:
+        super().__init__(source=source)
+        self._set("reason", reason)
 
 
 # ---------------------------------------------------------------------- protocols

@@ -6,7 +6,6 @@ import enum
 import logging
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
@@ -14,10 +13,12 @@ import attrs
 from aiobroute._files import atomic_write_text, safe_read_text, safe_unlink
 from aiobroute.errors import InvalidArgumentError
 from aiobroute.link import DIALECT_J11, DIALECT_SKSTACK, MeterPan
-from aiobroute.skstack import ModuleFamily, PanDescriptor
+from aiobroute.skstack._dialect import ModuleFamily
 
 if TYPE_CHECKING:
     import random
+
+    from aiobroute.skstack import PanDescriptor
 
 __all__ = ["ConnectionState", "PanCache", "ReconnectPolicy", "WatchdogSettings"]
 
@@ -151,6 +152,8 @@ class PanCache:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        from pathlib import Path  # lazy: only a cache file needs pathlib
+
         self.path = Path(path)
         self._warned: set[str] = set()
 
@@ -184,6 +187,8 @@ class PanCache:
         try:
             if _dialect(data) != DIALECT_SKSTACK:
                 return None
+            from aiobroute.skstack._events import PanDescriptor  # lazy: SKSTACK only
+
             pan = PanDescriptor(
                 channel=_int(data, "channel", 0x21, 0x3C),
                 channel_page=_int(data, "channel_page", 0, 0xFF),

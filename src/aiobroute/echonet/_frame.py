@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import attrs
-
+from aiobroute._frozen import Frozen
 from aiobroute.echonet._types import Eoj, Esv
 from aiobroute.errors import FrameDecodeError, InvalidArgumentError
 
@@ -17,23 +16,23 @@ _HEADER_LEN = 12
 _ESVS = {int(esv): esv for esv in Esv}
 
 
-@attrs.frozen
-class Property:
+class Property(Frozen):
     """One property of a frame: its code (EPC) and its data (EDT, may be empty)."""
 
-    epc: int = attrs.field()
-    edt: bytes = attrs.field(default=b"", converter=bytes)
+    __slots__ = ("edt", "epc")
+    epc: int
+    edt: bytes
 
-    @epc.validator
-    def _check_epc(self, _attribute: attrs.Attribute[int], value: int) -> None:
-        if not 0 <= value <= 0xFF:
-            raise InvalidArgumentError(f"EPC must be 0..255, got {value!r}")
-
-    def __attrs_post_init__(self) -> None:
-        if len(self.edt) > 0xFF:
+    def __init__(self, epc: int, edt: bytes | bytearray | memoryview = b"") -> None:
+        if not 0 <= epc <= 0xFF:
+            raise InvalidArgumentError(f"EPC must be 0..255, got {epc!r}")
+        edt = bytes(edt)
+        if len(edt) > 0xFF:
             raise InvalidArgumentError(
-                f"EDT of EPC 0x{self.epc:02X} is {len(self.edt)} bytes; at most 255 fit"
+                f"EDT of EPC 0x{epc:02X} is {len(edt)} bytes; at most 255 fit"
             )
+        self._set("epc", epc)
+        self._set("edt", edt)
 
 
 def _esv(value: int) -> Esv:
@@ -43,17 +42,12 @@ def _esv(value: int) -> Esv:
         raise InvalidArgumentError(f"unknown ESV {value!r}") from None
 
 
-def _props(value: Iterable[Property]) -> tuple[Property, ...]:
-    return tuple(value)
-
-
 def _check_props(value: tuple[Property, ...], what: str) -> None:
     if len(value) > 0xFF:
         raise InvalidArgumentError(f"a frame carries at most 255 {what}, got {len(value)}")
 
 
-@attrs.frozen
-class Frame:
+class Frame(Frozen):
     """An ECHONET Lite format-1 frame (EHD1 0x10, EHD2 0x81).
 
     For the SetGet family (``Esv.SETGET``, ``SETGET_RES``, ``SETGET_SNA``)
@@ -62,29 +56,44 @@ class Frame:
     except that either block of a SetGet frame may be empty.
     """
 
-    tid: int = attrs.field()
+    __slots__ = ("deoj", "esv", "get_properties", "properties", "seoj", "tid")
+    tid: int
     seoj: Eoj
     deoj: Eoj
-    esv: Esv = attrs.field(converter=_esv)
-    properties: tuple[Property, ...] = attrs.field(converter=_props)
-    get_properties: tuple[Property, ...] = attrs.field(default=(), converter=_props)
+    esv: Esv
+    properties: tuple[Property, ...]
+    get_properties: tuple[Property, ...]
 
-    @tid.validator
-    def _check_tid(self, _attribute: attrs.Attribute[int], value: int) -> None:
-        if not 0 <= value <= 0xFFFF:
-            raise InvalidArgumentError(f"TID must be 0..65535, got {value!r}")
-
-    def __attrs_post_init__(self) -> None:
-        _check_props(self.properties, "properties")
-        _check_props(self.get_properties, "Get properties")
-        if self.esv.is_setget:
-            if not self.properties and not self.get_properties:
+    def __init__(  # noqa: PLR0917 - the header fields in wire order, positional as before
+        self,
+        tid: int,
+        seoj: Eoj,
+        deoj: Eoj,
+        esv: Esv | int,
+        properties: Iterable[Property],
+        get_properties: Iterable[Property] = (),
+    ) -> None:
+        if not 0 <= tid <= 0xFFFF:
+            raise InvalidArgumentError(f"TID must be 0..65535, got {tid!r}")
+        esv = _esv(esv)
+        properties = tuple(properties)
+        get_properties = tuple(get_properties)
+        _check_props(properties, "properties")
+        _check_props(get_properties, "Get properties")
+        if esv.is_setget:
+            if not properties and not get_properties:
                 raise InvalidArgumentError("a SetGet frame needs at least one property")
         else:
-            if self.get_properties:
-                raise InvalidArgumentError(f"{self.esv.name} frames have a single block")
-            if not self.properties:
+            if get_properties:
+                raise InvalidArgumentError(f"{esv.name} frames have a single block")
+            if not properties:
                 raise InvalidArgumentError("a frame needs at least one property")
+        self._set("tid", tid)
+        self._set("seoj", seoj)
+        self._set("deoj", deoj)
+        self._set("esv", esv)
+        self._set("properties", properties)
+        self._set("get_properties", get_properties)
 
     @property
     def epcs(self) -> tuple[int, ...]:

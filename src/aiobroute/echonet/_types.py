@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import enum
 
-import attrs
-
+from aiobroute._frozen import Frozen
 from aiobroute.errors import InvalidArgumentError
 
 __all__ = [
@@ -58,20 +57,49 @@ class Esv(enum.IntEnum):
         return self in (Esv.INF, Esv.INFC)
 
 
-@attrs.frozen(order=True)
-class Eoj:
-    """An ECHONET object: class group, class code, instance code (one byte each)."""
+def _check_byte(name: str, value: int) -> int:
+    if not 0 <= value <= 0xFF:
+        raise InvalidArgumentError(f"EOJ {name} must be 0..255, got {value!r}")
+    return value
 
-    class_group: int = attrs.field()
-    class_code: int = attrs.field()
-    instance: int = attrs.field()
 
-    @class_group.validator
-    @class_code.validator
-    @instance.validator
-    def _check_byte(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if not 0 <= value <= 0xFF:
-            raise InvalidArgumentError(f"EOJ {attribute.name} must be 0..255, got {value!r}")
+class Eoj(Frozen):
+    """An ECHONET object: class group, class code, instance code (one byte each).
+
+    Immutable and hashable; ordered by its three codes.
+    """
+
+    __slots__ = ("class_code", "class_group", "instance")
+    class_group: int
+    class_code: int
+    instance: int
+
+    def __init__(self, class_group: int, class_code: int, instance: int) -> None:
+        self._set("class_group", _check_byte("class_group", class_group))
+        self._set("class_code", _check_byte("class_code", class_code))
+        self._set("instance", _check_byte("instance", instance))
+
+    def _key(self, other: object) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        if other.__class__ is not self.__class__ or not isinstance(other, Eoj):
+            return None
+        mine = (self.class_group, self.class_code, self.instance)
+        return mine, (other.class_group, other.class_code, other.instance)
+
+    def __lt__(self, other: object) -> bool:
+        pair = self._key(other)
+        return NotImplemented if pair is None else pair[0] < pair[1]
+
+    def __le__(self, other: object) -> bool:
+        pair = self._key(other)
+        return NotImplemented if pair is None else pair[0] <= pair[1]
+
+    def __gt__(self, other: object) -> bool:
+        pair = self._key(other)
+        return NotImplemented if pair is None else pair[0] > pair[1]
+
+    def __ge__(self, other: object) -> bool:
+        pair = self._key(other)
+        return NotImplemented if pair is None else pair[0] >= pair[1]
 
     @classmethod
     def from_int(cls, value: int) -> Eoj:

@@ -1,6 +1,6 @@
 """Typed property values of the smart meter (0x0288) and the node profile (0x0EF0).
 
-Every class is a frozen, slotted attrs class validated in its constructor: a value
+Every class is a small immutable value class validated in its constructor: a value
 that exists can always be encoded. Constructor mistakes raise
 :class:`~aiobroute.errors.InvalidArgumentError`. Date-times are naive: they are the
 meter's local wall time, and the layer above attaches the time zone.
@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-import attrs
-
+from aiobroute._frozen import Frozen
 from aiobroute.errors import InvalidArgumentError
 
 __all__ = [
@@ -115,47 +114,34 @@ class EnergyUnit(enum.IntEnum):
 
 
 # ---------------------------------------------------------------------------------------
-# validators shared by the classes below
+# checks shared by the classes below (each raises InvalidArgumentError naming the field)
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-_Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+def _int_in(name: str, value: Any, low: int, high: int) -> Any:
+    if not _is_int(value) or not low <= value <= high:
+        raise InvalidArgumentError(f"{name} must be an int {low}..{high}, got {value!r}")
+    return value
 
 
-def _int_range(low: int, high: int) -> _Validator:
-    def check(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not _is_int(value) or not low <= value <= high:
-            raise InvalidArgumentError(
-                f"{attribute.name} must be an int {low}..{high}, got {value!r}"
-            )
-
-    return check
+def _raw_counter(name: str, value: Any) -> Any:
+    return value if value is None else _int_in(name, value, 0, MAX_RAW_COUNTER)
 
 
-def _optional_int_range(low: int, high: int) -> _Validator:
-    inner = _int_range(low, high)
-
-    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None:
-            inner(instance, attribute, value)
-
-    return check
+def _bytes_of(name: str, value: object, length: int) -> Any:
+    if isinstance(value, bytearray | memoryview):
+        value = bytes(value)
+    if not isinstance(value, bytes) or len(value) != length:
+        raise InvalidArgumentError(f"{name} must be {length} bytes")
+    return value
 
 
-def _bytes_of(length: int) -> _Validator:
-    def check(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, bytes) or len(value) != length:
-            raise InvalidArgumentError(f"{attribute.name} must be {length} bytes")
-
-    return check
-
-
-def _check_naive(name: str, value: object, *, seconds: bool) -> None:
+def _check_naive(name: str, value: object, *, seconds: bool) -> Any:
     if value is None:
-        return
+        return value
     if not isinstance(value, dt.datetime):
         raise InvalidArgumentError(f"{name} must be a datetime or None, got {value!r}")
     if value.tzinfo is not None:
@@ -164,31 +150,6 @@ def _check_naive(name: str, value: object, *, seconds: bool) -> None:
         raise InvalidArgumentError(f"{name} cannot carry microseconds, got {value}")
     if not seconds and value.second:
         raise InvalidArgumentError(f"{name} has no seconds field; got {value}")
-
-
-def _datetime_with_seconds(
-    _instance: object, attribute: attrs.Attribute[Any], value: object
-) -> None:
-    _check_naive(attribute.name, value, seconds=True)
-
-
-def _datetime_to_minute(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _check_naive(attribute.name, value, seconds=False)
-
-
-def _to_bytes(value: object) -> object:
-    if isinstance(value, bytearray | memoryview):
-        return bytes(value)
-    return value
-
-
-def _to_optional_bytes(value: object) -> object:
-    return None if value is None else _to_bytes(value)
-
-
-def _to_decimal(value: object) -> object:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
     return value
 
 
@@ -196,8 +157,7 @@ def _to_decimal(value: object) -> object:
 # superclass and node profile values
 
 
-@attrs.frozen
-class StandardVersion:
+class StandardVersion(Frozen):
     """EPC 0x82 of a device object: the Appendix release it follows.
 
     On the wire: ``00 00 <letter> <revision>``; the two reserved leading bytes are
@@ -209,17 +169,18 @@ class StandardVersion:
         revision: the revision number within the release.
     """
 
-    release: str = attrs.field()
-    revision: int = attrs.field(validator=_int_range(0, 0xFF))
+    __slots__ = ("release", "revision")
+    release: str
+    revision: int
 
-    @release.validator
-    def _check_release(self, _attribute: attrs.Attribute[str], value: object) -> None:
-        if not isinstance(value, str) or len(value) != 1 or not "A" <= value <= "Z":
-            raise InvalidArgumentError(f"release must be one letter A-Z, got {value!r}")
+    def __init__(self, release: str, revision: int) -> None:
+        if not isinstance(release, str) or len(release) != 1 or not "A" <= release <= "Z":
+            raise InvalidArgumentError(f"release must be one letter A-Z, got {release!r}")
+        self._set("release", release)
+        self._set("revision", _int_in("revision", revision, 0, 0xFF))
 
 
-@attrs.frozen
-class NodeVersion:
+class NodeVersion(Frozen):
     """EPC 0x82 of the node profile: ECHONET Lite version and message formats.
 
     On the wire: major, minor, formats bitmap, then a reserved byte (ignored).
@@ -231,9 +192,15 @@ class NodeVersion:
             bit 1 = format 2; the exact bitmap semantics are unconfirmed).
     """
 
-    major: int = attrs.field(validator=_int_range(0, 0xFF))
-    minor: int = attrs.field(validator=_int_range(0, 0xFF))
-    message_formats: int = attrs.field(default=0x01, validator=_int_range(0, 0xFF))
+    __slots__ = ("major", "message_formats", "minor")
+    major: int
+    minor: int
+    message_formats: int
+
+    def __init__(self, major: int, minor: int, message_formats: int = 0x01) -> None:
+        self._set("major", _int_in("major", major, 0, 0xFF))
+        self._set("minor", _int_in("minor", minor, 0, 0xFF))
+        self._set("message_formats", _int_in("message_formats", message_formats, 0, 0xFF))
 
     @property
     def supports_format1(self) -> bool:
@@ -246,8 +213,7 @@ class NodeVersion:
         return bool(self.message_formats & 0x02)
 
 
-@attrs.frozen
-class IdentificationNumber:
+class IdentificationNumber(Frozen):
     """EPC 0x83: identification number (17 bytes, first byte ``0xFE``).
 
     Attributes:
@@ -255,12 +221,17 @@ class IdentificationNumber:
         unique_id: the 13 bytes the maker chose (bytes 4-16).
     """
 
-    manufacturer_code: int = attrs.field(validator=_int_range(0, 0xFFFFFF))
-    unique_id: bytes = attrs.field(converter=_to_bytes, validator=_bytes_of(13))
+    __slots__ = ("manufacturer_code", "unique_id")
+    manufacturer_code: int
+    unique_id: bytes
+
+    def __init__(self, manufacturer_code: int, unique_id: bytes | bytearray | memoryview) -> None:
+        code = _int_in("manufacturer_code", manufacturer_code, 0, 0xFFFFFF)
+        self._set("manufacturer_code", code)
+        self._set("unique_id", _bytes_of("unique_id", unique_id, 13))
 
 
-@attrs.frozen
-class InstallationLocation:
+class InstallationLocation(Frozen):
     """EPC 0x81: where the device is installed.
 
     The one-byte form packs a :class:`LocationCode` (bits 6-3) and a number 0-7
@@ -274,14 +245,19 @@ class InstallationLocation:
         position: the 16 bytes of position information, only when ``raw`` is 0x01.
     """
 
-    raw: int = attrs.field(validator=_int_range(0, 0xFF))
-    position: bytes | None = attrs.field(default=None, converter=_to_optional_bytes)
+    __slots__ = ("position", "raw")
+    raw: int
+    position: bytes | None
 
-    def __attrs_post_init__(self) -> None:
-        if self.raw == 0x01:
-            if not isinstance(self.position, bytes) or len(self.position) != 16:
+    def __init__(self, raw: int, position: bytes | bytearray | memoryview | None = None) -> None:
+        if isinstance(position, bytearray | memoryview):
+            position = bytes(position)
+        self._set("raw", _int_in("raw", raw, 0, 0xFF))
+        self._set("position", position)
+        if raw == 0x01:
+            if not isinstance(position, bytes) or len(position) != 16:
                 raise InvalidArgumentError("installation location 0x01 needs 16 position bytes")
-        elif self.position is not None:
+        elif position is not None:
             raise InvalidArgumentError("position information goes with raw 0x01 only")
 
     @classmethod
@@ -336,12 +312,7 @@ class InstallationLocation:
         return 0x80 <= self.raw <= 0xFE
 
 
-def _redacted(_value: bytes) -> str:
-    return "<redacted>"
-
-
-@attrs.frozen
-class RouteBId:
+class RouteBId(Frozen):
     """EPC 0xC0: the route B identification number (16 bytes, Release R meters).
 
     The number can be the B-route authentication ID, so its free area never shows in
@@ -352,28 +323,39 @@ class RouteBId:
         auth_id: the 12-byte free area (bytes 4-15).
     """
 
-    manufacturer_code: int = attrs.field(validator=_int_range(0, 0xFFFFFF))
-    auth_id: bytes = attrs.field(converter=_to_bytes, validator=_bytes_of(12), repr=_redacted)
+    __slots__ = ("auth_id", "manufacturer_code")
+    manufacturer_code: int
+    auth_id: bytes
+
+    def __init__(self, manufacturer_code: int, auth_id: bytes | bytearray | memoryview) -> None:
+        code = _int_in("manufacturer_code", manufacturer_code, 0, 0xFFFFFF)
+        self._set("manufacturer_code", code)
+        self._set("auth_id", _bytes_of("auth_id", auth_id, 12))
+
+    def __repr__(self) -> str:
+        return f"RouteBId(manufacturer_code={self.manufacturer_code!r}, auth_id=<redacted>)"
 
 
 # ---------------------------------------------------------------------------------------
 # measurement values of the smart meter class
 
 
-def _check_current(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _current(name: str, value: object) -> Any:
     if value is None:
-        return
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = Decimal(value)
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise InvalidArgumentError(f"{attribute.name} must be a finite Decimal or None")
+        raise InvalidArgumentError(f"{name} must be a finite Decimal or None")
     tenths = value * 10
     if tenths != tenths.to_integral_value():
-        raise InvalidArgumentError(f"{attribute.name} must be a multiple of 0.1 A, got {value}")
+        raise InvalidArgumentError(f"{name} must be a multiple of 0.1 A, got {value}")
     if not -32767 <= tenths <= 32765:
-        raise InvalidArgumentError(f"{attribute.name} must be -3276.7..3276.5 A, got {value}")
+        raise InvalidArgumentError(f"{name} must be -3276.7..3276.5 A, got {value}")
+    return value
 
 
-@attrs.frozen
-class InstantaneousCurrents:
+class InstantaneousCurrents(Frozen):
     """EPC 0xE8: instantaneous currents of the R and T phases, in amperes (0.1 A steps).
 
     A phase is None when the meter reports no data (not measured, overflow or
@@ -384,15 +366,16 @@ class InstantaneousCurrents:
         t_phase_amperes: T phase current.
     """
 
-    r_phase_amperes: Decimal | None = attrs.field(converter=_to_decimal, validator=_check_current)
-    t_phase_amperes: Decimal | None = attrs.field(converter=_to_decimal, validator=_check_current)
+    __slots__ = ("r_phase_amperes", "t_phase_amperes")
+    r_phase_amperes: Decimal | None
+    t_phase_amperes: Decimal | None
+
+    def __init__(self, r_phase_amperes: object, t_phase_amperes: object) -> None:
+        self._set("r_phase_amperes", _current("r_phase_amperes", r_phase_amperes))
+        self._set("t_phase_amperes", _current("t_phase_amperes", t_phase_amperes))
 
 
-_raw_counter = _optional_int_range(0, MAX_RAW_COUNTER)
-
-
-@attrs.frozen
-class CumulativeEnergyAtTime:
+class CumulativeEnergyAtTime(Frozen):
     """EPC 0xEA / 0xEB: the cumulative energy counter at the last fixed time (:00/:30).
 
     Attributes:
@@ -400,12 +383,16 @@ class CumulativeEnergyAtTime:
         raw: the raw counter (scale with :func:`energy_kwh`), None when not measured.
     """
 
-    measured_at: dt.datetime | None = attrs.field(validator=_datetime_with_seconds)
-    raw: int | None = attrs.field(validator=_raw_counter)
+    __slots__ = ("measured_at", "raw")
+    measured_at: dt.datetime | None
+    raw: int | None
+
+    def __init__(self, measured_at: dt.datetime | None, raw: int | None) -> None:
+        self._set("measured_at", _check_naive("measured_at", measured_at, seconds=True))
+        self._set("raw", _raw_counter("raw", raw))
 
 
-@attrs.frozen
-class OneMinuteEnergy:
+class OneMinuteEnergy(Frozen):
     """EPC 0xD0: cumulative energy of both directions, measured every minute (Release R).
 
     Attributes:
@@ -414,32 +401,26 @@ class OneMinuteEnergy:
         reverse_raw: raw counter of reverse direction (export), None when not measured.
     """
 
-    measured_at: dt.datetime | None = attrs.field(validator=_datetime_with_seconds)
-    normal_raw: int | None = attrs.field(validator=_raw_counter)
-    reverse_raw: int | None = attrs.field(validator=_raw_counter)
+    __slots__ = ("measured_at", "normal_raw", "reverse_raw")
+    measured_at: dt.datetime | None
+    normal_raw: int | None
+    reverse_raw: int | None
+
+    def __init__(
+        self, measured_at: dt.datetime | None, normal_raw: int | None, reverse_raw: int | None
+    ) -> None:
+        self._set("measured_at", _check_naive("measured_at", measured_at, seconds=True))
+        self._set("normal_raw", _raw_counter("normal_raw", normal_raw))
+        self._set("reverse_raw", _raw_counter("reverse_raw", reverse_raw))
 
 
-def _check_day(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and (not _is_int(value) or not 0 <= value <= 99):
-        raise InvalidArgumentError(f"{attribute.name} must be 0..99 or None, got {value!r}")
-
-
-def _check_slots(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, tuple) or len(value) != _SLOTS_PER_DAY:
-        raise InvalidArgumentError(f"historical data 1 holds exactly {_SLOTS_PER_DAY} values")
-    for item in value:
+def _check_counters(values: Iterable[Any]) -> None:
+    for item in values:
         if item is not None and (not _is_int(item) or not 0 <= item <= MAX_RAW_COUNTER):
             raise InvalidArgumentError(f"raw counter must be 0..{MAX_RAW_COUNTER} or None")
 
 
-def _to_tuple(value: object) -> object:
-    if isinstance(value, list):
-        return tuple(value)
-    return value
-
-
-@attrs.frozen
-class DayHistory:
+class DayHistory(Frozen):
     """EPC 0xE2 / 0xE4: historical data 1, the counter every 30 minutes of one day.
 
     Attributes:
@@ -450,19 +431,21 @@ class DayHistory:
             (future slots of today).
     """
 
-    day: int | None = attrs.field(validator=_check_day)
-    raw_values: tuple[int | None, ...] = attrs.field(converter=_to_tuple, validator=_check_slots)
+    __slots__ = ("day", "raw_values")
+    day: int | None
+    raw_values: tuple[int | None, ...]
 
-
-def _check_pairs(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, tuple) or not 1 <= len(value) <= _MAX_HISTORY_PAIRS:
-        raise InvalidArgumentError(f"history holds 1..{_MAX_HISTORY_PAIRS} (normal, reverse) pairs")
-    for pair in value:
-        if not isinstance(pair, tuple) or len(pair) != 2:
-            raise InvalidArgumentError("each history entry is a (normal, reverse) pair")
-        for item in pair:
-            if item is not None and (not _is_int(item) or not 0 <= item <= MAX_RAW_COUNTER):
-                raise InvalidArgumentError(f"raw counter must be 0..{MAX_RAW_COUNTER} or None")
+    def __init__(
+        self, day: int | None, raw_values: tuple[int | None, ...] | list[int | None]
+    ) -> None:
+        values = tuple(raw_values) if isinstance(raw_values, list) else raw_values
+        if day is not None and (not _is_int(day) or not 0 <= day <= 99):
+            raise InvalidArgumentError(f"day must be 0..99 or None, got {day!r}")
+        if not isinstance(values, tuple) or len(values) != _SLOTS_PER_DAY:
+            raise InvalidArgumentError(f"historical data 1 holds exactly {_SLOTS_PER_DAY} values")
+        _check_counters(values)
+        self._set("day", day)
+        self._set("raw_values", values)
 
 
 def _to_pairs(value: object) -> object:
@@ -471,8 +454,7 @@ def _to_pairs(value: object) -> object:
     return value
 
 
-@attrs.frozen
-class IntervalHistory:
+class IntervalHistory(Frozen):
     """EPC 0xEC (30-minute steps) / 0xEE (1-minute steps): historical data 2 and 3.
 
     Attributes:
@@ -483,14 +465,30 @@ class IntervalHistory:
             None where there is no data.
     """
 
-    newest_at: dt.datetime | None = attrs.field(validator=_datetime_to_minute)
-    raw_pairs: tuple[tuple[int | None, int | None], ...] = attrs.field(
-        converter=_to_pairs, validator=_check_pairs
-    )
+    __slots__ = ("newest_at", "raw_pairs")
+    newest_at: dt.datetime | None
+    raw_pairs: tuple[tuple[int | None, int | None], ...]
+
+    def __init__(
+        self,
+        newest_at: dt.datetime | None,
+        raw_pairs: tuple[tuple[int | None, int | None], ...] | list[tuple[int | None, int | None]],
+    ) -> None:
+        pairs = _to_pairs(raw_pairs)
+        newest_at = _check_naive("newest_at", newest_at, seconds=False)
+        if not isinstance(pairs, tuple) or not 1 <= len(pairs) <= _MAX_HISTORY_PAIRS:
+            raise InvalidArgumentError(
+                f"history holds 1..{_MAX_HISTORY_PAIRS} (normal, reverse) pairs"
+            )
+        for pair in pairs:
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise InvalidArgumentError("each history entry is a (normal, reverse) pair")
+            _check_counters(pair)
+        self._set("newest_at", newest_at)
+        self._set("raw_pairs", pairs)
 
 
-@attrs.frozen
-class HistoryTarget:
+class HistoryTarget(Frozen):
     """EPC 0xED / 0xEF: which date-time and how many pairs EC / EE report.
 
     For ED the minute must be 0 or 30 and ``count`` 1-12; for EF any minute and
@@ -502,5 +500,10 @@ class HistoryTarget:
         count: how many pairs to report, going back in time.
     """
 
-    newest_at: dt.datetime | None = attrs.field(validator=_datetime_to_minute)
-    count: int = attrs.field(default=1, validator=_int_range(1, _MAX_HISTORY_PAIRS))
+    __slots__ = ("count", "newest_at")
+    newest_at: dt.datetime | None
+    count: int
+
+    def __init__(self, newest_at: dt.datetime | None, count: int = 1) -> None:
+        self._set("newest_at", _check_naive("newest_at", newest_at, seconds=False))
+        self._set("count", _int_in("count", count, 1, _MAX_HISTORY_PAIRS))

@@ -24,8 +24,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
 
-import attrs
-
+from aiobroute._frozen import Frozen
 from aiobroute.echonet._energy import (
     MAX_COEFFICIENT,
     UNIT_MULTIPLIERS,
@@ -121,8 +120,7 @@ class _EdtError(Exception):
 # the codec object
 
 
-@attrs.frozen
-class PropertyCodec(Generic[T]):
+class PropertyCodec(Frozen, Generic[T]):
     """Encoder and decoder of one property of one class.
 
     Attributes:
@@ -134,12 +132,35 @@ class PropertyCodec(Generic[T]):
         secret: the EDT may hold a credential (route B ID): error messages omit it.
     """
 
+    __slots__ = ("class_id", "decoder", "encoder", "epc", "name", "secret")
     class_id: int
     epc: int
     name: str
-    decoder: Callable[[bytes], T] = attrs.field(repr=False)
-    encoder: Callable[[Any], bytes] = attrs.field(repr=False)
-    secret: bool = False
+    decoder: Callable[[bytes], T]
+    encoder: Callable[[Any], bytes]
+    secret: bool
+
+    def __init__(  # noqa: PLR0917 - positional as before
+        self,
+        class_id: int,
+        epc: int,
+        name: str,
+        decoder: Callable[[bytes], T],
+        encoder: Callable[[Any], bytes],
+        secret: bool = False,
+    ) -> None:
+        self._set("class_id", class_id)
+        self._set("epc", epc)
+        self._set("name", name)
+        self._set("decoder", decoder)
+        self._set("encoder", encoder)
+        self._set("secret", secret)
+
+    def __repr__(self) -> str:
+        return (
+            f"PropertyCodec(class_id={self.class_id!r}, epc={self.epc!r}, name={self.name!r}, "
+            f"secret={self.secret!r})"
+        )
 
     def decode(self, edt: bytes | bytearray | memoryview) -> T:
         """Decode an EDT.

@@ -36,14 +36,15 @@ from aiobroute.meter._profile import MeterProfile
 from aiobroute.meter._reader import Reader
 from aiobroute.meter._supervisor import Supervisor
 from aiobroute.models import InstantCurrent, IntervalEnergy, MeterInfo, Notification, TimedEnergy
-from aiobroute.skstack import ModuleFamily, PanDescriptor
-from aiobroute.skstack._commands import check_password, check_rbid
-from aiobroute.skstack.client import SkStackClient, SkTimeouts
+from aiobroute.skstack._codecs import check_password, check_rbid
+from aiobroute.skstack._dialect import ModuleFamily
 from aiobroute.supervisor import ConnectionState, PanCache, ReconnectPolicy, WatchdogSettings
 from aiobroute.transport import ByteStream
 
 if TYPE_CHECKING:
     from aiobroute.j11.client import J11Timeouts
+    from aiobroute.skstack import PanDescriptor
+    from aiobroute.skstack.client import SkStackClient, SkTimeouts
 
 __all__ = ["MeterTimeouts", "SmartMeter", "StreamFactory"]
 

@@ -8,24 +8,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import attrs
-
 from aiobroute._dialects import DialectChoice, start_link
+from aiobroute._frozen import Frozen
 from aiobroute.errors import ClientClosedError, InvalidArgumentError
 from aiobroute.link import DIALECT_SKSTACK, LinkListener, MeterLink, MeterPan, ProbeTimings
-from aiobroute.skstack import PanDescriptor
-from aiobroute.skstack._link import SkStackLink, descriptor_of, meter_pan_of
-from aiobroute.skstack.client import SkStackClient, SkTimeouts
 from aiobroute.transport import ByteStream
 
 if TYPE_CHECKING:
     from aiobroute.j11.client import J11Timeouts
+    from aiobroute.skstack import PanDescriptor
+    from aiobroute.skstack.client import SkStackClient, SkTimeouts
 
 __all__ = ["LinkOptions", "as_descriptor", "as_meter_pan", "open_link", "skstack_client"]
 
 
-@attrs.frozen
-class LinkOptions:
+class LinkOptions(Frozen):
     """What the user asked of the dongle: its dialect (and family), and the timeouts.
 
     Attributes:
@@ -36,10 +33,23 @@ class LinkOptions:
         probe: the timings of the dialect probe.
     """
 
-    choice: DialectChoice = attrs.field(factory=DialectChoice)
-    sk_timeouts: SkTimeouts | None = None
-    j11_timeouts: J11Timeouts | None = None
-    probe: ProbeTimings | None = None
+    __slots__ = ("choice", "j11_timeouts", "probe", "sk_timeouts")
+    choice: DialectChoice
+    sk_timeouts: SkTimeouts | None
+    j11_timeouts: J11Timeouts | None
+    probe: ProbeTimings | None
+
+    def __init__(
+        self,
+        choice: DialectChoice | None = None,
+        sk_timeouts: SkTimeouts | None = None,
+        j11_timeouts: J11Timeouts | None = None,
+        probe: ProbeTimings | None = None,
+    ) -> None:
+        self._set("choice", DialectChoice() if choice is None else choice)
+        self._set("sk_timeouts", sk_timeouts)
+        self._set("j11_timeouts", j11_timeouts)
+        self._set("probe", probe)
 
 
 async def open_link(
@@ -76,6 +86,8 @@ def skstack_client(link: MeterLink | None) -> SkStackClient:
     """The SKSTACK client under ``link`` (for diagnostics); refuses other dialects."""
     if link is None:
         raise ClientClosedError("meter is not connected")
+    from aiobroute.skstack._link import SkStackLink  # loaded with the first SKSTACK link
+
     if not isinstance(link, SkStackLink):
         raise InvalidArgumentError(f"the module speaks {link.dialect!r}, not SKSTACK IP")
     return link.client
@@ -85,6 +97,8 @@ def as_meter_pan(pan: PanDescriptor | MeterPan | None) -> MeterPan | None:
     """A PAN given by the user (an SKSTACK descriptor or a MeterPan) as a MeterPan."""
     if pan is None or isinstance(pan, MeterPan):
         return pan
+    from aiobroute.skstack._link import meter_pan_of  # an SKSTACK descriptor was given
+
     return meter_pan_of(pan)
 
 
@@ -92,4 +106,6 @@ def as_descriptor(pan: MeterPan | None) -> PanDescriptor | None:
     """An SKSTACK PAN as the descriptor :attr:`SmartMeter.pan` has always returned."""
     if pan is None or pan.dialect != DIALECT_SKSTACK:
         return None
+    from aiobroute.skstack._link import descriptor_of  # loaded by the SKSTACK link
+
     return descriptor_of(pan)

@@ -6,30 +6,33 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from aiobroute.skstack._dialect import ModuleFamily
-from aiobroute.skstack._events import (
-    AddressLine,
-    AddressTable,
-    AppVersion,
-    Echo,
-    EdScan,
-    ErrorCode,
-    Event,
-    EventNum,
-    Fail,
-    Info,
-    Message,
-    NeighborTable,
-    Ok,
-    PanDescriptor,
-    Pong,
-    PortTable,
-    RegisterValue,
-    RxUdp,
-    Unrecognized,
-    Version,
-)
-from aiobroute.skstack._parser import LineParser
-from aiobroute.skstack._registers import Register
+
+if TYPE_CHECKING:
+    from aiobroute.skstack._events import (
+        AddressLine,
+        AddressTable,
+        AppVersion,
+        Echo,
+        EdScan,
+        ErrorCode,
+        Event,
+        EventNum,
+        Fail,
+        Info,
+        Message,
+        NeighborTable,
+        Ok,
+        PanDescriptor,
+        Pong,
+        PortTable,
+        RegisterValue,
+        RxUdp,
+        Unrecognized,
+        Version,
+    )
+    from aiobroute.skstack._link import SkStackLink
+    from aiobroute.skstack._parser import LineParser
+    from aiobroute.skstack._registers import Register
 
 __all__ = [
     "AddressLine",
@@ -59,13 +62,54 @@ __all__ = [
 ]
 
 
-if TYPE_CHECKING:
-    from aiobroute.skstack._link import SkStackLink
+#: Public names imported on first use, and the module that defines each: importing a
+#: submodule (``ModuleFamily`` for the meter, the sans-I/O parser for a test) loads
+#: neither the messages nor the client. SkStackLink also needs the async client and the
+#: transports, so the sans-I/O parser loads no asyncio through this package.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "AddressLine",
+            "AddressTable",
+            "AppVersion",
+            "Echo",
+            "EdScan",
+            "ErrorCode",
+            "Event",
+            "EventNum",
+            "Fail",
+            "Info",
+            "Message",
+            "NeighborTable",
+            "Ok",
+            "PanDescriptor",
+            "Pong",
+            "PortTable",
+            "RegisterValue",
+            "RxUdp",
+            "Unrecognized",
+            "Version",
+        ),
+        "aiobroute.skstack._events",
+    ),
+    "LineParser": "aiobroute.skstack._parser",
+    "Register": "aiobroute.skstack._registers",
+    "SkStackLink": "aiobroute.skstack._link",
+}
 
 
-def __getattr__(name: str) -> Any:
-    # SkStackLink needs the async client and the transports: loaded on first use, so the
-    # sans-I/O parser (aiobroute.skstack._parser) loads no asyncio through this package.
-    if name == "SkStackLink":
-        return importlib.import_module("aiobroute.skstack._link").SkStackLink
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+if not TYPE_CHECKING:  # hidden from type checkers, which see the imports above
+
+    def __getattr__(name: str) -> Any:
+        """Import a public name from its module on first use (PEP 562)."""
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    """Every public name, loaded or not (for ``dir()`` and completion)."""
+    return sorted(set(globals()) | set(__all__))

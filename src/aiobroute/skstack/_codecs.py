@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
-import attrs
-
+from aiobroute._frozen import Frozen
 from aiobroute.errors import InvalidArgumentError
-from aiobroute.skstack._wire import canonical_ipv6
 
 __all__ = [
     "Arg",
@@ -39,15 +37,29 @@ class Codec(Protocol):
         ...
 
 
-@attrs.frozen
-class Hex:
+class Hex(Frozen):
     """An unsigned integer in 1..``digits`` hex digits, printed zero-padded to ``width``."""
 
+    __slots__ = ("digits", "high", "low", "min_digits", "width")
     digits: int
-    width: int = 1
-    min_digits: int = 1
-    low: int = 0
-    high: int | None = None
+    width: int
+    min_digits: int
+    low: int
+    high: int | None
+
+    def __init__(
+        self,
+        digits: int,
+        width: int = 1,
+        min_digits: int = 1,
+        low: int = 0,
+        high: int | None = None,
+    ) -> None:
+        self._set("digits", digits)
+        self._set("width", width)
+        self._set("min_digits", min_digits)
+        self._set("low", low)
+        self._set("high", high)
 
     def _check(self, value: int) -> int:
         high = (1 << (4 * self.digits)) - 1 if self.high is None else self.high
@@ -64,11 +76,14 @@ class Hex:
         return self._check(int(text, 16))
 
 
-@attrs.frozen
-class Choice:
+class Choice(Frozen):
     """One decimal digit among ``choices`` (scan mode, security, SIDE)."""
 
+    __slots__ = ("choices",)
     choices: tuple[int, ...]
+
+    def __init__(self, choices: tuple[int, ...]) -> None:
+        self._set("choices", choices)
 
     def encode(self, value: int) -> str:
         if isinstance(value, bool) or value not in self.choices:
@@ -92,6 +107,9 @@ class Ipv6:
             raise ValueError("must be an IPv6 address")
         if _IPADDR.fullmatch(text):  # already in the module's form (the usual case)
             return text
+        # Lazy: the module-side formatter (and ipaddress) only for other spellings.
+        from aiobroute.skstack._wire import canonical_ipv6
+
         return canonical_ipv6(text)
 
 
@@ -119,17 +137,29 @@ class Token:
         return text
 
 
-@attrs.frozen
-class Arg:
-    """One argument of a command: its codec and where it appears."""
+class Arg(Frozen):
+    """One argument of a command: its codec and where it appears.
 
+    Attributes:
+        codec: turns the value into its token and back.
+        side: present in the BP35C2 dialect only.
+        optional: may be left out (SKSREG's value; SKPING's SIDE).
+        secret: masked in logs and errors.
+    """
+
+    __slots__ = ("codec", "optional", "secret", "side")
     codec: Codec
-    #: Present in the BP35C2 dialect only.
-    side: bool = False
-    #: May be left out (SKSREG's value; SKPING's SIDE).
-    optional: bool = False
-    #: Masked in logs and errors.
-    secret: bool = False
+    side: bool
+    optional: bool
+    secret: bool
+
+    def __init__(
+        self, codec: Codec, *, side: bool = False, optional: bool = False, secret: bool = False
+    ) -> None:
+        self._set("codec", codec)
+        self._set("side", side)
+        self._set("optional", optional)
+        self._set("secret", secret)
 
 
 _TOKEN = re.compile(r"[\x21-\x7e]+")

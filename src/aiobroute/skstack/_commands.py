@@ -1,13 +1,13 @@
 """The SK command table: typed commands, their per-dialect arguments, encoder and decoder.
 
-Every command is an attrs class (:class:`SkScan`, :class:`SkSendTo`...) whose fields are
-its arguments, each with a codec. :func:`encode_command` turns one into the bytes a host
-writes (in the layout of a :class:`ModuleFamily`: SKSCAN, SKSENDTO and SKPING take a SIDE
-argument on the BP35C2 family only); :func:`decode_command` turns a command line back into
-a typed command, as a module reads it, and raises :class:`CommandSyntaxError` carrying the
-``FAIL`` code a module answers (ER04 unknown command, ER05 wrong argument count, ER06 bad
-value). The client sends with the encoder; the simulator and the tests read with the
-decoder. Pure: no I/O.
+Every command is a small frozen class (:class:`SkScan`, :class:`SkSendTo`...) whose
+fields are its arguments, each with a codec (``args``). :func:`encode_command` turns one
+into the bytes a host writes (in the layout of a :class:`ModuleFamily`: SKSCAN, SKSENDTO
+and SKPING take a SIDE argument on the BP35C2 family only); :func:`decode_command` turns
+a command line back into a typed command, as a module reads it, and raises
+:class:`CommandSyntaxError` carrying the ``FAIL`` code a module answers (ER04 unknown
+command, ER05 wrong argument count, ER06 bad value). The client sends with the encoder;
+the simulator and the tests read with the decoder. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ import enum
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-import attrs
-
+from aiobroute._frozen import Frozen
 from aiobroute.errors import InvalidArgumentError
 from aiobroute.skstack._codecs import (
     Addr64,
     Arg,
     Choice,
-    Codec,
     Hex,
     Ipv6,
     Token,
@@ -91,252 +89,361 @@ class Completion(enum.Enum):
     LINE = "line"
 
 
-_META = "aiobroute.skstack.arg"
-
-
-def _arg(
-    codec: Codec,
-    *,
-    side: bool = False,
-    optional: bool = False,
-    secret: bool = False,
-    default: object = attrs.NOTHING,
-) -> Any:
-    if side or optional:
-        default = None
-    return attrs.field(
-        default=default, metadata={_META: Arg(codec, side=side, optional=optional, secret=secret)}
-    )
-
-
 _SIDE = Choice((0, 1))
 _IPV6 = Ipv6()
 _ADDR = Addr64()
 _TOK = Token()
+_SIDE_ARG = Arg(_SIDE, side=True)
 
 
 # -------------------------------------------------------------------------- commands
 
 
-@attrs.frozen
-class SkCommand:
-    """A typed SK command; subclasses carry the arguments as fields."""
+class SkCommand(Frozen):
+    """A typed SK command; subclasses carry the arguments as fields.
 
+    ``args`` lists the fields that are arguments on the command line, in order, each
+    with its codec (SKSENDTO's ``payload`` is not one: it follows DATALEN raw).
+    """
+
+    __slots__ = ()
     name: ClassVar[str] = ""
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = ()
 
 
-@attrs.frozen
 class SkVer(SkCommand):
     """``SKVER``."""
 
+    __slots__ = ()
     name: ClassVar[str] = "SKVER"
 
 
-@attrs.frozen
 class SkAppVer(SkCommand):
     """``SKAPPVER``."""
 
+    __slots__ = ()
     name: ClassVar[str] = "SKAPPVER"
 
 
-@attrs.frozen
 class SkInfo(SkCommand):
     """``SKINFO``."""
 
+    __slots__ = ()
     name: ClassVar[str] = "SKINFO"
 
 
-@attrs.frozen
 class SkReset(SkCommand):
     """``SKRESET``."""
 
+    __slots__ = ()
     name: ClassVar[str] = "SKRESET"
 
 
-@attrs.frozen
 class SkSreg(SkCommand):
     """``SKSREG <reg> [<value>]``: read (no value) or write a register (see Register)."""
 
+    __slots__ = ("register", "value")
     name: ClassVar[str] = "SKSREG"
-    register: str = _arg(_TOK)
-    value: str | None = _arg(_TOK, optional=True)
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (
+        ("register", Arg(_TOK)),
+        ("value", Arg(_TOK, optional=True)),
+    )
+    register: str
+    value: str | None
+
+    def __init__(self, register: str, value: str | None = None) -> None:
+        self._set("register", register)
+        self._set("value", value)
 
 
-@attrs.frozen
 class SkSetPwd(SkCommand):
     """``SKSETPWD <len> <password>``."""
 
+    __slots__ = ("length", "password")
     name: ClassVar[str] = "SKSETPWD"
-    length: int = _arg(Hex(2))
-    password: str = _arg(_TOK, secret=True)
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (
+        ("length", Arg(Hex(2))),
+        ("password", Arg(_TOK, secret=True)),
+    )
+    length: int
+    password: str
+
+    def __init__(self, length: int, password: str) -> None:
+        self._set("length", length)
+        self._set("password", password)
 
     def __repr__(self) -> str:
         return f"SkSetPwd(length={self.length}, password={_MASK!r})"
 
 
-@attrs.frozen
 class SkSetRbid(SkCommand):
     """``SKSETRBID <id>``."""
 
+    __slots__ = ("rbid",)
     name: ClassVar[str] = "SKSETRBID"
-    rbid: str = _arg(_TOK, secret=True)
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (("rbid", Arg(_TOK, secret=True)),)
+    rbid: str
+
+    def __init__(self, rbid: str) -> None:
+        self._set("rbid", rbid)
 
     def __repr__(self) -> str:
         return f"SkSetRbid(rbid={_MASK!r})"
 
 
-@attrs.frozen
 class SkScan(SkCommand):
     """``SKSCAN <mode> <mask> <duration> [<side>]``."""
 
+    __slots__ = ("duration", "mask", "mode", "side")
     name: ClassVar[str] = "SKSCAN"
-    mode: int = _arg(Choice((0, 2, 3)))
-    mask: int = _arg(Hex(8, width=8))
-    duration: int = _arg(Hex(1, high=14))
-    side: int | None = _arg(_SIDE, side=True)
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (
+        ("mode", Arg(Choice((0, 2, 3)))),
+        ("mask", Arg(Hex(8, width=8))),
+        ("duration", Arg(Hex(1, high=14))),
+        ("side", _SIDE_ARG),
+    )
+    mode: int
+    mask: int
+    duration: int
+    side: int | None
+
+    def __init__(self, mode: int, mask: int, duration: int, side: int | None = None) -> None:
+        self._set("mode", mode)
+        self._set("mask", mask)
+        self._set("duration", duration)
+        self._set("side", side)
 
 
-@attrs.frozen
 class SkLl64(SkCommand):
     """``SKLL64 <addr64>``."""
 
+    __slots__ = ("addr",)
     name: ClassVar[str] = "SKLL64"
-    addr: str = _arg(_ADDR)
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (("addr", Arg(_ADDR)),)
+    addr: str
+
+    def __init__(self, addr: str) -> None:
+        self._set("addr", addr)
 
 
-@attrs.frozen
 class SkAddNbr(SkCommand):
     """``SKADDNBR <ipaddr> <addr64>``."""
 
+    __slots__ = ("addr", "ipaddr")
     name: ClassVar[str] = "SKADDNBR"
-    ipaddr: str = _arg(_IPV6)
-    addr: str = _arg(_ADDR)
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (("ipaddr", Arg(_IPV6)), ("addr", Arg(_ADDR)))
+    ipaddr: str
+    addr: str
+
+    def __init__(self, ipaddr: str, addr: str) -> None:
+        self._set("ipaddr", ipaddr)
+        self._set("addr", addr)
 
 
-@attrs.frozen
 class SkJoin(SkCommand):
     """``SKJOIN <ipaddr>``."""
 
+    __slots__ = ("ipaddr",)
     name: ClassVar[str] = "SKJOIN"
-    ipaddr: str = _arg(_IPV6)
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (("ipaddr", Arg(_IPV6)),)
+    ipaddr: str
+
+    def __init__(self, ipaddr: str) -> None:
+        self._set("ipaddr", ipaddr)
 
 
-@attrs.frozen
 class SkRejoin(SkCommand):
     """``SKREJOIN``."""
 
+    __slots__ = ()
     name: ClassVar[str] = "SKREJOIN"
 
 
-@attrs.frozen
 class SkTerm(SkCommand):
     """``SKTERM``."""
 
+    __slots__ = ()
     name: ClassVar[str] = "SKTERM"
 
 
-@attrs.frozen
 class SkSendTo(SkCommand):
     """``SKSENDTO <handle> <ipaddr> <port> <sec> [<side>] <datalen> <data>``."""
 
+    __slots__ = ("handle", "ipaddr", "payload", "port", "sec", "side")
     name: ClassVar[str] = "SKSENDTO"
-    handle: int = _arg(Hex(1, low=1, high=6))
-    ipaddr: str = _arg(_IPV6)
-    port: int = _arg(Hex(4, width=4))
-    sec: int = _arg(Choice((0, 1, 2)))
-    side: int | None = _arg(_SIDE, side=True)
-    payload: bytes = attrs.field(default=b"", kw_only=True)
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (
+        ("handle", Arg(Hex(1, low=1, high=6))),
+        ("ipaddr", Arg(_IPV6)),
+        ("port", Arg(Hex(4, width=4))),
+        ("sec", Arg(Choice((0, 1, 2)))),
+        ("side", _SIDE_ARG),
+    )
+    __match_args__: ClassVar[tuple[str, ...]] = ("handle", "ipaddr", "port", "sec", "side")
+    handle: int
+    ipaddr: str
+    port: int
+    sec: int
+    side: int | None
+    payload: bytes
+
+    def __init__(
+        self,
+        handle: int,
+        ipaddr: str,
+        port: int,
+        sec: int,
+        side: int | None = None,
+        *,
+        payload: bytes = b"",
+    ) -> None:
+        self._set("handle", handle)
+        self._set("ipaddr", ipaddr)
+        self._set("port", port)
+        self._set("sec", sec)
+        self._set("side", side)
+        self._set("payload", payload)
 
 
-@attrs.frozen
 class SkPing(SkCommand):
     """``SKPING [<side>] <ipaddr>`` (the SIDE is optional on the BP35C2 family)."""
 
+    __slots__ = ("ipaddr", "side")
     name: ClassVar[str] = "SKPING"
-    side: int | None = _arg(_SIDE, side=True, optional=True)
-    ipaddr: str = _arg(_IPV6, default="")
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (
+        ("side", Arg(_SIDE, side=True, optional=True)),
+        ("ipaddr", Arg(_IPV6)),
+    )
+    side: int | None
+    ipaddr: str
+
+    def __init__(self, side: int | None = None, ipaddr: str = "") -> None:
+        self._set("side", side)
+        self._set("ipaddr", ipaddr)
 
 
-@attrs.frozen
 class SkTable(SkCommand):
     """``SKTABLE <which>`` (1 addresses, 2 neighbours, E ports)."""
 
+    __slots__ = ("which",)
     name: ClassVar[str] = "SKTABLE"
-    which: str = _arg(_TOK)
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (("which", Arg(_TOK)),)
+    which: str
+
+    def __init__(self, which: str) -> None:
+        self._set("which", which)
 
 
-@attrs.frozen
 class SkUdpPort(SkCommand):
     """``SKUDPPORT <handle> <port>``."""
 
+    __slots__ = ("handle", "port")
     name: ClassVar[str] = "SKUDPPORT"
-    handle: int = _arg(Hex(1, low=1, high=6))
-    port: int = _arg(Hex(4, width=4))
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (
+        ("handle", Arg(Hex(1, low=1, high=6))),
+        ("port", Arg(Hex(4, width=4))),
+    )
+    handle: int
+    port: int
+
+    def __init__(self, handle: int, port: int) -> None:
+        self._set("handle", handle)
+        self._set("port", port)
 
 
-@attrs.frozen
 class SkSave(SkCommand):
     """``SKSAVE`` (writes flash)."""
 
+    __slots__ = ()
     name: ClassVar[str] = "SKSAVE"
 
 
-@attrs.frozen
 class SkLoad(SkCommand):
     """``SKLOAD``."""
 
+    __slots__ = ()
     name: ClassVar[str] = "SKLOAD"
 
 
-@attrs.frozen
 class SkErase(SkCommand):
     """``SKERASE`` (writes flash)."""
 
+    __slots__ = ()
     name: ClassVar[str] = "SKERASE"
 
 
-@attrs.frozen
 class Ropt(SkCommand):
     """``ROPT`` (CR only): the ERXUDP payload format."""
 
+    __slots__ = ()
     name: ClassVar[str] = "ROPT"
 
 
-@attrs.frozen
 class Wopt(SkCommand):
     """``WOPT <01|00>`` (CR only, writes flash)."""
 
+    __slots__ = ("value",)
     name: ClassVar[str] = "WOPT"
-    value: int = _arg(Hex(2, width=2, min_digits=2, high=1))
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (
+        ("value", Arg(Hex(2, width=2, min_digits=2, high=1))),
+    )
+    value: int
+
+    def __init__(self, value: int) -> None:
+        self._set("value", value)
 
 
-@attrs.frozen
 class Ruart(SkCommand):
     """``RUART`` (CR only): the UART setting."""
 
+    __slots__ = ()
     name: ClassVar[str] = "RUART"
 
 
-@attrs.frozen
 class Wuart(SkCommand):
     """``WUART <setting>`` (CR only, writes flash)."""
 
+    __slots__ = ("value",)
     name: ClassVar[str] = "WUART"
-    value: int = _arg(Hex(2, width=2, min_digits=2))
+    args: ClassVar[tuple[tuple[str, Arg], ...]] = (("value", Arg(Hex(2, width=2, min_digits=2))),)
+    value: int
+
+    def __init__(self, value: int) -> None:
+        self._set("value", value)
 
 
-@attrs.frozen
-class CommandSpec:
-    """One SK command: its typed class, what completes it, and its quirks."""
+class CommandSpec(Frozen):
+    """One SK command: its typed class, what completes it, and its quirks.
 
+    Attributes:
+        command: the typed command class.
+        completion: what ends the reply.
+        values: value lines that belong to the reply.
+        flash: writes flash memory (limited write cycles): refused unless explicitly
+            allowed.
+        cr_only: a product configuration command (ROPT/WOPT/RUART/WUART), ended by CR
+            only.
+    """
+
+    __slots__ = ("command", "completion", "cr_only", "flash", "values")
     command: type[SkCommand]
-    completion: Completion = Completion.OK
-    #: Value lines that belong to the reply.
-    values: tuple[type[Message], ...] = ()
-    #: Writes flash memory (limited write cycles): refused unless explicitly allowed.
-    flash: bool = False
-    #: Product configuration commands (ROPT/WOPT/RUART/WUART) use CR only.
-    cr_only: bool = False
+    completion: Completion
+    values: tuple[type[Message], ...]
+    flash: bool
+    cr_only: bool
+
+    def __init__(
+        self,
+        command: type[SkCommand],
+        completion: Completion = Completion.OK,
+        values: tuple[type[Message], ...] = (),
+        flash: bool = False,
+        cr_only: bool = False,
+    ) -> None:
+        self._set("command", command)
+        self._set("completion", completion)
+        self._set("values", values)
+        self._set("flash", flash)
+        self._set("cr_only", cr_only)
 
     @property
     def name(self) -> str:
@@ -403,10 +510,9 @@ def arguments(cls: type[SkCommand], family: ModuleFamily | None) -> tuple[tuple[
     found = _LAYOUTS.get(key)
     if found is None:
         found = tuple(
-            (field.name, arg)
-            for field in attrs.fields(cls)
-            if (arg := field.metadata.get(_META)) is not None
-            and not (arg.side and family is not None and not family.has_side)
+            (name, arg)
+            for name, arg in cls.args
+            if not (arg.side and family is not None and not family.has_side)
         )
         _LAYOUTS[key] = found
     return found

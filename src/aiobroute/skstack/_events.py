@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 
-import attrs
+from aiobroute._frozen import Frozen
 
 __all__ = [
     "AddressLine",
@@ -87,12 +87,12 @@ class EventNum(enum.IntEnum):
     WOKE_UP = 0xC0
 
 
-@attrs.frozen
-class Message:
+class Message(Frozen):
     """Base class of everything the parser produces."""
 
+    __slots__ = ()
 
-@attrs.frozen
+
 class Ok(Message):
     """``OK`` status line, with an optional value (``OK 01`` answers ROPT).
 
@@ -101,11 +101,15 @@ class Ok(Message):
     LF follows and always reports False.
     """
 
-    value: str | None = None
-    cr_only: bool = False
+    __slots__ = ("cr_only", "value")
+    value: str | None
+    cr_only: bool
+
+    def __init__(self, value: str | None = None, cr_only: bool = False) -> None:
+        self._set("value", value)
+        self._set("cr_only", cr_only)
 
 
-@attrs.frozen
 class Fail(Message):
     """``FAIL ERxx`` status line. ``text`` keeps anything after the code.
 
@@ -113,8 +117,13 @@ class Fail(Message):
     :class:`ErrorCode` when the number is a known one.
     """
 
+    __slots__ = ("code", "text")
     code: int
-    text: str | None = None
+    text: str | None
+
+    def __init__(self, code: int, text: str | None = None) -> None:
+        self._set("code", code)
+        self._set("text", text)
 
     @property
     def error(self) -> ErrorCode | None:
@@ -131,28 +140,36 @@ class Fail(Message):
         return error.meaning if error is not None else "unknown error code"
 
 
-@attrs.frozen
 class Echo(Message):
     """A command line echoed back by the module (register SFE = 1)."""
 
+    __slots__ = ("line",)
     line: str
 
+    def __init__(self, line: str) -> None:
+        self._set("line", line)
 
-@attrs.frozen
+
 class Version(Message):
     """``EVER <version>`` (answer to SKVER)."""
 
+    __slots__ = ("version",)
     version: str
 
+    def __init__(self, version: str) -> None:
+        self._set("version", version)
 
-@attrs.frozen
+
 class AppVersion(Message):
     """``EAPPVER <version>`` (answer to SKAPPVER)."""
 
+    __slots__ = ("version",)
     version: str
 
+    def __init__(self, version: str) -> None:
+        self._set("version", version)
 
-@attrs.frozen
+
 class Info(Message):
     """``EINFO <ipaddr> <addr64> <channel> <panid> <field5>`` (answer to SKINFO).
 
@@ -160,28 +177,41 @@ class Info(Message):
     family, a SIDE digit on the BP35C2 family.
     """
 
+    __slots__ = ("addr64", "channel", "field5", "ipaddr", "pan_id")
     ipaddr: str
     addr64: str
     channel: int
     pan_id: int
     field5: str
 
+    def __init__(self, ipaddr: str, addr64: str, channel: int, pan_id: int, field5: str) -> None:
+        self._set("ipaddr", ipaddr)
+        self._set("addr64", addr64)
+        self._set("channel", channel)
+        self._set("pan_id", pan_id)
+        self._set("field5", field5)
 
-@attrs.frozen
+
 class RegisterValue(Message):
     """``ESREG <value>`` (answer to ``SKSREG <reg>``), value as printed."""
 
+    __slots__ = ("value",)
     value: str
 
+    def __init__(self, value: str) -> None:
+        self._set("value", value)
 
-@attrs.frozen
+
 class AddressLine(Message):
     """A bare IPv6 address line: the answer to SKLL64 (which has no OK)."""
 
+    __slots__ = ("ipaddr",)
     ipaddr: str
 
+    def __init__(self, ipaddr: str) -> None:
+        self._set("ipaddr", ipaddr)
 
-@attrs.frozen
+
 class Event(Message):
     """``EVENT <num> [<sender>] [<side>] [<param>]``.
 
@@ -190,10 +220,23 @@ class Event(Message):
     and EVENT 45.
     """
 
+    __slots__ = ("num", "param", "sender", "side")
     num: int
     sender: str | None
-    side: int | None = None
-    param: int | None = None
+    side: int | None
+    param: int | None
+
+    def __init__(
+        self,
+        num: int,
+        sender: str | None,
+        side: int | None = None,
+        param: int | None = None,
+    ) -> None:
+        self._set("num", num)
+        self._set("sender", sender)
+        self._set("side", side)
+        self._set("param", param)
 
     @property
     def kind(self) -> EventNum | None:
@@ -204,20 +247,38 @@ class Event(Message):
             return None
 
 
-@attrs.frozen
 class PanDescriptor(Message):
     """An ``EPANDESC`` block: one PAN that answered an active scan.
 
     ``side`` is present on the BP35C2 family; ``pair_id`` only for scan mode 2.
     """
 
+    __slots__ = ("addr", "channel", "channel_page", "lqi", "pair_id", "pan_id", "side")
     channel: int
     channel_page: int
     pan_id: int
     addr: str
     lqi: int
-    side: int | None = None
-    pair_id: str | None = None
+    side: int | None
+    pair_id: str | None
+
+    def __init__(  # noqa: PLR0917 - the fields in wire order, positional as before
+        self,
+        channel: int,
+        channel_page: int,
+        pan_id: int,
+        addr: str,
+        lqi: int,
+        side: int | None = None,
+        pair_id: str | None = None,
+    ) -> None:
+        self._set("channel", channel)
+        self._set("channel_page", channel_page)
+        self._set("pan_id", pan_id)
+        self._set("addr", addr)
+        self._set("lqi", lqi)
+        self._set("side", side)
+        self._set("pair_id", pair_id)
 
     @property
     def rssi_dbm(self) -> float:
@@ -225,7 +286,6 @@ class PanDescriptor(Message):
         return round(0.275 * self.lqi - 104.27, 2)
 
 
-@attrs.frozen
 class EdScan(Message):
     """``EEDSCAN`` block: (channel, LQI) pairs from an energy-detect scan.
 
@@ -234,40 +294,57 @@ class EdScan(Message):
     former.
     """
 
+    __slots__ = ("levels", "side")
     levels: tuple[tuple[int, int], ...]
-    side: int | None = None
+    side: int | None
+
+    def __init__(self, levels: tuple[tuple[int, int], ...], side: int | None = None) -> None:
+        self._set("levels", levels)
+        self._set("side", side)
 
 
-@attrs.frozen
 class AddressTable(Message):
     """``EADDR`` block (SKTABLE 1): our own IPv6 addresses."""
 
+    __slots__ = ("addresses",)
     addresses: tuple[str, ...]
 
+    def __init__(self, addresses: tuple[str, ...]) -> None:
+        self._set("addresses", addresses)
 
-@attrs.frozen
+
 class NeighborTable(Message):
     """``ENEIGHBOR`` block (SKTABLE 2): (ipaddr, addr64, addr16) per neighbour."""
 
+    __slots__ = ("entries",)
     entries: tuple[tuple[str, str, str], ...]
 
+    def __init__(self, entries: tuple[tuple[str, str, str], ...]) -> None:
+        self._set("entries", entries)
 
-@attrs.frozen
+
 class PortTable(Message):
     """``EPORT`` block (SKTABLE E): UDP ports of handles 1..6, then any extra ports."""
 
+    __slots__ = ("extra_ports", "udp_ports")
     udp_ports: tuple[int, ...]
-    extra_ports: tuple[int, ...] = ()
+    extra_ports: tuple[int, ...]
+
+    def __init__(self, udp_ports: tuple[int, ...], extra_ports: tuple[int, ...] = ()) -> None:
+        self._set("udp_ports", udp_ports)
+        self._set("extra_ports", extra_ports)
 
 
-@attrs.frozen
 class Pong(Message):
     """``EPONG <sender>`` (answer to SKPING)."""
 
+    __slots__ = ("sender",)
     sender: str
 
+    def __init__(self, sender: str) -> None:
+        self._set("sender", sender)
 
-@attrs.frozen
+
 class RxUdp(Message):
     """``ERXUDP``: a UDP datagram received by the module.
 
@@ -278,6 +355,18 @@ class RxUdp(Message):
     ``data`` is always the decoded bytes.
     """
 
+    __slots__ = (
+        "data",
+        "dest",
+        "hex_payload",
+        "lport",
+        "rport",
+        "rssi",
+        "secured",
+        "sender",
+        "sender_lla",
+        "side",
+    )
     sender: str
     dest: str
     rport: int
@@ -285,17 +374,45 @@ class RxUdp(Message):
     sender_lla: str
     secured: bool | None
     data: bytes
-    side: int | None = None
-    rssi: int | None = None
-    hex_payload: bool = True
+    side: int | None
+    rssi: int | None
+    hex_payload: bool
+
+    def __init__(  # noqa: PLR0917 - the fields in wire order, positional as before
+        self,
+        sender: str,
+        dest: str,
+        rport: int,
+        lport: int,
+        sender_lla: str,
+        secured: bool | None,
+        data: bytes,
+        side: int | None = None,
+        rssi: int | None = None,
+        hex_payload: bool = True,
+    ) -> None:
+        self._set("sender", sender)
+        self._set("dest", dest)
+        self._set("rport", rport)
+        self._set("lport", lport)
+        self._set("sender_lla", sender_lla)
+        self._set("secured", secured)
+        self._set("data", data)
+        self._set("side", side)
+        self._set("rssi", rssi)
+        self._set("hex_payload", hex_payload)
 
 
-@attrs.frozen
 class Unrecognized(Message):
     """A line the parser could not understand, kept raw for logging.
 
     ``reason`` says why (unknown line, malformed field, line too long...).
     """
 
+    __slots__ = ("raw", "reason")
     raw: bytes
     reason: str
+
+    def __init__(self, raw: bytes, reason: str) -> None:
+        self._set("raw", raw)
+        self._set("reason", reason)

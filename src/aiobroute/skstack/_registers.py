@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 
-import attrs
+from aiobroute._frozen import Frozen
 
 __all__ = ["Register", "RegisterKind", "RegisterSpec"]
 
@@ -29,17 +29,36 @@ class RegisterKind(enum.Enum):
     CHARS = "chars"
 
 
-@attrs.frozen
-class RegisterSpec:
-    """What a register holds: its kind, print width, power-on default and limits."""
+class RegisterSpec(Frozen):
+    """What a register holds: its kind, print width, power-on default and limits.
 
+    ``width`` is the number of digits printed (HEX; also the most digits accepted) or
+    of characters held (CHARS).
+    """
+
+    __slots__ = ("default", "high", "kind", "low", "width", "writable")
     kind: RegisterKind
     default: int | str
-    #: Digits printed (HEX; also the most digits accepted) or characters held (CHARS).
-    width: int = 1
-    writable: bool = True
-    low: int = 0
-    high: int | None = None
+    width: int
+    writable: bool
+    low: int
+    high: int | None
+
+    def __init__(  # noqa: PLR0917 - a row of the register table, positional as before
+        self,
+        kind: RegisterKind,
+        default: int | str,
+        width: int = 1,
+        writable: bool = True,
+        low: int = 0,
+        high: int | None = None,
+    ) -> None:
+        self._set("kind", kind)
+        self._set("default", default)
+        self._set("width", width)
+        self._set("writable", writable)
+        self._set("low", low)
+        self._set("high", high)
 
 
 class Register(enum.IntEnum):

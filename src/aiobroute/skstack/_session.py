@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 
-import attrs
-
+from aiobroute._frozen import Frozen
 from aiobroute.errors import (
     AuthenticationError,
     CommandError,
@@ -51,12 +50,16 @@ ALL_CHANNELS = 0xFFFFFFFF
 _SCAN_DONE = (EventNum.ACTIVE_SCAN_DONE, EventNum.ED_SCAN_DONE)
 
 
-@attrs.frozen
-class JoinedPan:
+class JoinedPan(Frozen):
     """A PAN the client has joined: the descriptor used and the meter's IPv6 address."""
 
+    __slots__ = ("ipaddr", "pan")
     pan: PanDescriptor
     ipaddr: str
+
+    def __init__(self, pan: PanDescriptor, ipaddr: str) -> None:
+        self._set("pan", pan)
+        self._set("ipaddr", ipaddr)
 
 
 class _SessionClient(_CommandClient):

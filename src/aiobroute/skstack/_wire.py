@@ -11,7 +11,7 @@ including the trailing CRLF (or the lone CR of ``OK`` answers to BP35A1 product 
 
 from __future__ import annotations
 
-import ipaddress
+from typing import TYPE_CHECKING
 
 from aiobroute.skstack._events import (
     AddressLine,
@@ -33,6 +33,9 @@ from aiobroute.skstack._events import (
     Unrecognized,
     Version,
 )
+
+if TYPE_CHECKING:
+    import ipaddress
 
 __all__ = [
     "CRLF",
@@ -56,6 +59,8 @@ def canonical_ipv6(text: str) -> str:
     Raises:
         ValueError: ``text`` is not an IPv6 address.
     """
+    import ipaddress  # lazy: the module's own form (the usual case) needs no parsing
+
     address = ipaddress.IPv6Address(text)
     return ":".join(f"{group:04X}" for group in _groups(address))
 
@@ -86,6 +91,8 @@ def mac_from_link_local(address: str) -> str:
     Raises:
         ValueError: ``address`` is not an IPv6 address.
     """
+    import ipaddress  # lazy, as in canonical_ipv6
+
     raw = ipaddress.IPv6Address(address).packed[8:]
     value = int.from_bytes(raw, "big") ^ (0x02 << 56)
     return f"{value:016X}"
