@@ -63,6 +63,7 @@ LAYER_OF_TOP_NAME = {
     "transport": "transport",
     "link": "link",
     "_probe": "link",
+    "_linkstate": "link",
     "skstack": "skstack",
     "j11": "j11",
     "echonet": "echonet",

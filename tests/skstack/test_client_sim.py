@@ -12,7 +12,7 @@ import pytest
 
 from aiobroute.echonet import CONTROLLER, SMART_METER, Esv, Frame, Property
 from aiobroute.errors import AuthenticationError, ScanError
-from aiobroute.skstack import ModuleFamily, RxUdp
+from aiobroute.skstack import ModuleFamily, PanDescriptor, RxUdp
 from aiobroute.skstack._commands import SkScan, decode_command
 from aiobroute.skstack.client import SkStackClient, SkTimeouts
 from aiobroute.testing import (
@@ -137,7 +137,15 @@ async def test_a_join_nobody_answers_is_told_apart_from_a_refusal(model: str) ->
     async with attached(sim, "memory") as client:
         await client.initialize()
         pans = await client.scan(durations=(6,))
-        absent = attrs.evolve(pans[0], addr="0011223344556677")  # no meter with that MAC
+        found = pans[0]
+        absent = PanDescriptor(  # no meter with that MAC
+            found.channel,
+            found.channel_page,
+            found.pan_id,
+            "0011223344556677",
+            found.lqi,
+            found.side,
+        )
         with pytest.raises(AuthenticationError) as caught:
             await client.join(absent, rbid=DEFAULT_RBID, password=DEFAULT_PASSWORD)
         assert caught.value.peer_answered is False

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from aiobroute._linkstate import LinkState
 from aiobroute.errors import (
     ClientClosedError,
     CommandTimeoutError,
@@ -70,7 +71,6 @@ from aiobroute.link import (
     DIALECT_J11,
     ECHONET_PORT,
     LinkEvent,
-    LinkState,
     MeterDatagram,
     MeterPan,
     ModuleIdentity,

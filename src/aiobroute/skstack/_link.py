@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from aiobroute._linkstate import LinkState
 from aiobroute.errors import (
     ClientClosedError,
     CommandError,
@@ -22,7 +23,6 @@ from aiobroute.link import (
     DIALECT_SKSTACK,
     ECHONET_PORT,
     LinkEvent,
-    LinkState,
     MeterDatagram,
     MeterPan,
     ModuleIdentity,
