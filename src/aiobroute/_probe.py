@@ -15,6 +15,7 @@ import logging
 
 import attrs
 
+from aiobroute._time import seconds_field
 from aiobroute.errors import CommandTimeoutError, InvalidArgumentError
 from aiobroute.transport._base import ByteStream
 
@@ -34,11 +35,6 @@ _SKSTACK_ANSWERS = (b"EVER", b"OK", b"FAIL ER")
 _BUFFER_LIMIT = 65536
 
 
-def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value >= 0:
-        raise InvalidArgumentError(f"{attribute.name} must be a number of seconds >= 0")
-
-
 @attrs.frozen(kw_only=True)
 class ProbeTimings:
     """How long each step of :func:`probe_dialect` waits, in seconds.
@@ -51,10 +47,10 @@ class ProbeTimings:
         j11: wait for any J11 frame after the J11 "get version" request.
     """
 
-    listen: float = attrs.field(default=1.2, validator=_non_negative)
-    settle: float = attrs.field(default=0.3, validator=_non_negative)
-    skstack: float = attrs.field(default=2.0, validator=_non_negative)
-    j11: float = attrs.field(default=3.0, validator=_non_negative)
+    listen: float = attrs.field(default=1.2, validator=seconds_field)
+    settle: float = attrs.field(default=0.3, validator=seconds_field)
+    skstack: float = attrs.field(default=2.0, validator=seconds_field)
+    j11: float = attrs.field(default=3.0, validator=seconds_field)
 
 
 class _Listener:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from aiobroute._files import atomic_write_text, safe_read_text, safe_unlink
+from aiobroute._time import check_seconds, positive_seconds_field, seconds_field
 from aiobroute.errors import InvalidArgumentError
 from aiobroute.link import DIALECT_J11, DIALECT_SKSTACK, MeterPan
 from aiobroute.skstack._dialect import ModuleFamily
@@ -59,23 +60,20 @@ class ReconnectPolicy:
             module rather than on the radio.
     """
 
-    initial: float = 1.0
+    initial: float = attrs.field(default=1.0, validator=seconds_field)
     factor: float = 2.0
-    cap: float = 300.0
+    cap: float = attrs.field(default=300.0, validator=seconds_field)
     jitter: float = 0.2
     max_attempts: int | None = None
-    local_cap: float = 5.0
+    local_cap: float = attrs.field(default=5.0, validator=seconds_field)
 
     def __attrs_post_init__(self) -> None:
-        if (
-            self.initial < 0
-            or self.factor < 1
-            or self.cap < 0
-            or self.local_cap < 0
-            or not 0 <= self.jitter < 1
-        ):
-            raise InvalidArgumentError("invalid reconnect policy")
-        if self.max_attempts is not None and self.max_attempts < 1:
+        factor = check_seconds("factor", self.factor)  # a finite number, like a duration
+        if factor < 1:
+            raise InvalidArgumentError(f"factor must be at least 1, got {self.factor!r}")
+        if not 0 <= check_seconds("jitter", self.jitter) < 1:
+            raise InvalidArgumentError(f"jitter must be in [0, 1), got {self.jitter!r}")
+        if self.max_attempts is not None and not _is_count(self.max_attempts):
             raise InvalidArgumentError("max_attempts must be at least 1 (or None)")
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
@@ -96,6 +94,11 @@ class ReconnectPolicy:
             attempt += 1
 
 
+def _is_count(value: object) -> bool:
+    """A whole number >= 1 (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 @attrs.frozen
 class WatchdogSettings:
     """When to suspect a silently dead link and what to do about it.
@@ -113,19 +116,17 @@ class WatchdogSettings:
     """
 
     timeouts_before_probe: int = 2
-    push_period: float = 1800.0
+    push_period: float = attrs.field(default=1800.0, validator=positive_seconds_field)
     push_grace: float | None = 600.0
-    probe_timeout: float = 20.0
-    reauth_timeout: float = 60.0
-    tx_limit_check: float = 3600.0
+    probe_timeout: float = attrs.field(default=20.0, validator=positive_seconds_field)
+    reauth_timeout: float = attrs.field(default=60.0, validator=positive_seconds_field)
+    tx_limit_check: float = attrs.field(default=3600.0, validator=positive_seconds_field)
 
     def __attrs_post_init__(self) -> None:
-        if self.timeouts_before_probe < 1:
+        if not _is_count(self.timeouts_before_probe):
             raise InvalidArgumentError("timeouts_before_probe must be at least 1")
-        if self.push_period <= 0 or (self.push_grace is not None and self.push_grace < 0):
-            raise InvalidArgumentError("push_period must be > 0 and push_grace >= 0")
-        if min(self.probe_timeout, self.reauth_timeout, self.tx_limit_check) <= 0:
-            raise InvalidArgumentError("watchdog timeouts must be positive")
+        if self.push_grace is not None:
+            check_seconds("push_grace", self.push_grace)
 
 
 #: The channel numbering of each dialect (SKSTACK 0x21..0x3C, J11 4..17).

@@ -24,6 +24,7 @@ from typing import TypeVar
 import attrs
 
 from aiobroute._log import TRACE, Redactor
+from aiobroute._time import positive_seconds_field, seconds_field
 from aiobroute.errors import (
     ClientClosedError,
     CommandTimeoutError,
@@ -75,15 +76,15 @@ class J11Timeouts:
         partial_frame: a partial frame that stopped growing this long is abandoned.
     """
 
-    command: float = 3.0
-    boot: float = 15.0
-    scan_margin: float = 5.0
-    start_route_b: float = 4.0
-    join: float = 90.0
-    send: float = 8.0
-    busy_retry: float = 0.3
-    start_retry: float = 1.0
-    partial_frame: float = 2.0
+    command: float = attrs.field(default=3.0, validator=positive_seconds_field)
+    boot: float = attrs.field(default=15.0, validator=positive_seconds_field)
+    scan_margin: float = attrs.field(default=5.0, validator=seconds_field)
+    start_route_b: float = attrs.field(default=4.0, validator=positive_seconds_field)
+    join: float = attrs.field(default=90.0, validator=positive_seconds_field)
+    send: float = attrs.field(default=8.0, validator=positive_seconds_field)
+    busy_retry: float = attrs.field(default=0.3, validator=seconds_field)
+    start_retry: float = attrs.field(default=1.0, validator=seconds_field)
+    partial_frame: float = attrs.field(default=2.0, validator=positive_seconds_field)
 
 
 @attrs.frozen

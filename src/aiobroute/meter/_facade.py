@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 import attrs
 
 from aiobroute._dialects import dialect_choice
-from aiobroute._time import JST
+from aiobroute._time import JST, check_seconds, positive_seconds_field, seconds_field
 from aiobroute.echonet.properties import (
     MeterProperties,
     NodeProfileProperties,
@@ -70,10 +70,21 @@ class MeterTimeouts:
             announcement before asking for it (INF_REQ).
     """
 
-    attempt: float = 10.0
-    single: float = 20.0
-    sequence: float = 60.0
-    instance_list: float = 5.0
+    attempt: float = attrs.field(default=10.0, validator=positive_seconds_field)
+    single: float = attrs.field(default=20.0, validator=positive_seconds_field)
+    sequence: float = attrs.field(default=60.0, validator=positive_seconds_field)
+    instance_list: float = attrs.field(default=5.0, validator=seconds_field)
+
+
+def _is_whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_retries(value: object) -> int:
+    if not _is_whole(value, 0, 1000):
+        raise InvalidArgumentError(f"retries must be a whole number 0..1000, got {value!r}")
+    assert isinstance(value, int)  # noqa: S101 - checked above
+    return value
 
 
 class _Tuning:
@@ -128,7 +139,7 @@ class _Tuning:
 
     @retries.setter
     def retries(self, value: int) -> None:
-        self._exchange.retries = value
+        self._exchange.retries = _check_retries(value)
 
     @property
     def min_interval(self) -> float:
@@ -137,7 +148,7 @@ class _Tuning:
 
     @min_interval.setter
     def min_interval(self, value: float) -> None:
-        self._exchange.min_interval = value
+        self._exchange.min_interval = check_seconds("min_interval", value)
 
     @property
     def wait_for_reconnect(self) -> bool:
@@ -249,10 +260,17 @@ class SmartMeter(_Tuning):
         reset: bool = False,
         baudrate: int = 115200,
     ) -> None:
-        if retries < 0:
-            raise InvalidArgumentError("retries must be >= 0")
-        if min_interval < 0:
-            raise InvalidArgumentError("min_interval must be >= 0")
+        retries = _check_retries(retries)
+        durations = tuple(scan_durations)
+        if not durations or not all(_is_whole(d, 0, 14) for d in durations):
+            raise InvalidArgumentError(
+                f"scan_durations must be one or more whole numbers 0..14, got {durations!r}"
+            )
+        if not _is_whole(baudrate, 1, 10_000_000):
+            raise InvalidArgumentError(
+                f"baudrate must be a positive whole number, got {baudrate!r}"
+            )
+        min_interval = check_seconds("min_interval", min_interval)
         check_rbid(rbid)
         check_password(password)
         self.timeouts = timeouts or MeterTimeouts()
@@ -268,7 +286,7 @@ class SmartMeter(_Tuning):
             ),
             pan=as_meter_pan(pan),
             cache=PanCache(cache_path) if cache_path is not None else None,
-            scan_durations=tuple(scan_durations),
+            scan_durations=durations,
             reset=reset,
             baudrate=baudrate,
         )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from aiobroute._tasks import cancel_and_wait
+from aiobroute._time import check_seconds
 from aiobroute.errors import (
     AiobrouteError,
     ClientClosedError,
@@ -87,14 +88,13 @@ class Recorder(_Backfill):
         settle: float = 90.0,
         on_status: Callable[[RecorderStatus], None] | None = None,
     ) -> None:
-        if interval is not None and not interval > 0:
-            raise InvalidArgumentError("interval must be > 0 seconds (or None)")
+        if interval is not None:
+            interval = check_seconds("interval", interval, positive=True)
         if backfill_days is not None and (
             isinstance(backfill_days, bool) or not 0 <= backfill_days <= MAX_HISTORY_DAYS
         ):
             raise InvalidArgumentError(f"backfill_days must be 0..{MAX_HISTORY_DAYS}")
-        if not settle >= 0:
-            raise InvalidArgumentError("settle must be >= 0 seconds")
+        settle = check_seconds("settle", settle)
         self.meter = meter
         self.store = store
         self.interval = interval

@@ -17,6 +17,7 @@ import attrs
 
 from aiobroute._log import TRACE, Redactor
 from aiobroute._queue import DropOldestQueue
+from aiobroute._time import positive_seconds_field, seconds_field
 from aiobroute.errors import ClientClosedError, CommandError, PortClosedError
 from aiobroute.skstack._commands import CommandSpec, Completion, SkCommand, command_display
 from aiobroute.skstack._dialect import ModuleFamily
@@ -70,12 +71,12 @@ class SkTimeouts:
         send_event_grace: how long EVENT 21 may arrive after the OK of SKSENDTO.
     """
 
-    command: float = 5.0
-    reset_settle: float = 1.0
-    scan_margin: float = 10.0
-    join: float = 90.0
-    send: float = 10.0
-    send_event_grace: float = 2.0
+    command: float = attrs.field(default=5.0, validator=positive_seconds_field)
+    reset_settle: float = attrs.field(default=1.0, validator=seconds_field)
+    scan_margin: float = attrs.field(default=10.0, validator=seconds_field)
+    join: float = attrs.field(default=90.0, validator=positive_seconds_field)
+    send: float = attrs.field(default=10.0, validator=positive_seconds_field)
+    send_event_grace: float = attrs.field(default=2.0, validator=seconds_field)
 
 
 @attrs.frozen
