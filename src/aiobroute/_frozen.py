@@ -47,9 +47,9 @@ class Frozen:
         if "__match_args__" not in cls.__dict__:
             type.__setattr__(cls, "__match_args__", cls._fields)
 
-    def _set(self, name: str, value: object) -> None:
-        """Set a field (for ``__init__`` only)."""
-        object.__setattr__(self, name, value)
+    #: Set a field (for ``__init__`` only): ``object.__setattr__`` bound to the instance,
+    #: a C call with no Python frame, since objects are made on every reading.
+    _set = object.__setattr__
 
     def _values(self) -> tuple[object, ...]:
         return tuple([getattr(self, name) for name in self._fields])
