@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -18,6 +19,13 @@ for _name, _examples in (("default", 1000), ("thorough", 2000), ("quick", 100)):
         suppress_health_check=[HealthCheck.too_slow],
     )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# Bytecode is cached as Python does by default, in __pycache__ folders (ignored by git),
+# even under PYTHONDONTWRITEBYTECODE (set in some containers). Without it every worker
+# compiles each test module again (with the assertion rewriting) on every run, and every
+# interpreter a test starts (the CLI, examples, benchmarks) compiles the whole package.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
