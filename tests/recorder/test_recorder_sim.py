@@ -77,9 +77,21 @@ async def settle_backfill(sim: Simulator, watch: StatusWatch) -> None:
     assert watch.status.gaps_left == 0
 
 
-async def reconnected(meter: SmartMeter, watch: StatusWatch, before: int) -> None:
-    """Wait until the meter has re-established its connection and the recorder backfilled."""
-    await watch.until(lambda s: meter.reconnects > before and s.state is ConnectionState.READY)
+async def reconnected(meter: SmartMeter, watch: StatusWatch, before: int, passes: int) -> None:
+    """Wait until the meter has re-established its connection and the recorder backfilled.
+
+    ``before`` is the meter's reconnection count and ``passes`` the recorder's backfill
+    count from before the outage: the pass that the reconnection starts must be over, or
+    it could end after the test moved the clock and be taken for the next one.
+    """
+    await watch.until(
+        lambda s: (
+            meter.reconnects > before
+            and s.state is ConnectionState.READY
+            and s.backfills > passes
+            and not s.backfilling
+        )
+    )
 
 
 async def test_a_week_with_outages_ends_complete_exact_and_unique(
@@ -96,16 +108,18 @@ async def test_a_week_with_outages_ends_complete_exact_and_unique(
             for _ in range(6):  # 3 hours of pushes
                 await step(sim, watch, 1800)
             # The session is lost; the meter's pushes of 3 hours go nowhere.
+            passes = watch.status.backfills
             sim.inject_termination()
-            await reconnected(meter, watch, 0)
+            await reconnected(meter, watch, 0, passes)
             sim.clock.advance(3 * 3600)
             await settle_backfill(sim, watch)
             # The dongle is unplugged for 5 hours.
+            passes = watch.status.backfills
             sim.unplug()
             await watch.until(lambda s: s.state is not ConnectionState.READY)
             sim.clock.advance(5 * 3600)
             sim.replug()
-            await reconnected(meter, watch, 1)
+            await reconnected(meter, watch, 1, passes)
             await settle_backfill(sim, watch)
             assert meter.reconnects == 2
             before = recorder.status
