@@ -212,7 +212,15 @@ def test_escaped_data_survives_any_chunking(data: bytes, cuts: list[int]) -> Non
 async def test_malformed_network_urls_are_argument_errors() -> None:
     from aiobroute.errors import InvalidArgumentError
 
-    for url in ("rfc2217://host:port", "socket://:1234", "socket://host"):
+    for url in (
+        "rfc2217://host:port",
+        "socket://:1234",
+        "socket://host",
+        "socket://[::1",  # urlsplit: Invalid IPv6 URL
+        "rfc2217://[fe80::1:4000",
+        "socket://host:99999",  # port out of range
+        "socket://" + "a" * 64 + ".example:4000",  # a label IDNA refuses
+    ):
         with pytest.raises(InvalidArgumentError):
             await open_port(url)
 

@@ -224,16 +224,19 @@ Rfc2217Stream = TcpStream
 
 
 async def _connect(url: str, *, telnet: bool) -> TcpStream:
-    parts = urllib.parse.urlsplit(url)
+    scheme = url.split("://", 1)[0]
     try:
+        parts = urllib.parse.urlsplit(url)
         host, port = parts.hostname, parts.port
-    except ValueError:
+    except ValueError:  # "Invalid IPv6 URL", "Port out of range"
         host = port = None
     if not host or port is None:
-        raise InvalidArgumentError(f"expected {parts.scheme}://host:port, got {url!r}")
+        raise InvalidArgumentError(f"expected {scheme}://host:port, got {url!r}")
     try:
         async with asyncio.timeout(_CONNECT_TIMEOUT):
             reader, writer = await asyncio.open_connection(host, port)
+    except UnicodeError as exc:  # a host name IDNA cannot encode (a label over 63 characters)
+        raise InvalidArgumentError(f"{url!r}: invalid host name ({exc})") from None
     except (OSError, TimeoutError) as exc:
         raise TransportError(f"cannot open {url}: {exc}") from exc
     return TcpStream(url, reader, writer, telnet=telnet)
