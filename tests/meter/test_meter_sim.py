@@ -209,6 +209,17 @@ async def test_set_and_validation(model: str) -> None:
             await meter.set(0xE7, 5)  # not settable
         with pytest.raises(InvalidArgumentError):
             await meter.history(100)
+        # Wrong kinds of EPC and day are argument errors too, and nothing is sent for them.
+        sent = sim.frames_to_meter
+        for bad_epc in ("E7", 231.0, True, None):
+            with pytest.raises(InvalidArgumentError, match="EPC"):
+                await meter.get(0xE0, bad_epc)  # type: ignore[arg-type]
+            with pytest.raises(InvalidArgumentError, match="EPC"):
+                await meter.set(bad_epc, 3)  # type: ignore[arg-type]
+        for bad_day in ("1", 1.0, None):
+            with pytest.raises(InvalidArgumentError, match="day"):
+                await meter.history(bad_day)  # type: ignore[arg-type]
+        assert sim.frames_to_meter == sent
 
 
 @pytest.mark.parametrize("model", BOTH)

@@ -8,12 +8,23 @@ from aiobroute._frozen import Frozen
 from aiobroute.echonet._types import Eoj, Esv
 from aiobroute.errors import FrameDecodeError, InvalidArgumentError
 
-__all__ = ["EHD1", "EHD2_FORMAT1", "Frame", "Property"]
+__all__ = ["EHD1", "EHD2_FORMAT1", "Frame", "Property", "check_epc"]
 
 EHD1 = 0x10
 EHD2_FORMAT1 = 0x81
 _HEADER_LEN = 12
 _ESVS = {int(esv): esv for esv in Esv}
+
+
+def check_epc(epc: object) -> int:
+    """``epc`` as a property code: a whole number 0..255 (not a bool).
+
+    Raises:
+        InvalidArgumentError: anything else.
+    """
+    if isinstance(epc, bool) or not isinstance(epc, int) or not 0 <= epc <= 0xFF:
+        raise InvalidArgumentError(f"EPC must be a whole number 0..255, got {epc!r}")
+    return epc
 
 
 class Property(Frozen):
@@ -24,8 +35,7 @@ class Property(Frozen):
     edt: bytes
 
     def __init__(self, epc: int, edt: bytes | bytearray | memoryview = b"") -> None:
-        if not 0 <= epc <= 0xFF:
-            raise InvalidArgumentError(f"EPC must be 0..255, got {epc!r}")
+        check_epc(epc)
         edt = bytes(edt)
         if len(edt) > 0xFF:
             raise InvalidArgumentError(

@@ -477,8 +477,8 @@ class SmartMeter(_Tuning):
         readings at 00:00, 00:30 ... 23:30 of that day; future slots have ``kwh`` None.
         Two callers cannot mix up days: the set and the get are serialised.
         """
-        if not 0 <= day <= 99 or isinstance(day, bool):
-            raise InvalidArgumentError(f"day must be 0..99, got {day!r}")
+        if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 99:
+            raise InvalidArgumentError(f"day must be a whole number 0..99, got {day!r}")
         self._check_loop()
         return await self._reader.day_history(day, reverse=reverse)
 

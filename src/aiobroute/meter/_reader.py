@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from aiobroute.echonet import NODE_PROFILE, SMART_METER, Eoj, Esv, Frame, Property
+from aiobroute.echonet._frame import check_epc
 from aiobroute.echonet.properties import (
     FaultStatus,
     HistoryTarget,
@@ -80,10 +81,7 @@ class Reader:
         EPCs missing from the Get map are not asked for; EPCs the meter refuses (PDC 0 in
         a Get_SNA) are absent from the result.
         """
-        wanted = list(dict.fromkeys(epcs))
-        for epc in wanted:
-            if not 0 <= epc <= 0xFF:
-                raise InvalidArgumentError(f"EPC must be 0..255, got {epc!r}")
+        wanted = list(dict.fromkeys(check_epc(epc) for epc in epcs))
         get_map = self.profile.get_map
         if limit_to_map and eoj == SMART_METER and get_map:
             skipped = [e for e in wanted if e not in get_map]
@@ -255,7 +253,7 @@ class Reader:
             InvalidArgumentError: no codec, or the value cannot be encoded.
             ServiceNotAvailableError: not in the Set map, or the meter refused.
         """
-        codec = codec_for(SMART_METER.class_id, epc)
+        codec = codec_for(SMART_METER.class_id, check_epc(epc))
         if codec is None:
             raise InvalidArgumentError(f"no codec for property 0x{epc:02X}; cannot encode")
         set_map = self.profile.set_map
