@@ -17,7 +17,7 @@ from aiobroute.echonet.properties import (
     MeterProperties,
     StandardVersion,
 )
-from aiobroute.errors import MeterError, PropertyDecodeError
+from aiobroute.errors import InvalidArgumentError, MeterError, PropertyDecodeError
 from aiobroute.meter._profile import MeterProfile, coefficient, decoded
 from aiobroute.models import InstantCurrent, IntervalEnergy, TimedEnergy
 
@@ -174,3 +174,6 @@ def test_usage_handles_rollover_only_with_digits() -> None:
     assert profile.usage(readings) == [Decimal("3.0"), None, None]
     profile.digits = None
     assert profile.usage(readings) == [None, None, None]
+    # Anything but readings is a caller's mistake, said as such.
+    with pytest.raises(InvalidArgumentError, match="TimedEnergy"):
+        profile.usage([readings[0], 5])  # type: ignore[list-item]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aiobroute import AuthenticationError, ReconnectingError
+from aiobroute import AuthenticationError, ClientClosedError, ReconnectingError
 from aiobroute.echonet import Esv, Frame
 from aiobroute.meter import MeterTimeouts
 from aiobroute.supervisor import ConnectionState, WatchdogSettings
@@ -277,4 +277,15 @@ async def test_missing_periodic_push_triggers_a_probe(model: str) -> None:
         sim.set_silent(False)
         await wait_for(lambda: meter.state is ConnectionState.READY, timeout=10)
         await assert_reads_truth(sim, meter)
+    assert_no_leaks()
+
+
+async def test_a_request_before_connect_says_to_connect_first() -> None:
+    sim = make_sim()
+    async with sim.memory():
+        meter = make_meter(sim.host_stream)
+        with pytest.raises(ClientClosedError, match="connect first"):
+            await meter.instant_power()
+        assert sim.frames_to_meter == 0
+        await meter.close()
     assert_no_leaks()

@@ -269,6 +269,11 @@ class MeterProfile:
     def usage(self, entries: Sequence[TimedEnergy]) -> list[Decimal | None]:
         """Energy used between consecutive cumulative readings, with counter rollover."""
         result: list[Decimal | None] = []
+        for entry in entries:
+            if not isinstance(entry, TimedEnergy):
+                raise InvalidArgumentError(
+                    f"usage() takes TimedEnergy readings, got {type(entry).__name__}"
+                )
         for before, after in itertools.pairwise(entries):
             if before.raw is None or after.raw is None:
                 result.append(None)

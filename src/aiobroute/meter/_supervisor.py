@@ -136,7 +136,10 @@ class Supervisor:
             return
         state = machine.state
         if state is S.CLOSED:
-            raise ClientClosedError("meter is closed")
+            raise ClientClosedError(
+                "meter is closed: connect first (`async with SmartMeter(...)` or "
+                "`await meter.connect()`), or it was closed"
+            )
         pausing = state in (S.REAUTHENTICATING, S.RATE_LIMITED)
         if not pausing and not self.wait_for_reconnect:
             raise ReconnectingError(
