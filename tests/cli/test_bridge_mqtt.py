@@ -207,6 +207,12 @@ async def test_two_wire_meter_has_no_t_phase_sensor(tmp_path: Path) -> None:
         ["mqtt", "--simulate", "--broker", "host:99999"],
         ["mqtt", "--simulate", "--broker", "host", "--mqtt-password", "x"],  # never on argv
         ["mqtt", "--simulate", "--broker", "host", "--interval", "0"],
+        # A wildcard or an empty level would make every publish fail at the broker.
+        ["mqtt", "--simulate", "--broker", "host", "--discovery-prefix", "ha/#"],
+        ["mqtt", "--simulate", "--broker", "host", "--discovery-prefix", "a/+/b"],
+        ["mqtt", "--simulate", "--broker", "host", "--discovery-prefix", ""],
+        ["mqtt", "--simulate", "--broker", "host", "--discovery-prefix", "ha//x"],
+        ["mqtt", "--simulate", "--broker", "host", "--discovery-prefix", "ha\x00"],
     ],
 )
 def test_mqtt_options_are_checked(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,6 +222,13 @@ def test_mqtt_options_are_checked(argv: list[str], capsys: pytest.CaptureFixture
         main(argv)
     assert exit_info.value.code == 2
     capsys.readouterr()
+
+
+def test_a_discovery_prefix_of_several_levels_is_taken() -> None:
+    from aiobroute.cli import _parser
+
+    argv = ["mqtt", "--simulate", "--broker", "b", "--discovery-prefix", "home/assistant"]
+    assert _parser().parse_args(argv).discovery_prefix == "home/assistant"
 
 
 def test_mqtt_broker_option_takes_ipv6_and_a_port() -> None:

@@ -202,6 +202,22 @@ def _broker(text: str) -> Broker:
     return Broker(host, port)
 
 
+def _topic_prefix(text: str) -> str:
+    """A discovery prefix: topic levels without wildcards, control characters or blanks."""
+    levels = text.split("/")
+    if (
+        not text
+        or len(text.encode("utf-8")) > 200
+        or any(not level or level.strip() != level for level in levels)
+        or any(ch in "+#" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)
+    ):
+        raise argparse.ArgumentTypeError(
+            f"not an MQTT topic prefix (levels without +, #, control characters, "
+            f"blanks or empty levels): {text!r}"
+        )
+    return text
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``aiobroute mqtt`` (the common ones come from the parent parser)."""
     parser.add_argument(
@@ -226,6 +242,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls", action="store_true", help="connect with TLS (system CAs)")
     parser.add_argument(
         "--discovery-prefix",
+        type=_topic_prefix,
         default="homeassistant",
         help="Home Assistant's discovery prefix (default homeassistant)",
     )
