@@ -174,6 +174,18 @@ def test_gaps_are_listed_with_their_reason(
     assert "--gaps" in err
 
 
+@pytest.mark.parametrize("bad", ["%", "%Q", "", "%H:%M", "%Y-%m-%d", "%d.%m.%Y\n%H:%M"])
+def test_a_time_format_that_merges_half_hours_is_refused(
+    bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Checked before the database is opened: rows with equal start times would be useless.
+    argv = ["--db", str(tmp_path / "none.db"), "--format", "ha-statistics", "--time-format", bad]
+    with pytest.raises(SystemExit) as exit_info:
+        export(capsys, *argv)
+    assert exit_info.value.code == 2
+    assert "does not tell the half hours apart" in capsys.readouterr().err
+
+
 def test_export_needs_no_port_nor_credentials(
     filled: tuple[Path, Simulator],
     capsys: pytest.CaptureFixture[str],

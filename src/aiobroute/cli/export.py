@@ -60,6 +60,21 @@ def _until(text: str) -> dt.datetime:
     return value + dt.timedelta(days=1) if len(text) == 10 else value
 
 
+def _time_format(text: str) -> str:
+    """A strftime format that tells the half hours of a year apart (else rows collide)."""
+    first = dt.datetime(2026, 1, 1, 0, 0)
+    stamps = {
+        (first + dt.timedelta(minutes=30 * step)).strftime(text)
+        for step in (0, 1, 48, 48 * 31, 48 * 364)
+    }
+    if len(stamps) < 5 or any(not stamp or "\n" in stamp or "\r" in stamp for stamp in stamps):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} does not tell the half hours apart (needs the date, hour and minute, "
+            "on one line)"
+        )
+    return text
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``aiobroute export``."""
     parser.add_argument("--db", required=True, help="the database written by `aiobroute record`")
@@ -88,6 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--statistic-id-sold", default=SOLD_STATISTIC, metavar="ID")
     parser.add_argument(
         "--time-format",
+        type=_time_format,
         default=HA_TIME_FORMAT,
         help="strftime format of ha-statistics' start column (default: %(default)s, Japan time)",
     )
