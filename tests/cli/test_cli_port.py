@@ -88,6 +88,22 @@ async def test_wrong_password_is_one_line_and_never_printed(
         assert "Traceback" not in err
 
 
+async def test_blanks_around_the_credentials_are_not_sent(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As an environment file edited on Windows (CRLF) or a pasted value gives them.
+    monkeypatch.setenv("AIOBROUTE_RBID", f" {DEFAULT_RBID}\r")
+    monkeypatch.setenv("AIOBROUTE_PASSWORD", f"{DEFAULT_PASSWORD} \r\n")
+    sim = make_sim()
+    async with sim.pty() as path:
+        code = await asyncio.to_thread(main, ["read", "--port", path, "--format", "json"])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    assert json.loads(out)["power_w"] is not None
+    assert f"SKSETPWD C {DEFAULT_PASSWORD}" in sim.commands_received
+    assert f"SKSETRBID {DEFAULT_RBID}" in sim.commands_received
+
+
 @pytest.mark.usefixtures("credentials")
 def test_missing_port_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["read", "--port", "/nonexistent/ttyUSB9"])

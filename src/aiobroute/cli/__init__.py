@@ -235,15 +235,17 @@ def _choice(model: str | None) -> DialectChoice:
 
 
 def _credentials(args: argparse.Namespace) -> tuple[str, str]:
-    rbid = os.environ.get("AIOBROUTE_RBID")
-    password = os.environ.get("AIOBROUTE_PASSWORD")
+    # Neither may contain blanks: surrounding ones (a CRLF environment file, a pasted
+    # space) are dropped rather than sent, or refused as a wrong length.
+    rbid = os.environ.get("AIOBROUTE_RBID", "").strip()
+    password = os.environ.get("AIOBROUTE_PASSWORD", "").strip()
     if args.password:
         print(
             "warning: a password on the command line is visible to other users; "
             "prefer AIOBROUTE_PASSWORD",
             file=sys.stderr,
         )
-        password = args.password
+        password = args.password.strip()
     if not rbid or not password:
         if not sys.stdin.isatty():
             raise CliError(
