@@ -96,7 +96,8 @@ async def test_blanks_around_the_credentials_are_not_sent(
     monkeypatch.setenv("AIOBROUTE_PASSWORD", f"{DEFAULT_PASSWORD} \r\n")
     sim = make_sim()
     async with sim.pty() as path:
-        code = await asyncio.to_thread(main, ["read", "--port", path, "--format", "json"])
+        monkeypatch.setenv("AIOBROUTE_PORT", f"{path}\r")
+        code = await asyncio.to_thread(main, ["read", "--format", "json"])
     out, err = capsys.readouterr()
     assert (code, err) == (0, "")
     assert json.loads(out)["power_w"] is not None

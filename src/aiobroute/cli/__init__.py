@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--port",
-        default=os.environ.get("AIOBROUTE_PORT"),
+        default=os.environ.get("AIOBROUTE_PORT", "").strip() or None,
         help="device path or URL of the Wi-SUN dongle (/dev/ttyUSB0, socket://host:port); "
         "default $AIOBROUTE_PORT",
     )
