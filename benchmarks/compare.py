@@ -366,7 +366,7 @@ def _floor_child(config: dict[str, Any]) -> dict[str, Any]:
                     done.set_result(common.cpu_seconds() - started)
 
             loop.add_reader(fd, ready)
-            _emit({"mark": "floor-ready"})
+            _mark("floor-ready")  # the parent starts writing packets
             async with asyncio.timeout(60 + 0.1 * (warmup + count)):
                 cpu_s = await done
             loop.remove_reader(fd)
@@ -418,8 +418,18 @@ def _counters(sim: Any) -> dict[str, Any]:
     }
 
 
-async def run_child(config: dict[str, Any], sim: Any, *, limit: float) -> dict[str, Any]:
-    """Run one child against ``sim``; returns its result and the counters at its marks."""
+async def run_child(
+    config: dict[str, Any],
+    sim: Any,
+    *,
+    limit: float,
+    on_mark: Callable[[str], object] | None = None,
+) -> dict[str, Any]:
+    """Run one child against ``sim``; returns its result and the counters at its marks.
+
+    ``on_mark(name)`` runs at each mark, before the child is let go on (``sim`` None: no
+    counters are read).
+    """
     import asyncio
     import tempfile
 
@@ -446,7 +456,9 @@ async def run_child(config: dict[str, Any], sim: Any, *, limit: float) -> dict[s
                         continue
                     message = json.loads(text[len(PREFIX) :])
                     if "mark" in message:
-                        marks[message["mark"]] = _counters(sim)
+                        marks[message["mark"]] = {} if sim is None else _counters(sim)
+                        if on_mark is not None:
+                            on_mark(message["mark"])
                         proc.stdin.write(b"\n")
                         await proc.stdin.drain()
                     elif "result" in message:
@@ -1051,39 +1063,26 @@ async def measure_wakeup_floor(opts: Any) -> float | None:
     tty.setraw(master, termios.TCSANOW)
     packet = b"x" * (opts.packet - opts.status_bytes)
     config = {"lib": "floor", "port": os.ttyname(slave), "warmup": warmup, "packets": count}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        SCRIPT,
-        "--child",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert proc.stdin is not None
-    assert proc.stdout is not None
-    result: dict[str, Any] | None = None
+    writers: list[asyncio.Task[None]] = []
+
+    async def send_packets() -> None:
+        for _ in range(warmup + count + 5):
+            os.write(master, packet)
+            await asyncio.sleep(opts.latency_ms / 1000 + 0.004)
+
+    def on_mark(name: str) -> None:
+        if name == "floor-ready":
+            writers.append(asyncio.create_task(send_packets()))
+
     try:
-        proc.stdin.write(json.dumps(config).encode() + b"\n")
-        await proc.stdin.drain()
-        async with asyncio.timeout(120):
-            while line := await proc.stdout.readline():
-                text = line.decode(errors="replace")
-                if not text.startswith(PREFIX):
-                    continue
-                message = json.loads(text[len(PREFIX) :])
-                if message.get("mark") == "floor-ready":
-                    for _ in range(warmup + count + 5):
-                        os.write(master, packet)
-                        await asyncio.sleep(opts.latency_ms / 1000 + 0.004)
-                elif "result" in message:
-                    result = message["result"]
-            await proc.wait()
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
+        outcome = await run_child(config, None, limit=120, on_mark=on_mark)
     finally:
+        for writer in writers:
+            writer.cancel()
+        await asyncio.gather(*writers, return_exceptions=True)
         os.close(master)
         os.close(slave)
+    result = outcome.get("result")
     if result is None or "cpu_per_wakeup_s" not in result:
         return None
     return float(result["cpu_per_wakeup_s"]) * 1000
