@@ -109,6 +109,12 @@ class SkCommand(Frozen):
     __slots__ = ()
     name: ClassVar[str] = ""
     args: ClassVar[tuple[tuple[str, Arg], ...]] = ()
+    #: The names of the secret arguments (set for each subclass from ``args``).
+    secrets: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.secrets = tuple(name for name, arg in cls.args if arg.secret)
 
 
 class SkVer(SkCommand):
@@ -566,16 +572,7 @@ def command_display(command: SkCommand, family: ModuleFamily) -> str:
 
 def secret_values(command: SkCommand) -> list[str]:
     """The secret arguments of ``command`` (to register with a redactor before sending)."""
-    names = _SECRETS.get(type(command))
-    if names is None:
-        names = _SECRETS[type(command)] = tuple(
-            name for name, arg in arguments(type(command), None) if arg.secret
-        )
-    return [str(value) for name in names if (value := getattr(command, name)) is not None]
-
-
-#: The names of each command class's secret arguments (most have none).
-_SECRETS: dict[type[SkCommand], tuple[str, ...]] = {}
+    return [str(value) for name in command.secrets if (value := getattr(command, name)) is not None]
 
 
 def decode_command(
