@@ -57,6 +57,7 @@ LAYER_OF_TOP_NAME = {
     "_queue": "base",
     "_tasks": "base",
     "_time": "base",
+    "_checks": "base",
     "_version": "base",
     "_files": "base",
     "_frozen": "base",

@@ -15,7 +15,7 @@ import logging
 
 import attrs
 
-from aiobroute._time import seconds_field
+from aiobroute._checks import seconds_field
 from aiobroute.errors import CommandTimeoutError, InvalidArgumentError
 from aiobroute.transport._base import ByteStream
 

@@ -10,8 +10,14 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from aiobroute._checks import (
+    check_number,
+    check_seconds,
+    is_whole,
+    positive_seconds_field,
+    seconds_field,
+)
 from aiobroute._files import atomic_write_text, safe_read_text, safe_unlink
-from aiobroute._time import check_seconds, positive_seconds_field, seconds_field
 from aiobroute.errors import InvalidArgumentError
 from aiobroute.link import DIALECT_J11, DIALECT_SKSTACK, MeterPan
 from aiobroute.skstack._dialect import ModuleFamily
@@ -68,12 +74,11 @@ class ReconnectPolicy:
     local_cap: float = attrs.field(default=5.0, validator=seconds_field)
 
     def __attrs_post_init__(self) -> None:
-        factor = check_seconds("factor", self.factor)  # a finite number, like a duration
-        if factor < 1:
+        if check_number("factor", self.factor) < 1:
             raise InvalidArgumentError(f"factor must be at least 1, got {self.factor!r}")
-        if not 0 <= check_seconds("jitter", self.jitter) < 1:
+        if not check_number("jitter", self.jitter) < 1:
             raise InvalidArgumentError(f"jitter must be in [0, 1), got {self.jitter!r}")
-        if self.max_attempts is not None and not _is_count(self.max_attempts):
+        if self.max_attempts is not None and not is_whole(self.max_attempts, 1, 2**31):
             raise InvalidArgumentError("max_attempts must be at least 1 (or None)")
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
@@ -92,11 +97,6 @@ class ReconnectPolicy:
         while self.max_attempts is None or attempt < self.max_attempts:
             yield self.delay(attempt, rng)
             attempt += 1
-
-
-def _is_count(value: object) -> bool:
-    """A whole number >= 1 (not a bool)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 @attrs.frozen
@@ -123,7 +123,7 @@ class WatchdogSettings:
     tx_limit_check: float = attrs.field(default=3600.0, validator=positive_seconds_field)
 
     def __attrs_post_init__(self) -> None:
-        if not _is_count(self.timeouts_before_probe):
+        if not is_whole(self.timeouts_before_probe, 1, 2**31):
             raise InvalidArgumentError("timeouts_before_probe must be at least 1")
         if self.push_grace is not None:
             check_seconds("push_grace", self.push_grace)

@@ -23,8 +23,8 @@ from typing import TypeVar
 
 import attrs
 
+from aiobroute._checks import positive_seconds_field, seconds_field
 from aiobroute._log import TRACE, Redactor
-from aiobroute._time import positive_seconds_field, seconds_field
 from aiobroute.errors import (
     ClientClosedError,
     CommandTimeoutError,

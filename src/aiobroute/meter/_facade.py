@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 import attrs
 
+from aiobroute._checks import check_seconds, is_whole, positive_seconds_field, seconds_field
 from aiobroute._dialects import dialect_choice
-from aiobroute._time import JST, check_seconds, positive_seconds_field, seconds_field
+from aiobroute._time import JST
 from aiobroute.echonet.properties import (
     MeterProperties,
     NodeProfileProperties,
@@ -76,12 +77,8 @@ class MeterTimeouts:
     instance_list: float = attrs.field(default=5.0, validator=seconds_field)
 
 
-def _is_whole(value: object, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
 def _check_retries(value: object) -> int:
-    if not _is_whole(value, 0, 1000):
+    if not is_whole(value, 0, 1000):
         raise InvalidArgumentError(f"retries must be a whole number 0..1000, got {value!r}")
     assert isinstance(value, int)  # noqa: S101 - checked above
     return value
@@ -262,11 +259,11 @@ class SmartMeter(_Tuning):
     ) -> None:
         retries = _check_retries(retries)
         durations = tuple(scan_durations)
-        if not durations or not all(_is_whole(d, 0, 14) for d in durations):
+        if not durations or not all(is_whole(d, 0, 14) for d in durations):
             raise InvalidArgumentError(
                 f"scan_durations must be one or more whole numbers 0..14, got {durations!r}"
             )
-        if not _is_whole(baudrate, 1, 10_000_000):
+        if not is_whole(baudrate, 1, 10_000_000):
             raise InvalidArgumentError(
                 f"baudrate must be a positive whole number, got {baudrate!r}"
             )

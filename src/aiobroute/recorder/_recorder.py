@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from aiobroute._checks import check_seconds
 from aiobroute._tasks import cancel_and_wait
-from aiobroute._time import check_seconds
 from aiobroute.errors import (
     AiobrouteError,
     ClientClosedError,

@@ -15,9 +15,9 @@ from typing import Self
 
 import attrs
 
+from aiobroute._checks import positive_seconds_field, seconds_field
 from aiobroute._log import TRACE, Redactor
 from aiobroute._queue import DropOldestQueue
-from aiobroute._time import positive_seconds_field, seconds_field
 from aiobroute.errors import ClientClosedError, CommandError, PortClosedError
 from aiobroute.skstack._commands import CommandSpec, Completion, SkCommand, command_display
 from aiobroute.skstack._dialect import ModuleFamily
