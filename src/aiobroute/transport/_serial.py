@@ -17,6 +17,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NoReturn
 
+from aiobroute._files import file_kind
 from aiobroute.errors import InvalidArgumentError, PortClosedError, TransportError
 from aiobroute.transport._base import ByteStream
 from aiobroute.transport._memory import loopback
@@ -272,17 +273,7 @@ def _check_device(path: str) -> None:
     except OSError:
         return  # missing or unreadable: the open reports it in its own words
     if not stat.S_ISCHR(mode):
-        kind = (
-            "a directory"
-            if stat.S_ISDIR(mode)
-            else "a regular file"
-            if stat.S_ISREG(mode)
-            else "a FIFO"
-            if stat.S_ISFIFO(mode)
-            else "a socket"
-            if stat.S_ISSOCK(mode)
-            else "not a character device"
-        )
+        kind = "a regular file" if stat.S_ISREG(mode) else file_kind(mode)
         raise TransportError(f"cannot open {path}: not a serial device ({kind})")
 
 
