@@ -448,10 +448,6 @@ class _ClientCore(StreamOwner):
             self._subscribers.append(sub)
         return sub
 
-    async def _next(self, sub: Subscription) -> Message:
-        """The next message of an internal subscription; the lost port's error if it went."""
-        return self._checked(await sub.get())
-
     def _checked(self, message: Message) -> Message:
         """``message``, unless it says the port was lost: then that error is raised."""
         if isinstance(message, PortLost):

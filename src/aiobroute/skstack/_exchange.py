@@ -187,20 +187,20 @@ class _CommandClient(_ClientCore):
             await self._command_retrying(command, timeout=timeout)
             if started is not None:
                 started()
-            # The message that ends it has usually come already (EVENT 21 before OK):
-            # then no timer is armed.
-            while (queued := sub.get_nowait()) is not None:
-                result = until(self._checked(queued))
+            deadline = asyncio.get_running_loop().time() + limit
+            while True:
+                # The message that ends it has usually come already (EVENT 21 before
+                # OK): a timer is armed only to wait for one.
+                message = sub.get_nowait()
+                if message is None:
+                    remaining = deadline - asyncio.get_running_loop().time()
+                    try:
+                        message = await sub.get(remaining)
+                    except TimeoutError:
+                        break
+                result = until(self._checked(message))
                 if result is not None:
                     return result
-            try:
-                async with asyncio.timeout(limit):
-                    while True:
-                        result = until(await self._next(sub))
-                        if result is not None:
-                            return result
-            except TimeoutError:
-                pass
         return on_timeout()
 
     def _flip_family(self, command: str) -> bool:
