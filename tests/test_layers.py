@@ -58,6 +58,7 @@ LAYER_OF_TOP_NAME = {
     "_tasks": "base",
     "_time": "base",
     "_checks": "base",
+    "_lazy": "base",
     "_version": "base",
     "_files": "base",
     "_frozen": "base",

@@ -10,6 +10,7 @@ imported only when a serial device is opened; the command line and the simulator
 from __future__ import annotations
 
 from aiobroute import errors
+from aiobroute._lazy import lazy_dir, lazy_getattr
 from aiobroute._version import __version__
 from aiobroute.errors import (
     AiobrouteError,
@@ -41,8 +42,6 @@ from aiobroute.errors import (
 #: ``typing.TYPE_CHECKING`` without importing ``typing`` (``import aiobroute`` stays cheap).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from aiobroute.meter import MeterTimeouts, SmartMeter
     from aiobroute.models import (
         InstantCurrent,
@@ -121,19 +120,6 @@ __all__ = [
 
 
 if not TYPE_CHECKING:  # hidden from type checkers, which see the imports above
+    __getattr__ = lazy_getattr(__name__, globals(), _LAZY)
 
-    def __getattr__(name: str) -> Any:
-        """Import a lazily loaded public name from its module (PEP 562)."""
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        import importlib
-
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    """Every public name, loaded or not (for ``dir()`` and completion)."""
-    return sorted(set(globals()) | set(__all__))
+__dir__ = lazy_dir(globals(), __all__)

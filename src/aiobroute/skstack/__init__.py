@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from aiobroute._lazy import lazy_dir, lazy_getattr
 from aiobroute.skstack._dialect import ModuleFamily
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from aiobroute.skstack._link import SkStackLink
     from aiobroute.skstack._parser import LineParser
     from aiobroute.skstack._registers import Register
+
 
 __all__ = [
     "AddressLine",
@@ -99,17 +100,6 @@ _LAZY: dict[str, str] = {
 
 
 if not TYPE_CHECKING:  # hidden from type checkers, which see the imports above
+    __getattr__ = lazy_getattr(__name__, globals(), _LAZY)
 
-    def __getattr__(name: str) -> Any:
-        """Import a public name from its module on first use (PEP 562)."""
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    """Every public name, loaded or not (for ``dir()`` and completion)."""
-    return sorted(set(globals()) | set(__all__))
+__dir__ = lazy_dir(globals(), __all__)
