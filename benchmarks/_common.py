@@ -269,3 +269,28 @@ def python_fields() -> dict[str, str]:
         "implementation": platform.python_implementation(),
         "machine": platform.machine(),
     }
+
+
+async def run_python(*args: str, timeout: float = 60.0) -> tuple[float, str, str]:
+    """Run the interpreter with ``args``; wall seconds, stdout, stderr.
+
+    Raises:
+        RuntimeError: the interpreter exited with an error (the last line of stderr).
+    """
+    import asyncio
+
+    started = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(timeout):
+        out, err = await proc.communicate()
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        tail = err.decode(errors="replace").strip().splitlines()[-1:]
+        raise RuntimeError(f"{' '.join(args)[:60]} exited {proc.returncode}: {tail}")
+    return wall, out.decode(errors="replace"), err.decode(errors="replace")

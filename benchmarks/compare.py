@@ -1088,27 +1088,6 @@ async def measure_wakeup_floor(opts: Any) -> float | None:
     return float(result["cpu_per_wakeup_s"]) * 1000
 
 
-async def _run_python(*args: str) -> tuple[float, str, str]:
-    """Run the interpreter with ``args``; wall seconds, stdout, stderr."""
-    import asyncio
-
-    started = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(60):
-        out, err = await proc.communicate()
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        tail = err.decode(errors="replace").strip().splitlines()[-1:]
-        raise RuntimeError(f"{' '.join(args)[:60]} exited {proc.returncode}: {tail}")
-    return wall, out.decode(errors="replace"), err.decode(errors="replace")
-
-
 def importtime_total_ms(stderr: str, module: str) -> float | None:
     """The cumulative time of ``module`` in ``python -X importtime`` output, in ms."""
     for line in reversed(stderr.splitlines()):
@@ -1121,13 +1100,13 @@ def importtime_total_ms(stderr: str, module: str) -> float | None:
 async def measure_imports(lib: str, data: Measurements) -> None:
     """One fresh interpreter per figure: how long each library takes to import."""
     spec = IMPORTS[lib]
-    _, top, _ = await _run_python("-c", _TIMED_IMPORT.format(statement=spec["top"]))
+    _, top, _ = await common.run_python("-c", _TIMED_IMPORT.format(statement=spec["top"]))
     data.add("import-top", lib, float(top) * 1000)
-    _, client, _ = await _run_python("-c", _TIMED_IMPORT.format(statement=spec["client"]))
+    _, client, _ = await common.run_python("-c", _TIMED_IMPORT.format(statement=spec["client"]))
     data.add("import-client", lib, float(client) * 1000)
-    _, _, err = await _run_python("-X", "importtime", "-c", spec["top"])
+    _, _, err = await common.run_python("-X", "importtime", "-c", spec["top"])
     data.add("import-importtime", lib, importtime_total_ms(err, spec["module"]))
-    wall, _, _ = await _run_python("-c", spec["client"])
+    wall, _, _ = await common.run_python("-c", spec["client"])
     data.add("import-process", lib, wall * 1000)
 
 
@@ -1176,7 +1155,7 @@ async def measure_uart_preset(preset: str, opts: Any, peer_available: bool) -> M
             data.add("uart-baseline-rss", lib, floor.get("rss"))
         print(f"  {preset}: run {run + 1}/{opts.runs} done", flush=True)
     for lib in libs:  # untimed: fills the bytecode cache (see cache_bytecode)
-        await _run_python("-c", IMPORTS[lib]["client"])
+        await common.run_python("-c", IMPORTS[lib]["client"])
     for _ in range(opts.import_runs):  # interleaved, so both see the same machine load
         for lib in libs:
             try:

@@ -93,19 +93,9 @@ def child_main(lib: str, port: str, readings: int, rbid: str, password: str) -> 
 
 
 async def _python(*args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(120):
-        out, err = await proc.communicate()
-    if proc.returncode != 0:
-        tail = err.decode(errors="replace").strip().splitlines()[-1:]
-        raise RuntimeError(f"child exited {proc.returncode}: {tail}")
-    return out.decode().strip().splitlines()[-1]
+    """The last line the interpreter with ``args`` printed."""
+    _, out, _ = await common.run_python(*args, timeout=120)
+    return out.strip().splitlines()[-1]
 
 
 async def import_probe(lib: str) -> dict[str, Any]:
