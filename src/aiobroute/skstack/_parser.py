@@ -164,14 +164,71 @@ def _find_eol(buf: bytes, start: int, end: int) -> int:
 
 
 class _Block:
-    """A multi-line block being collected."""
+    """A multi-line block being collected (EPANDESC, EEDSCAN, a table)."""
 
-    __slots__ = ("items", "kind", "lines")
+    __slots__ = ("items", "kind", "lines", "open")
 
     def __init__(self, kind: int, header: bytes) -> None:
         self.kind = kind
         self.lines: list[bytes] = [header]
         self.items: list[bytes] = []
+        #: False once the block has ended (its message, or why not, is in ``out``).
+        self.open = True
+
+    def offer(self, line: bytes, out: list[Message]) -> bool:
+        """Offer ``line`` to the block; True if the block took it."""
+        kind = self.kind
+        if kind == _PANDESC:
+            if line.startswith(b"  "):
+                self.lines.append(line)
+                if line.lstrip(b" ").startswith(b"PairID:"):
+                    self._close_pandesc(out)
+                elif len(self.lines) > _MAX_BLOCK_LINES:
+                    self.open = False
+                    out.append(Unrecognized(b"\r\n".join(self.lines), "EPANDESC block too long"))
+                return True
+            self._close_pandesc(out)
+            return False
+        if kind == _EDSCAN:
+            self.open = False
+            scan = _parse_edscan(line)
+            if scan is None:
+                out.append(Unrecognized(self.lines[0], "EEDSCAN without its data line"))
+                return False
+            out.append(scan)
+            return True
+        # Tables: run until OK.
+        item = _squeeze(line)
+        if item.startswith(_PASS_THROUGH_IN_TABLE):
+            return False
+        if kind == _EPORT:
+            entry_ok = not item or _is_digits(item)
+        elif kind == _EADDR:
+            entry_ok = not item or _is_ipaddr(item)
+        else:
+            entry_ok = not item or _is_neighbor(item)
+        if entry_ok:
+            if item:
+                self.items.append(item)
+                if len(self.items) > _MAX_BLOCK_LINES:
+                    self.open = False
+                    out.append(Unrecognized(self.lines[0], "table too long"))
+            return True
+        self.open = False
+        out.append(_table(self))
+        return False
+
+    def interrupt(self, out: list[Message]) -> None:
+        """End an EPANDESC or EEDSCAN block interrupted by an ERXUDP line."""
+        if self.kind == _PANDESC:
+            self._close_pandesc(out)
+        else:
+            self.open = False
+            out.append(Unrecognized(self.lines[0], "EEDSCAN without its data line"))
+
+    def _close_pandesc(self, out: list[Message]) -> None:
+        self.open = False
+        out.append(_pandesc(self.lines))
 
 
 class LineParser:
@@ -292,7 +349,8 @@ class LineParser:
             if buf.startswith(_ERXUDP, pos):
                 block = self._block
                 if block is not None and block.kind in (_PANDESC, _EDSCAN):
-                    self._end_short_block(block, out)
+                    block.interrupt(out)
+                    self._block = None
                 new_pos = self._rx_udp(buf, pos, out)
                 if new_pos < 0:
                     return pos
@@ -514,28 +572,11 @@ class LineParser:
             if len(self._rx_fields) >= _RX_FIELDS_CACHE_SIZE:
                 self._rx_fields.clear()
             self._rx_fields[key] = fields
-        # Fields between the LLA and DATALEN: 8 fields (none), SECURED, SECURED SIDE
-        # (BP35C2) or RSSI SECURED (Skyley HAN), RSSI SECURED SIDE (BP35C2 with SA2=1).
-        extra = parts[6:k]
-        rssi_tok = side_tok = None
-        if not extra:
-            sec_tok = None
-        elif len(extra) == 1:
-            sec_tok = extra[0]
-        elif len(extra) == 2:
-            if len(extra[0]) == 2:
-                rssi_tok, sec_tok = extra
-            else:
-                sec_tok, side_tok = extra
-        else:
-            rssi_tok, sec_tok, side_tok = extra
-        if (
-            (sec_tok is not None and sec_tok not in (b"0", b"1"))
-            or (side_tok is not None and not (len(side_tok) == 1 and side_tok.isdigit()))
-            or (rssi_tok is not None and not _is_hex(rssi_tok, 2))
-        ):
+        extras = _rx_extras(parts[6:k])
+        if extras is None:
             out.append(Unrecognized(buf[pos:eol], "malformed ERXUDP SECURED/SIDE/RSSI field"))
             return after
+        sec_tok, side_tok, rssi_tok = extras
         if hex_payload:
             try:
                 data = binascii.unhexlify(buf[data_start:eol])
@@ -575,7 +616,10 @@ class LineParser:
         block = self._block
         if block is not None:
             clean = line.lstrip(_NOISE_BYTES) if line and line[0] in _NOISE else line
-            if self._block_line(block, clean, out):
+            taken = block.offer(clean, out)
+            if not block.open:
+                self._block = None
+            if taken:
                 return
         if not line:
             return
@@ -587,60 +631,35 @@ class LineParser:
             return
         out.append(msg)
 
-    def _block_line(self, block: _Block, line: bytes, out: list[Message]) -> bool:
-        """Offer ``line`` to the open block; True if the block took it."""
-        kind = block.kind
-        if kind == _PANDESC:
-            if line.startswith(b"  "):
-                block.lines.append(line)
-                if line.lstrip(b" ").startswith(b"PairID:"):
-                    self._close_pandesc(block, out)
-                elif len(block.lines) > _MAX_BLOCK_LINES:
-                    self._block = None
-                    out.append(Unrecognized(b"\r\n".join(block.lines), "EPANDESC block too long"))
-                return True
-            self._close_pandesc(block, out)
-            return False
-        if kind == _EDSCAN:
-            self._block = None
-            scan = _parse_edscan(line)
-            if scan is None:
-                out.append(Unrecognized(block.lines[0], "EEDSCAN without its data line"))
-                return False
-            out.append(scan)
-            return True
-        # Tables: run until OK.
-        item = _squeeze(line)
-        if item.startswith(_PASS_THROUGH_IN_TABLE):
-            return False
-        if kind == _EPORT:
-            entry_ok = not item or _is_digits(item)
-        elif kind == _EADDR:
-            entry_ok = not item or _is_ipaddr(item)
-        else:
-            entry_ok = not item or _is_neighbor(item)
-        if entry_ok:
-            if item:
-                block.items.append(item)
-                if len(block.items) > _MAX_BLOCK_LINES:
-                    self._block = None
-                    out.append(Unrecognized(block.lines[0], "table too long"))
-            return True
-        self._block = None
-        out.append(_table(block))
-        return False
 
-    def _end_short_block(self, block: _Block, out: list[Message]) -> None:
-        """End an EPANDESC or EEDSCAN block interrupted by an ERXUDP line."""
-        if block.kind == _PANDESC:
-            self._close_pandesc(block, out)
-        else:
-            self._block = None
-            out.append(Unrecognized(block.lines[0], "EEDSCAN without its data line"))
+def _rx_extras(
+    extra: list[bytes],
+) -> tuple[bytes | None, bytes | None, bytes | None] | None:
+    """The SECURED, SIDE and RSSI tokens of an ERXUDP line (None: malformed).
 
-    def _close_pandesc(self, block: _Block, out: list[Message]) -> None:
-        self._block = None
-        out.append(_pandesc(block.lines))
+    ``extra`` holds the fields between the LLA and DATALEN: none (old firmware), SECURED,
+    SECURED SIDE (BP35C2) or RSSI SECURED (Skyley HAN), RSSI SECURED SIDE (BP35C2 with
+    SA2=1).
+    """
+    rssi_tok = side_tok = None
+    if not extra:
+        sec_tok = None
+    elif len(extra) == 1:
+        sec_tok = extra[0]
+    elif len(extra) == 2:
+        if len(extra[0]) == 2:
+            rssi_tok, sec_tok = extra
+        else:
+            sec_tok, side_tok = extra
+    else:
+        rssi_tok, sec_tok, side_tok = extra
+    if (
+        (sec_tok is not None and sec_tok not in (b"0", b"1"))
+        or (side_tok is not None and not (len(side_tok) == 1 and side_tok.isdigit()))
+        or (rssi_tok is not None and not _is_hex(rssi_tok, 2))
+    ):
+        return None
+    return sec_tok, side_tok, rssi_tok
 
 
 def _table(block: _Block) -> Message:
