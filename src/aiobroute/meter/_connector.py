@@ -149,9 +149,7 @@ class Connector:
             except (AuthenticationError, JoinTimeoutError) as exc:
                 if first and self.pan_hint is not None and self.cache is None:
                     raise
-                if isinstance(exc, AuthenticationError) and exc.peer_answered:
-                    # The meter of the remembered PAN answered and refused us: another
-                    # scan finds the same meter and gets the same refusal.
+                if _refused_by_the_meter(exc):
                     raise
                 _LOGGER.warning("join of the remembered PAN failed (%s); scanning", exc)
             if pan is None:
@@ -161,7 +159,7 @@ class Connector:
                         rbid=rbid, password=password, durations=durations, channels=(hint.channel,)
                     )
                 except (ScanError, AuthenticationError, JoinTimeoutError) as exc:
-                    if isinstance(exc, AuthenticationError) and exc.peer_answered:
+                    if _refused_by_the_meter(exc):
                         raise
                     _LOGGER.warning("join on channel %02X failed (%s)", hint.channel, exc)
         if pan is None:
@@ -197,3 +195,9 @@ class Connector:
                         await link.terminate()
         finally:
             await link.close()
+
+
+def _refused_by_the_meter(exc: BaseException) -> bool:
+    """The meter took part in PANA and refused us: another scan finds the same meter and
+    gets the same refusal, so the join gives up at once."""
+    return isinstance(exc, AuthenticationError) and exc.peer_answered is True
